@@ -1,0 +1,19 @@
+// Each test gets its own DURUN_HOME, so its supervisor, socket and logs are
+// independent of every other test and of the developer's own.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface TempHome {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  cleanup(): void;
+}
+
+export function tempHome(prefix = 'durun-test-'): TempHome {
+  // Short base: Unix socket paths are limited to 107 bytes.
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const env: NodeJS.ProcessEnv = { ...process.env, DURUN_HOME: dir };
+  delete env.LD_PRELOAD;
+  return { dir, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
