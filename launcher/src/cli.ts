@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// The Node half of the `durun` command: every sub-command except running a
+// program (which build/durun handles in C without starting Node).
+// The only module allowed to exit the process.
+import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, ClientError } from '../../supervisor/src/protocol/client.js';
+import { HomeError, resolveHome } from '../../supervisor/src/protocol/home.js';
+import type { PsView, StatusView } from '../../supervisor/src/protocol/views.js';
+import { USAGE, badOption, needsGroup, noLogs, unknownCommand } from './messages.js';
+import { formatPs } from './format-ps.js';
+import { followLogs, readLogLines, type LogFile } from './logs.js';
+
+class UsageError extends Error {}
+
+const SUPERVISOR_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'supervisor', 'src', 'main.js');
+
+function parse(cmd: string, args: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(badOption(cmd, (err as Error).message.replace(/\. To specify.*$/, '')));
+  }
+}
+
+function oneGroup(cmd: string, positionals: string[]): string {
+  if (positionals.length !== 1) throw new UsageError(needsGroup(cmd));
+  return positionals[0]!;
+}
+
+async function withClient<T>(fn: (c: Client) => Promise<T>, startIfDown = true): Promise<T> {
+  const client = await Client.connect(resolveHome(), { startIfDown });
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      print(USAGE);
+      return cmd === undefined ? 2 : 0;
+    case '--version':
+    case 'version':
+      print('durun 0.1.0');
+      return 0;
+    case 'ps': {
+      const { values, positionals } = parse('ps', rest, { json: { type: 'boolean' }, history: { type: 'boolean' }, all: { type: 'boolean', short: 'a' } });
+      if (positionals.length > 1) throw new UsageError(badOption('ps', 'takes at most one GROUP'));
+      const view = await withClient((c) => c.request<PsView>('ps', { group: positionals[0], history: values.history === true }));
+      print(values.json ? JSON.stringify(view) : formatPs(view.groups, values.all === true));
+      return 0;
+    }
+    case 'stop':
+    case 'restart': {
+      const { positionals } = parse(cmd, rest, {});
+      const group = oneGroup(cmd, positionals);
+      await withClient((c) => c.request(cmd, { group }));
+      print(`durun: ${cmd === 'stop' ? 'stopped' : 'restarted'} group ${group}`);
+      return 0;
+    }
+    case 'logs': {
+      const { values, positionals } = parse('logs', rest, { follow: { type: 'boolean', short: 'f' }, lines: { type: 'string', short: 'n' } });
+      const group = oneGroup('logs', positionals);
+      const tail = values.lines === undefined ? null : Number(values.lines);
+      if (tail !== null && (!Number.isInteger(tail) || tail < 0)) throw new UsageError(badOption('logs', `-n takes a whole number, not "${values.lines}"`));
+      const info = await withClient((c) => c.request<{ programs: Array<LogFile & { detached: boolean }> }>('logs-info', { group }));
+      const files = info.programs.filter((p) => p.detached);
+      if (files.length === 0) throw new ClientError(noLogs(group));
+      for (const line of readLogLines(files, tail)) print(line);
+      if (values.follow) {
+        followLogs(files, (s) => process.stdout.write(s));
+        return new Promise<number>(() => {}); // until interrupted
+      }
+      return 0;
+    }
+    case 'status': {
+      const st = await withClient((c) => c.request<StatusView>('status'), false);
+      print(`supervisor ${st.pid} (durun ${st.version}) since ${st.startedAt}; home ${st.home}; ${st.groups} group(s)`);
+      return 0;
+    }
+    case 'shutdown': {
+      const { values } = parse('shutdown', rest, { 'stop-all': { type: 'boolean' } });
+      await withClient((c) => c.request('shutdown', { stopAll: values['stop-all'] === true }), false);
+      print(values['stop-all'] ? 'durun: supervisor stopping all groups, then exiting' : 'durun: supervisor exiting; programs keep running');
+      return 0;
+    }
+    case 'daemon': {
+      parse('daemon', rest, {});
+      const child = spawn(process.execPath, [SUPERVISOR_MAIN], { stdio: 'inherit' });
+      return new Promise((resolve) => child.on('exit', (code, sig) => resolve(sig ? 128 + 15 : code ?? 1)));
+    }
+    default:
+      throw new UsageError(unknownCommand(cmd));
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    if (err instanceof ClientError || err instanceof HomeError) {
+      process.stderr.write(`durun: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`durun: internal error: ${err.stack ?? err.message}\n`);
+    process.exit(70);
+  },
+);

@@ -1,0 +1,24 @@
+// Every text the Node CLI prints to the operator, in one place.
+
+export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD highly available (foreground)
+       durun ps [GROUP] [--json] [--history]       groups, process trees, launch history
+       durun stop GROUP                             stop a group (SIGTERM, then SIGKILL after 10 s)
+       durun restart GROUP                          restart a group's programs
+       durun logs GROUP [--follow] [-n LINES]       output of a group's detached programs
+       durun status                                 the supervisor of this DURUN_HOME
+       durun shutdown [--stop-all]                  stop the supervisor (programs keep running unless --stop-all)
+       durun daemon                                 run the supervisor in the foreground
+
+run options: --group NAME, --detach, --restart on-crash|on-failure|always|never,
+             --backoff MS, --backoff-max MS, --max-restarts N, --restart-window MS
+environment: DURUN_HOME (state directory; default $XDG_STATE_HOME/durun or ~/.local/state/durun)`;
+
+export const unknownCommand = (cmd: string) =>
+  `durun: unknown command "${cmd}"; to run a program under durun use: durun -- ${cmd} (see durun --help)`;
+
+export const needsGroup = (cmd: string) => `durun ${cmd}: which group? usage: durun ${cmd} GROUP (durun ps lists them)`;
+
+export const badOption = (cmd: string, detail: string) => `durun ${cmd}: ${detail} (see durun --help)`;
+
+export const noLogs = (group: string) =>
+  `durun logs: group "${group}" has no captured output: only programs started with --detach write logs (foreground output goes to your terminal)`;

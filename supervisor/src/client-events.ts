@@ -1,0 +1,140 @@
+// Requests from faces (CLI, TUI): each returns data or throws a one-line
+// RequestError that tells the operator what to do.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Registry } from './model/registry.js';
+import type { GroupRecord, ProgramRecord } from './model/types.js';
+import type { ClientRequest } from './protocol/messages.js';
+import type { StatusView } from './protocol/views.js';
+import { groupViews } from './views.js';
+import { killInstance } from './program-control.js';
+import { diag } from './diag.js';
+
+export class RequestError extends Error {}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const DURUN_BIN = path.join(ROOT, 'build', 'durun');
+/** How long `stop` lets a program finish after SIGTERM before SIGKILL. */
+export const STOP_GRACE_MS = 10_000;
+
+const active = (p: ProgramRecord) => p.state === 'running' || p.state === 'restarting';
+
+export class ClientEvents {
+  private waiters: Array<() => boolean> = [];
+
+  constructor(private readonly registry: Registry, private readonly home: string, private readonly startedAt: number, private readonly shutdown: (stopAll: boolean) => Promise<void>) {
+    registry.onSettle = () => {
+      this.waiters = this.waiters.filter((done) => !done());
+    };
+  }
+
+  async handle(req: ClientRequest): Promise<unknown> {
+    switch (req.op) {
+      case 'ps': {
+        const groups = req.group ? [this.needGroup(req.group)] : [...this.registry.groups.values()];
+        return { groups: await groupViews(this.registry, groups, req.history ?? false) };
+      }
+      case 'stop':
+        return this.stop(this.needGroup(req.group));
+      case 'restart':
+        return this.restart(this.needGroup(req.group));
+      case 'logs-info': {
+        const g = this.needGroup(req.group);
+        return { group: g.name, programs: g.programs.map((p) => ({ id: p.id, logPath: p.logPath, detached: p.detached, argv: p.argv })) };
+      }
+      case 'shutdown':
+        setImmediate(() => void this.shutdown(req.stopAll));
+        return { stopping: req.stopAll };
+      case 'status':
+        return {
+          pid: process.pid, home: this.home, startedAt: new Date(this.startedAt).toISOString(),
+          groups: this.registry.groups.size, version: '0.1.0',
+        } satisfies StatusView;
+    }
+  }
+
+  /** Stops every active program of a group and resolves when all have ended. */
+  async stop(group: GroupRecord): Promise<{ group: string; stopped: number }> {
+    const targets = group.programs.filter(active);
+    for (const p of targets) {
+      p.stopRequested = true;
+      killInstance(this.registry, group, p, 15, STOP_GRACE_MS);
+    }
+    this.registry.changed();
+    await this.until(() => targets.every((p) => !active(p) || (!this.registry.runner(group.name, p.id) && this.registry.liveProcessesOf(group, p.id).length === 0)), STOP_GRACE_MS + 5000,
+      `group ${group.name} did not stop within ${(STOP_GRACE_MS + 5000) / 1000} s`);
+    for (const p of targets) if (active(p)) p.state = 'stopped';
+    this.registry.settle(group);
+    return { group: group.name, stopped: targets.length };
+  }
+
+  /** Restarts the group: running programs through their runners, finished ones with a new detached runner. */
+  async restart(group: GroupRecord): Promise<{ group: string; restarted: number }> {
+    const programs = [...group.programs];
+    group.failedReason = null;
+    for (const p of programs) {
+      if (active(p) && this.registry.runner(group.name, p.id)) {
+        const before = p.instance;
+        p.restartRequested = true;
+        p.stopRequested = false;
+        killInstance(this.registry, group, p, 15, STOP_GRACE_MS);
+        await this.until(() => p.instance > before && p.state === 'running' && p.rootPid !== null, STOP_GRACE_MS + 5000, `program ${p.id} of ${group.name} did not come back`);
+      } else {
+        if (active(p)) {
+          p.stopRequested = true;
+          killInstance(this.registry, group, p, 9, 0);
+        }
+        group.programs = group.programs.filter((q) => q !== p);
+        await this.relaunch(group, p);
+      }
+    }
+    this.registry.settle(group);
+    return { group: group.name, restarted: programs.length };
+  }
+
+  private relaunch(group: GroupRecord, p: ProgramRecord): Promise<void> {
+    const args = ['run', '--detach', '--group', group.name, '--restart', p.restart,
+      '--backoff', String(p.options.backoffMs), '--backoff-max', String(p.options.backoffMaxMs),
+      '--max-restarts', String(p.options.maxRestarts), '--restart-window', String(p.options.restartWindowMs), '--', ...p.argv];
+    const env: NodeJS.ProcessEnv = { ...process.env, DURUN_HOME: this.home };
+    delete env.LD_PRELOAD;
+    return new Promise((resolve, reject) => {
+      const child = spawn(DURUN_BIN, args, { cwd: p.cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d) => (err += d));
+      child.on('error', (e) => reject(new RequestError(`cannot run ${DURUN_BIN}: ${e.message}`)));
+      child.on('exit', (code) => {
+        if (code === 0) return resolve();
+        diag(`relaunch of ${group.name} failed: ${err.trim()}`);
+        reject(new RequestError(err.trim() || `relaunching ${group.name} failed with exit ${code}`));
+      });
+    });
+  }
+
+  private needGroup(name: string): GroupRecord {
+    const g = this.registry.group(name);
+    if (!g) {
+      const known = [...this.registry.groups.keys()];
+      throw new RequestError(`unknown group "${name}"; ${known.length ? `known groups: ${known.join(', ')}` : 'no groups yet (start one with: durun -- CMD)'}`);
+    }
+    return g;
+  }
+
+  private until(done: () => boolean, timeoutMs: number, failure: string): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== check);
+        reject(new RequestError(failure));
+      }, timeoutMs);
+      const check = () => {
+        if (!done()) return false;
+        clearTimeout(timer);
+        resolve();
+        return true;
+      };
+      this.waiters.push(check);
+    });
+  }
+}

@@ -1,0 +1,84 @@
+// The supervisor daemon: one per user and DURUN_HOME. Takes the home's lock,
+// re-adopts what a previous supervisor left, serves the control socket, and
+// watches /proc. Started on demand by `durun` or in the foreground by `durun daemon`.
+import path from 'node:path';
+import { mkdirSync, writeFileSync, unlinkSync } from 'node:fs';
+import { ensurePrivateHome, resolveHome, socketPath } from './protocol/home.js';
+import { Registry } from './model/registry.js';
+import { RunnerEvents } from './runner-events.js';
+import { ProcEvents } from './proc-events.js';
+import { ClientEvents } from './client-events.js';
+import { ControlServer } from './server.js';
+import { SCAN_INTERVAL_MS, adoptSurvivors, scanOnce } from './watch.js';
+import { addon } from './peercred.js';
+import { diag, setDiagFile } from './diag.js';
+
+/** Runs the supervisor until shutdown; resolves with the process exit code. */
+export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const home = resolveHome(env);
+  ensurePrivateHome(home);
+  setDiagFile(path.join(home, 'supervisor.log'));
+  try {
+    addon.lockExclusive(path.join(home, 'supervisor.lock'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EWOULDBLOCK') {
+      diag('another supervisor holds supervisor.lock; exiting');
+      return 0;
+    }
+    throw err;
+  }
+  const logDir = path.join(home, 'logs');
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+
+  const registry = new Registry(path.join(home, 'state.json'));
+  registry.load();
+  const runners = new RunnerEvents(registry, logDir);
+  const procs = new ProcEvents(registry, runners);
+  let server: ControlServer | null = null;
+  let finish: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (finish = resolve));
+
+  const shutdown = async (stopAll: boolean) => {
+    diag(`shutdown requested${stopAll ? ' (stopping all groups)' : ''}`);
+    if (stopAll) {
+      for (const g of registry.groups.values()) {
+        await clients.stop(g).catch((err: Error) => diag(`stopping ${g.name}: ${err.message}`));
+      }
+    }
+    server?.close();
+    registry.saveNow();
+    try {
+      unlinkSync(socketPath(home));
+    } catch {
+      // already gone
+    }
+    finish(0);
+  };
+  const clients = new ClientEvents(registry, home, Date.now(), shutdown);
+  server = new ControlServer(socketPath(home), { registry, procs, runners, clients });
+  await server.listen();
+  writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });
+  diag(`supervisor ${process.pid} listening on ${socketPath(home)}`);
+
+  adoptSurvivors(registry);
+  const scanner = setInterval(() => {
+    scanOnce(registry, server!.linkedPids());
+    registry.onSettle();
+  }, SCAN_INTERVAL_MS);
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(false));
+
+  const code = await done;
+  clearInterval(scanner);
+  return code;
+}
+
+// Entry point when run directly (node dist/supervisor/src/main.js).
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  runSupervisor().then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      diag(`fatal: ${err.stack ?? err.message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,158 @@
+// The process model: groups, their programs and processes, lookups, derived
+// group state, and persistence. Transitions live in the *-events modules;
+// this file only stores and finds.
+import type { GroupState } from '../protocol/views.js';
+import type { GroupRecord, PersistedState, ProcRecord, ProgramRecord } from './types.js';
+import { readJson, writeJsonAtomic } from '../persist.js';
+import { diag } from '../diag.js';
+
+/** How many ended processes a group keeps for `ps` and post-mortems. */
+const ENDED_KEEP = 200;
+/** How many launch-history entries a group keeps. */
+const HISTORY_KEEP = 1000;
+
+/** What the supervisor can say to a connected runner. */
+export interface RunnerPort {
+  send(msg: Record<string, unknown>): void;
+}
+
+export class Registry {
+  readonly groups = new Map<string, GroupRecord>();
+  /** Live (not ended) processes by pid. */
+  private readonly live = new Map<number, { group: GroupRecord; rec: ProcRecord }>();
+  private readonly runners = new Map<string, RunnerPort>();
+  private saveTimer: NodeJS.Timeout | null = null;
+  /** Called whenever a program's state settles, so waiters (stop, restart) can re-check. */
+  onSettle: () => void = () => {};
+
+  constructor(private readonly stateFile: string) {}
+
+  load(): void {
+    const state = readJson<PersistedState>(this.stateFile);
+    if (!state) return;
+    if (state.version !== 1) throw new Error(`${this.stateFile}: unknown state version ${String(state.version)}`);
+    for (const g of state.groups) {
+      this.groups.set(g.name, g);
+      for (const p of g.processes) if (p.state === 'running') this.live.set(p.pid, { group: g, rec: p });
+    }
+  }
+
+  /** Schedules an atomic save of the whole model (coalescing bursts of changes). */
+  changed(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      this.saveNow();
+    }, 20);
+  }
+
+  saveNow(): void {
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = null;
+    }
+    try {
+      writeJsonAtomic(this.stateFile, { version: 1, groups: [...this.groups.values()] } satisfies PersistedState);
+    } catch (err) {
+      diag(`cannot save ${this.stateFile}: ${(err as Error).message}`);
+    }
+  }
+
+  group(name: string): GroupRecord | undefined {
+    return this.groups.get(name);
+  }
+
+  ensureGroup(name: string): GroupRecord {
+    let g = this.groups.get(name);
+    if (!g) {
+      g = { name, state: 'running', restarts: 0, failedReason: null, nextProgramId: 1, programs: [], processes: [], history: [] };
+      this.groups.set(name, g);
+    }
+    return g;
+  }
+
+  program(group: GroupRecord, id: number): ProgramRecord | undefined {
+    return group.programs.find((p) => p.id === id);
+  }
+
+  liveProcess(pid: number): { group: GroupRecord; rec: ProcRecord } | undefined {
+    return this.live.get(pid);
+  }
+
+  /** Any record (live or ended) for pid in a group, newest first. */
+  findProcess(group: GroupRecord, pid: number): ProcRecord | undefined {
+    for (let i = group.processes.length - 1; i >= 0; i--) if (group.processes[i]!.pid === pid) return group.processes[i];
+    return undefined;
+  }
+
+  addProcess(group: GroupRecord, rec: ProcRecord): void {
+    const old = this.live.get(rec.pid);
+    if (old) this.endProcess(old.rec, { state: 'lost', status: null, signal: null });
+    group.processes.push(rec);
+    this.live.set(rec.pid, { group, rec });
+    this.trimEnded(group);
+    this.changed();
+  }
+
+  endProcess(rec: ProcRecord, how: { state: ProcRecord['state']; status: number | null; signal: number | null }): void {
+    rec.state = how.state;
+    rec.exitStatus = how.status;
+    rec.signal = how.signal;
+    rec.endedAt = Date.now();
+    rec.pendingExec = null;
+    if (this.live.get(rec.pid)?.rec === rec) this.live.delete(rec.pid);
+    this.changed();
+  }
+
+  liveProcessesOf(group: GroupRecord, programId?: number): ProcRecord[] {
+    return group.processes.filter((p) => p.state === 'running' && (programId === undefined || p.program === programId));
+  }
+
+  recordLaunch(group: GroupRecord, program: ProgramRecord | undefined, rec: ProcRecord): void {
+    const base = program?.instanceStartedAt ?? rec.startedAt;
+    group.history.push({
+      pid: rec.pid, ppid: rec.ppid, exe: rec.exe, argv: rec.argv, program: rec.program, instance: rec.instance,
+      at: rec.startedAt, offsetMs: Math.max(0, rec.startedAt - base),
+    });
+    if (group.history.length > HISTORY_KEEP) group.history.splice(0, group.history.length - HISTORY_KEEP);
+  }
+
+  runnerKey(group: string, program: number): string {
+    return `${group}\u0000${program}`;
+  }
+
+  attachRunner(group: string, program: number, port: RunnerPort): void {
+    this.runners.set(this.runnerKey(group, program), port);
+  }
+
+  detachRunner(group: string, program: number, port: RunnerPort): void {
+    const key = this.runnerKey(group, program);
+    if (this.runners.get(key) === port) this.runners.delete(key);
+  }
+
+  runner(group: string, program: number): RunnerPort | undefined {
+    return this.runners.get(this.runnerKey(group, program));
+  }
+
+  /** Recomputes a group's state from its programs. */
+  settle(group: GroupRecord): void {
+    const states = group.programs.map((p) => p.state);
+    let state: GroupState;
+    if (states.includes('failed')) state = 'failed';
+    else if (states.includes('restarting')) state = 'restarting';
+    else if (states.includes('running') || states.includes('lost') && this.liveProcessesOf(group).length > 0) state = 'running';
+    else if (states.includes('stopped')) state = 'stopped';
+    else state = 'exited';
+    group.state = state;
+    group.restarts = group.programs.reduce((n, p) => n + p.restarts, 0);
+    this.changed();
+    this.onSettle();
+  }
+
+  private trimEnded(group: GroupRecord): void {
+    const ended = group.processes.filter((p) => p.state !== 'running');
+    if (ended.length <= ENDED_KEEP) return;
+    const drop = new Set(ended.slice(0, ended.length - ENDED_KEEP));
+    group.processes = group.processes.filter((p) => !drop.has(p));
+  }
+}

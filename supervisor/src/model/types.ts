@@ -1,0 +1,78 @@
+// The supervisor's process model: plain serializable records, persisted to
+// state.json so that a new supervisor can re-adopt everything.
+import type { RestartPolicy } from '../protocol/messages.js';
+import type { GroupState, ProcessState, ProgramView } from '../protocol/views.js';
+
+export interface ExecStep { path: string; argv: string[]; at: number }
+
+export interface ProcRecord {
+  pid: number;
+  ppid: number;
+  exe: string;
+  argv: string[];
+  cwd: string;
+  execCount: number;
+  state: ProcessState;
+  exitStatus: number | null;
+  signal: number | null;
+  startedAt: number;
+  endedAt: number | null;
+  program: number;
+  instance: number;
+  preloaded: boolean;
+  /** Field 22 of /proc/PID/stat, to tell a re-used pid from ours. */
+  startTime: number | null;
+  execChain: ExecStep[];
+  /** Set between an `exec` message and the new image's hello (or timeout). */
+  pendingExec: { path: string; argv: string[]; at: number } | null;
+  /** The planned exit status announced by the interceptor. */
+  plannedExit: number | null;
+}
+
+export interface RestartOptions {
+  backoffMs: number;
+  backoffMaxMs: number;
+  maxRestarts: number;
+  restartWindowMs: number;
+}
+
+export interface ProgramRecord {
+  id: number;
+  argv: string[];
+  cwd: string;
+  restart: RestartPolicy;
+  options: RestartOptions;
+  detached: boolean;
+  tty: boolean;
+  runnerPid: number;
+  instance: number;
+  rootPid: number | null;
+  state: ProgramView['state'];
+  instanceStartedAt: number | null;
+  /** A process of the current instance crashed; the instance restarts when it ends. */
+  crashed: boolean;
+  /** Operator asked to stop (durun stop, Ctrl-C on a foreground durun): no restart. */
+  stopRequested: boolean;
+  /** Operator asked for a restart (durun restart): restart without counting it against the rate limit. */
+  restartRequested: boolean;
+  restarts: number;
+  restartTimes: number[];
+  consecutiveRestarts: number;
+  lastExit: { status: number | null; signal: number | null } | null;
+  logPath: string;
+}
+
+export interface LaunchEntry { pid: number; ppid: number; exe: string; argv: string[]; program: number; instance: number; at: number; offsetMs: number }
+
+export interface GroupRecord {
+  name: string;
+  state: GroupState;
+  restarts: number;
+  failedReason: string | null;
+  nextProgramId: number;
+  programs: ProgramRecord[];
+  processes: ProcRecord[];
+  history: LaunchEntry[];
+}
+
+export interface PersistedState { version: 1; groups: GroupRecord[] }

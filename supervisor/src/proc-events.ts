@@ -1,0 +1,159 @@
+// Transitions driven by interceptor links (ARCHITECTURE.md, role `proc`).
+import type { Registry } from './model/registry.js';
+import type { GroupRecord, ProcRecord } from './model/types.js';
+import type { ProcHello, ProcMessage } from './protocol/messages.js';
+import type { RunnerEvents } from './runner-events.js';
+import { decodeWaitStatus, readExe, readStat } from './procfs.js';
+
+/** How long a new image has to register after `exec` before we call it un-preloaded (static, setuid). */
+const EXEC_REGISTER_MS = 300;
+/** How long we wait for a parent's `reaped` report after a link broke and the process is gone. */
+const REAP_REPORT_MS = 200;
+
+/** State one interceptor link carries between its messages. */
+export interface ProcLinkState { pid: number; group: string; exiting: boolean; execing: boolean }
+
+export class ProcEvents {
+  constructor(private readonly registry: Registry, private readonly runners: RunnerEvents) {}
+
+  hello(h: ProcHello): ProcLinkState {
+    const group = this.registry.ensureGroup(h.group);
+    const program = this.registry.program(group, h.program);
+    const live = this.registry.liveProcess(h.pid);
+    const startTime = readStat(h.pid)?.startTime ?? null;
+    if (live && live.rec.startTime === startTime) {
+      // Same process: a new image after exec, or a call-home after a supervisor restart.
+      const rec = live.rec;
+      if (!rec.preloaded && !rec.pendingExec) {
+        // First seen by the /proc scan before its hello arrived.
+        Object.assign(rec, { exe: h.exe, argv: h.argv, cwd: h.cwd, execCount: h.execCount, preloaded: true, startedAt: h.startedAt });
+        rec.execChain = [{ path: h.exe, argv: h.argv, at: h.startedAt }];
+        this.registry.recordLaunch(group, program, rec);
+      } else if (h.reason === 'load' && (rec.pendingExec || h.execCount > rec.execCount)) {
+        rec.execChain.push({ path: h.exe, argv: h.argv, at: Date.now() });
+        rec.exe = h.exe;
+        rec.argv = h.argv;
+        rec.execCount = h.execCount;
+        rec.cwd = h.cwd;
+        rec.preloaded = true;
+      }
+      rec.pendingExec = null;
+      this.registry.changed();
+    } else {
+      const rec: ProcRecord = {
+        pid: h.pid, ppid: h.ppid, exe: h.exe, argv: h.argv, cwd: h.cwd, execCount: h.execCount,
+        state: 'running', exitStatus: null, signal: null, startedAt: h.startedAt, endedAt: null,
+        program: h.program, instance: h.instance, preloaded: true, startTime,
+        execChain: [{ path: h.exe, argv: h.argv, at: h.startedAt }], pendingExec: null, plannedExit: null,
+      };
+      this.registry.addProcess(group, rec);
+      if (h.reason !== 'callhome') this.registry.recordLaunch(group, program, rec);
+    }
+    return { pid: h.pid, group: group.name, exiting: false, execing: false };
+  }
+
+  message(link: ProcLinkState, msg: ProcMessage): void {
+    const group = this.registry.group(link.group);
+    if (!group) return;
+    switch (msg.op) {
+      case 'exec': {
+        const rec = this.registry.liveProcess(msg.pid)?.rec;
+        if (rec) rec.pendingExec = { path: msg.path, argv: msg.argv, at: Date.now() };
+        if (msg.pid === link.pid) link.execing = true;
+        return;
+      }
+      case 'exec-failed': {
+        const rec = this.registry.liveProcess(msg.pid)?.rec;
+        if (rec) rec.pendingExec = null;
+        if (msg.pid === link.pid) link.execing = false;
+        return;
+      }
+      case 'exit': {
+        const rec = this.registry.liveProcess(msg.pid)?.rec;
+        if (rec) rec.plannedExit = msg.status;
+        if (msg.pid === link.pid) link.exiting = true;
+        return;
+      }
+      case 'reaped':
+        return this.reaped(group, msg.child, msg.pid, msg.status ?? null, msg.signal ?? null);
+      case 'ready':
+        return; // readiness is used by ordered group start (policy groups)
+    }
+  }
+
+  /** The link closed: decide whether the process exited as planned, exec'd, or died. */
+  closed(link: ProcLinkState): void {
+    const entry = this.registry.liveProcess(link.pid);
+    if (!entry) return;
+    const { group, rec } = entry;
+    if (link.execing || rec.pendingExec) {
+      setTimeout(() => this.execSettled(group, rec), EXEC_REGISTER_MS).unref();
+      return;
+    }
+    const stat = readStat(rec.pid);
+    if (stat && stat.startTime === rec.startTime && stat.state !== 'Z' && stat.state !== 'X') {
+      return; // alive without a link (it closed every socket it could find); /proc scanning keeps watching it
+    }
+    if (stat && stat.state === 'Z' && stat.exitCode !== null) {
+      const { status, signal } = decodeWaitStatus(stat.exitCode);
+      return this.ended(group, rec, status, signal);
+    }
+    if (rec.plannedExit !== null) return this.ended(group, rec, rec.plannedExit, null);
+    // Gone and reaped already: the parent's `reaped` (or the runner's child-exit) may still be on its way.
+    setTimeout(() => {
+      if (rec.state === 'running') this.ended(group, rec, null, null);
+    }, REAP_REPORT_MS).unref();
+  }
+
+  /** A parent reaped a child: the authoritative status of that child. */
+  private reaped(group: GroupRecord, child: number, parent: number, status: number | null, signal: number | null): void {
+    let rec = this.registry.findProcess(group, child);
+    if (!rec) {
+      // A child that never registered (static binary, setuid) and that we never saw exec.
+      const parentRec = this.registry.findProcess(group, parent);
+      rec = {
+        pid: child, ppid: parent, exe: '?', argv: [], cwd: '', execCount: 0, state: 'running',
+        exitStatus: null, signal: null, startedAt: Date.now(), endedAt: null,
+        program: parentRec?.program ?? 0, instance: parentRec?.instance ?? 0, preloaded: false, startTime: null,
+        execChain: [], pendingExec: null, plannedExit: null,
+      };
+      this.registry.addProcess(group, rec);
+    }
+    if (rec.state === 'running') return this.ended(group, rec, status, signal);
+    rec.exitStatus = status;
+    rec.signal = signal;
+    if (signal) rec.state = 'killed';
+    this.registry.changed();
+  }
+
+  private ended(group: GroupRecord, rec: ProcRecord, status: number | null, signal: number | null): void {
+    const state = signal ? 'killed' : status !== null ? 'exited' : 'lost';
+    this.registry.endProcess(rec, { state, status, signal });
+    const program = this.registry.program(group, rec.program);
+    if (program && (signal !== null || state === 'lost')) this.runners.noteCrash(group, program, rec.pid, rec.instance, signal);
+  }
+
+  /** After exec: either the new image registered (pendingExec cleared) or it could not load the interceptor. */
+  private execSettled(group: GroupRecord, rec: ProcRecord): void {
+    if (rec.state !== 'running' || !rec.pendingExec) return;
+    const stat = readStat(rec.pid);
+    if (stat && stat.state !== 'Z') {
+      rec.execChain.push({ path: rec.pendingExec.path, argv: rec.pendingExec.argv, at: rec.pendingExec.at });
+      rec.exe = readExe(rec.pid) ?? rec.pendingExec.path;
+      rec.argv = rec.pendingExec.argv;
+      rec.execCount++;
+      rec.preloaded = false;
+      rec.pendingExec = null;
+      this.registry.changed();
+      return;
+    }
+    rec.pendingExec = null;
+    if (stat?.exitCode != null) {
+      const { status, signal } = decodeWaitStatus(stat.exitCode);
+      return this.ended(group, rec, status, signal);
+    }
+    setTimeout(() => {
+      if (rec.state === 'running') this.ended(group, rec, null, null);
+    }, REAP_REPORT_MS).unref();
+  }
+}

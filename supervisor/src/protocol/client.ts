@@ -1,0 +1,108 @@
+// The one way a face (CLI, TUI) talks to the supervisor: connect (starting a
+// supervisor on demand), send requests, await their results.
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { LineSplitter } from './lines.js';
+import { ensurePrivateHome, socketPath } from './home.js';
+import type { ClientResult } from './messages.js';
+import { ENV } from './names.js';
+
+/** A failure the operator can act on; the message is one line saying what to do. */
+export class ClientError extends Error {}
+
+const SUPERVISOR_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
+
+function connectOnce(sock: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection(sock);
+    s.once('connect', () => { s.removeAllListeners('error'); resolve(s); });
+    s.once('error', reject);
+  });
+}
+
+/** Starts `node supervisor/main.js` for this home, detached from us. */
+export function startSupervisor(home: string): void {
+  const env: NodeJS.ProcessEnv = { ...process.env, [ENV.home]: home };
+  delete env.LD_PRELOAD;
+  for (const key of Object.values(ENV)) if (key !== ENV.home) delete env[key];
+  const child = spawn(process.execPath, [SUPERVISOR_MAIN], { detached: true, stdio: 'ignore', env });
+  child.unref();
+}
+
+export interface ConnectOptions { startIfDown?: boolean; timeoutMs?: number }
+
+export class Client {
+  private nextId = 1;
+  private waiting = new Map<number, { resolve: (r: ClientResult) => void; reject: (e: Error) => void }>();
+  private refusal: string | null = null;
+
+  private constructor(private readonly socket: net.Socket) {
+    const splitter = new LineSplitter((line) => this.onLine(line), () => this.failAll(new ClientError('supervisor sent an oversized message')));
+    socket.on('data', (d) => splitter.push(d));
+    socket.on('close', () => this.failAll(new ClientError(this.refusal ?? 'the supervisor closed the connection (see supervisor.log in DURUN_HOME)')));
+    socket.on('error', () => { /* 'close' follows and reports */ });
+  }
+
+  static async connect(home: string, opts: ConnectOptions = {}): Promise<Client> {
+    ensurePrivateHome(home);
+    const sock = socketPath(home);
+    const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+    let started = false;
+    for (;;) {
+      try {
+        const socket = await connectOnce(sock);
+        const client = new Client(socket);
+        socket.write(JSON.stringify({ v: 1, op: 'hello', role: 'client', pid: process.pid }) + '\n');
+        return client;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EACCES') throw new ClientError(`permission denied on ${sock}: it belongs to another user; use a DURUN_HOME of your own`);
+        if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw new ClientError(`cannot connect to ${sock}: ${(err as Error).message}`);
+        if (opts.startIfDown === false) throw new ClientError(`no supervisor is running for ${home}`);
+        if (!started) { startSupervisor(home); started = true; }
+        if (Date.now() > deadline) throw new ClientError(`the supervisor did not come up within 5 s; see ${path.join(home, 'supervisor.log')}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  }
+
+  /** Sends one request and resolves with its data, or rejects with the supervisor's one-line error. */
+  request<T = unknown>(op: string, fields: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<ClientResult>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.socket.write(JSON.stringify({ v: 1, op, id, ...fields }) + '\n');
+    }).then((res) => {
+      if (!res.ok) throw new ClientError(res.error ?? 'request failed');
+      return res.data as T;
+    });
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  private onLine(line: string): void {
+    let msg: Omit<ClientResult, "op"> & { op: string; message?: string };
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return this.failAll(new ClientError('supervisor sent a malformed line'));
+    }
+    if (msg.op === 'error') {
+      this.refusal = msg.message ?? 'refused by the supervisor';
+      return;
+    }
+    const w = this.waiting.get(msg.id);
+    if (!w) return;
+    this.waiting.delete(msg.id);
+    w.resolve(msg as ClientResult);
+  }
+
+  private failAll(err: Error): void {
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+  }
+}

@@ -1,0 +1,31 @@
+// The stable JSON shapes of `durun ps --json` (documented in ARCHITECTURE.md).
+// Faces (CLI, TUI) read these; the supervisor builds them from its model.
+import type { RestartPolicy } from './messages.js';
+
+export type ProcessState = 'running' | 'exited' | 'killed' | 'lost' | 'restarting' | 'stopped';
+export type GroupState = 'running' | 'restarting' | 'stopped' | 'exited' | 'failed';
+
+export interface ProcessView {
+  pid: number; ppid: number; exe: string; argv: string[]; execCount: number;
+  state: ProcessState; exitStatus: number | null; signal: number | null;
+  startedAt: string; endedAt: string | null; cpu: number | null; rss: number | null;
+  program: number; instance: number; preloaded: boolean;
+}
+
+export interface ProgramView {
+  id: number; argv: string[]; cwd: string; restart: RestartPolicy; detached: boolean;
+  runnerPid: number; runnerConnected: boolean; instance: number; rootPid: number | null;
+  state: 'running' | 'restarting' | 'stopped' | 'exited' | 'failed' | 'lost';
+  restarts: number; lastExit: { status: number | null; signal: number | null } | null; logPath: string;
+}
+
+export interface LaunchRecord { pid: number; ppid: number; exe: string; argv: string[]; program: number; instance: number; offsetMs: number; at: string }
+
+export interface GroupView {
+  name: string; state: GroupState; restarts: number; failedReason: string | null;
+  programs: ProgramView[]; processes: ProcessView[]; history?: LaunchRecord[];
+}
+
+export interface PsView { groups: GroupView[] }
+
+export interface StatusView { pid: number; home: string; startedAt: string; groups: number; version: string }

@@ -1,0 +1,55 @@
+// The restart decision at the end of an instance: pure functions of the
+// program record and how the instance ended, so they are tested without processes.
+import type { ProgramRecord, RestartOptions } from './model/types.js';
+import { shellCode } from './signals.js';
+
+export const DEFAULT_RESTART_OPTIONS: RestartOptions = {
+  backoffMs: 100,
+  backoffMaxMs: 30_000,
+  maxRestarts: 5,
+  restartWindowMs: 60_000,
+};
+
+/** Backoff resets once an instance has run this long without ending. */
+export const STABLE_RUN_MS = 10_000;
+
+export interface InstanceEnd { status: number | null; signal: number | null; at: number }
+
+export type Decision =
+  | { action: 'restart'; delayMs: number; counted: boolean }
+  | { action: 'finish'; code: number; failed: string | null };
+
+/** Decides what follows the end of a program's current instance. */
+export function decide(program: ProgramRecord, end: InstanceEnd): Decision {
+  const code = shellCode(end.status, end.signal);
+  if (program.stopRequested) return { action: 'finish', code, failed: null };
+  if (program.restartRequested) return { action: 'restart', delayMs: 0, counted: false };
+
+  const crashed = program.crashed || end.signal !== null;
+  const wanted =
+    program.restart === 'always' ? true
+    : program.restart === 'never' ? false
+    : program.restart === 'on-failure' ? crashed || code !== 0
+    : crashed;
+  if (!wanted) return { action: 'finish', code, failed: null };
+
+  const { maxRestarts, restartWindowMs } = program.options;
+  const recent = program.restartTimes.filter((t) => end.at - t < restartWindowMs);
+  if (recent.length >= maxRestarts) {
+    const why = `${recent.length + 1} ends within ${Math.round(restartWindowMs / 1000)} s (limit ${maxRestarts} restarts); last ${describeEnd(end)}`;
+    return { action: 'finish', code, failed: why };
+  }
+  const ranStable = program.instanceStartedAt !== null && end.at - program.instanceStartedAt >= STABLE_RUN_MS;
+  const n = ranStable ? 0 : program.consecutiveRestarts;
+  return { action: 'restart', delayMs: backoffDelay(n, program.options), counted: true };
+}
+
+/** 0 for the first restart, then base·2^(n-1) capped. */
+export function backoffDelay(n: number, opts: RestartOptions): number {
+  if (n <= 0) return 0;
+  return Math.min(opts.backoffMaxMs, opts.backoffMs * 2 ** (n - 1));
+}
+
+export function describeEnd(end: { status: number | null; signal: number | null }): string {
+  return end.signal ? `killed by signal ${end.signal}` : `exit status ${end.status ?? 0}`;
+}

@@ -1,0 +1,142 @@
+// The control socket: accepts connections, refuses other users (SO_PEERCRED),
+// frames lines, and hands each connection to the handler of its role.
+import net from 'node:net';
+import { chmodSync, unlinkSync } from 'node:fs';
+import { LineSplitter } from './protocol/lines.js';
+import { ProtocolError, parseClientRequest, parseHello, parseLine, parseProcMessage, parseRunnerMessage } from './protocol/messages.js';
+import type { Registry, RunnerPort } from './model/registry.js';
+import type { GroupRecord, ProgramRecord } from './model/types.js';
+import type { ProcEvents, ProcLinkState } from './proc-events.js';
+import type { RunnerEvents } from './runner-events.js';
+import type { ClientEvents } from './client-events.js';
+import { addon } from './peercred.js';
+import { diag } from './diag.js';
+
+type Role =
+  | { kind: 'new' }
+  | { kind: 'proc'; link: ProcLinkState }
+  | { kind: 'runner'; group: GroupRecord; program: ProgramRecord; port: RunnerPort }
+  | { kind: 'client' };
+
+export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents }
+
+export class ControlServer {
+  private readonly server: net.Server;
+  /** Pids with an open interceptor link (a pid may briefly have two around exec). */
+  readonly linked = new Map<number, number>();
+
+  constructor(private readonly sockPath: string, private readonly h: Handlers) {
+    this.server = net.createServer((s) => this.accept(s));
+  }
+
+  listen(): Promise<void> {
+    try {
+      unlinkSync(this.sockPath); // stale socket of a dead supervisor; we hold the lock, so no live one uses it
+    } catch {
+      // ENOENT: nothing to remove
+    }
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      // Backlog well above the default: a shell loop forks faster than we accept.
+      this.server.listen({ path: this.sockPath, backlog: 4096 }, () => {
+        chmodSync(this.sockPath, 0o600);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.server.close();
+  }
+
+  linkedPids(): Set<number> {
+    return new Set(this.linked.keys());
+  }
+
+  private accept(sock: net.Socket): void {
+    const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    let cred: { pid: number; uid: number } | null = null;
+    try {
+      if (typeof fd === 'number') cred = addon.peerCred(fd);
+    } catch (err) {
+      diag(`SO_PEERCRED failed: ${(err as Error).message}`);
+    }
+    const me = process.getuid!();
+    if (!cred || cred.uid !== me) {
+      const who = cred ? `uid ${cred.uid} (pid ${cred.pid})` : 'a peer whose credentials could not be read';
+      diag(`refused connection from ${who}`);
+      sock.end(JSON.stringify({ v: 1, op: 'error', message: `refused: this supervisor belongs to uid ${me}; ${who} may not use it. Use a DURUN_HOME of your own.` }) + '\n');
+      return;
+    }
+    let role: Role = { kind: 'new' };
+    const send = (msg: Record<string, unknown>) => {
+      if (!sock.destroyed) sock.write(JSON.stringify({ v: 1, ...msg }) + '\n');
+    };
+    const splitter = new LineSplitter(
+      (line) => {
+        try {
+          role = this.dispatch(role, line, send);
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err;
+          send({ op: 'error', message: err.message });
+          if (role.kind === 'new') sock.destroy();
+        }
+      },
+      () => {
+        send({ op: 'error', message: 'message longer than 64 KiB' });
+        sock.destroy();
+      },
+    );
+    sock.on('data', (d) => splitter.push(d));
+    sock.on('error', () => { /* ECONNRESET from a killed peer; 'close' handles it */ });
+    sock.on('close', () => this.closed(role));
+  }
+
+  private dispatch(role: Role, line: string, send: (m: Record<string, unknown>) => void): Role {
+    const msg = parseLine(line);
+    switch (role.kind) {
+      case 'new': {
+        const hello = parseHello(msg);
+        if (hello.role === 'client') return { kind: 'client' };
+        if (hello.role === 'proc') {
+          const link = this.h.procs.hello(hello);
+          this.linked.set(link.pid, (this.linked.get(link.pid) ?? 0) + 1);
+          return { kind: 'proc', link };
+        }
+        const port: RunnerPort = { send };
+        const res = this.h.runners.hello(hello, port);
+        if ('error' in res) {
+          send({ op: 'error', message: res.error });
+          return role;
+        }
+        send({ op: 'accepted', program: res.program.id, instance: res.program.instance, logPath: res.program.logPath });
+        return { kind: 'runner', group: res.group, program: res.program, port };
+      }
+      case 'proc':
+        this.h.procs.message(role.link, parseProcMessage(msg));
+        return role;
+      case 'runner':
+        this.h.runners.message(role.group, role.program, parseRunnerMessage(msg), role.port);
+        return role;
+      case 'client': {
+        const req = parseClientRequest(msg);
+        this.h.clients.handle(req).then(
+          (data) => send({ op: 'result', id: req.id, ok: true, data }),
+          (err: Error) => send({ op: 'result', id: req.id, ok: false, error: err.message }),
+        );
+        return role;
+      }
+    }
+  }
+
+  private closed(role: Role): void {
+    if (role.kind === 'proc') {
+      const n = (this.linked.get(role.link.pid) ?? 1) - 1;
+      if (n <= 0) this.linked.delete(role.link.pid);
+      else this.linked.set(role.link.pid, n);
+      if (n <= 0) this.h.procs.closed(role.link);
+    } else if (role.kind === 'runner') {
+      this.h.runners.gone(role.group, role.program, role.port);
+    }
+  }
+}

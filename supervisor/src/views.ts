@@ -1,0 +1,49 @@
+// Builds the stable `ps` views (protocol/views.ts) from the model, with CPU
+// and memory of running processes from pidusage.
+import pidusage from 'pidusage';
+import type { Registry } from './model/registry.js';
+import type { GroupRecord, ProcRecord, ProgramRecord } from './model/types.js';
+import type { GroupView, ProcessView, ProgramView } from './protocol/views.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+async function usage(pids: number[]): Promise<Map<number, { cpu: number; rss: number }>> {
+  const out = new Map<number, { cpu: number; rss: number }>();
+  // One pid at a time: pidusage rejects the whole batch when any pid has just exited.
+  await Promise.all(pids.map(async (pid) => {
+    try {
+      const s = await pidusage(pid);
+      out.set(pid, { cpu: Math.round(s.cpu * 10) / 10, rss: s.memory });
+    } catch {
+      // the process ended between the listing and the measurement: no numbers for it
+    }
+  }));
+  return out;
+}
+
+function processView(p: ProcRecord, u: { cpu: number; rss: number } | undefined): ProcessView {
+  return {
+    pid: p.pid, ppid: p.ppid, exe: p.exe, argv: p.argv, execCount: p.execCount, state: p.state,
+    exitStatus: p.exitStatus, signal: p.signal, startedAt: iso(p.startedAt)!, endedAt: iso(p.endedAt),
+    cpu: u?.cpu ?? null, rss: u?.rss ?? null, program: p.program, instance: p.instance, preloaded: p.preloaded,
+  };
+}
+
+function programView(p: ProgramRecord, connected: boolean): ProgramView {
+  return {
+    id: p.id, argv: p.argv, cwd: p.cwd, restart: p.restart, detached: p.detached, runnerPid: p.runnerPid,
+    runnerConnected: connected, instance: p.instance, rootPid: p.rootPid, state: p.state, restarts: p.restarts,
+    lastExit: p.lastExit, logPath: p.logPath,
+  };
+}
+
+export async function groupViews(registry: Registry, groups: GroupRecord[], withHistory: boolean): Promise<GroupView[]> {
+  const running = groups.flatMap((g) => registry.liveProcessesOf(g).map((p) => p.pid));
+  const u = await usage(running);
+  return groups.map((g) => ({
+    name: g.name, state: g.state, restarts: g.restarts, failedReason: g.failedReason,
+    programs: g.programs.map((p) => programView(p, registry.runner(g.name, p.id) !== undefined)),
+    processes: g.processes.map((p) => processView(p, u.get(p.pid))),
+    ...(withHistory ? { history: g.history.map((h) => ({ ...h, at: iso(h.at)! })) } : {}),
+  }));
+}

@@ -1,0 +1,70 @@
+// Watching through /proc what links cannot tell: at start-up, which
+// remembered processes survived (re-adoption); afterwards, descendants that
+// never registered (static, setuid) and unlinked processes that vanished.
+import type { Registry } from './model/registry.js';
+import type { ProcRecord } from './model/types.js';
+import { callHomeSignal } from './signals.js';
+import { descendants, hasInterceptor, isRunning, readCmdline, readCwd, readExe, readStat } from './procfs.js';
+import { diag } from './diag.js';
+
+export const SCAN_INTERVAL_MS = 1000;
+
+/** Re-adopts what a previous supervisor left: drops the dead, asks the living interceptors to call home. */
+export function adoptSurvivors(registry: Registry): void {
+  const signal = callHomeSignal();
+  let kept = 0;
+  let asked = 0;
+  for (const group of registry.groups.values()) {
+    for (const rec of registry.liveProcessesOf(group)) {
+      const st = readStat(rec.pid);
+      if (!st || st.state === 'Z' || (rec.startTime !== null && st.startTime !== rec.startTime)) {
+        registry.endProcess(rec, { state: 'lost', status: null, signal: null });
+        continue;
+      }
+      kept++;
+      if (rec.preloaded && hasInterceptor(rec.pid)) {
+        try {
+          process.kill(rec.pid, signal);
+          asked++;
+        } catch (err) {
+          diag(`cannot send call-home signal to ${rec.pid}: ${(err as Error).message}`);
+        }
+      }
+    }
+    for (const program of group.programs) {
+      if ((program.state === 'running' || program.state === 'restarting') && !isRunning(program.runnerPid)) program.state = 'lost';
+    }
+    registry.settle(group);
+  }
+  diag(`re-adopted ${kept} running process(es); asked ${asked} interceptor(s) to call home`);
+}
+
+/** One pass of the periodic scan. `linked` is the set of pids with an open interceptor link. */
+export function scanOnce(registry: Registry, linked: ReadonlySet<number>): void {
+  for (const group of registry.groups.values()) {
+    for (const rec of registry.liveProcessesOf(group)) {
+      if (linked.has(rec.pid) || rec.pendingExec) continue;
+      const st = readStat(rec.pid);
+      if (!st || (rec.startTime !== null && st.startTime !== rec.startTime)) {
+        registry.endProcess(rec, { state: 'lost', status: null, signal: null });
+      }
+    }
+    for (const program of group.programs) {
+      if (program.state !== 'running' || !isRunning(program.runnerPid)) continue;
+      for (const d of descendants(program.runnerPid)) {
+        if (registry.liveProcess(d.pid) || d.state === 'Z') continue;
+        registry.addProcess(group, unregistered(d.pid, d.ppid, d.startTime, program.id, program.instance));
+      }
+    }
+  }
+}
+
+function unregistered(pid: number, ppid: number, startTime: number, program: number, instance: number): ProcRecord {
+  const exe = readExe(pid) ?? '?';
+  const argv = readCmdline(pid);
+  return {
+    pid, ppid, exe, argv, cwd: readCwd(pid), execCount: 0, state: 'running', exitStatus: null, signal: null,
+    startedAt: Date.now(), endedAt: null, program, instance, preloaded: false, startTime,
+    execChain: [{ path: exe, argv, at: Date.now() }], pendingExec: null, plannedExit: null,
+  };
+}
