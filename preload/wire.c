@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -30,6 +31,20 @@ static void put(struct wbuf *b, const char *s, size_t n)
 }
 
 static void puts_(struct wbuf *b, const char *s) { put(b, s, strlen(s)); }
+
+size_t wb_escaped_len(const char *s)
+{
+	size_t n = 2;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\' || *p == '\n' || *p == '\r' || *p == '\t')
+			n += 2;
+		else if (*p < 0x20)
+			n += 6;
+		else
+			n += 1;
+	}
+	return n;
+}
 
 static void put_escaped(struct wbuf *b, const char *s)
 {
@@ -105,8 +120,8 @@ void wb_strv(struct wbuf *b, const char *key, char *const *vec, size_t reserve)
 	put_key(b, key);
 	put(b, "[", 1);
 	for (size_t i = 0; vec && vec[i]; i++) {
-		/* Worst case an element grows 6x when escaped. */
-		size_t need = strlen(vec[i]) * 6 + 4;
+		/* Exact size, so a buffer sized with wb_escaped_len is enough. */
+		size_t need = wb_escaped_len(vec[i]) + 1;
 		if (b->len + need + reserve + 2 > b->cap) {
 			truncated = 1;
 			break;
@@ -154,6 +169,11 @@ int wire_send(int fd, const struct wbuf *b)
 
 int wire_connect(const char *path, int min_fd)
 {
+	return wire_connect_timeout(path, min_fd, 0);
+}
+
+int wire_connect_timeout(const char *path, int min_fd, int timeout_ms)
+{
 	struct sockaddr_un sa;
 	size_t plen = strlen(path);
 	if (plen >= sizeof sa.sun_path)
@@ -165,6 +185,11 @@ int wire_connect(const char *path, int min_fd)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (timeout_ms > 0) {
+		/* A Unix stream connect() waits for backlog room up to SO_SNDTIMEO. */
+		struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	}
 	int rc;
 	do
 		rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);

@@ -27,6 +27,9 @@ void wb_bool(struct wbuf *b, const char *key, int val);
  * sets "<key>Truncated":true) rather than overflow when reserve bytes would be
  * left in the buffer for the rest of the message. */
 void wb_strv(struct wbuf *b, const char *key, char *const *vec, size_t reserve);
+/* Bytes s takes as a JSON string, quotes included: lets callers size a
+ * buffer to the message instead of always taking DURUN_MSG_MAX. */
+size_t wb_escaped_len(const char *s);
 /* Closes the object and appends '\n'. Returns 0, or -1 if it overflowed. */
 int wb_end(struct wbuf *b);
 
@@ -37,6 +40,10 @@ int wire_send(int fd, const struct wbuf *b);
 /* Connects a close-on-exec Unix stream socket to path and moves it to the
  * lowest free fd >= min_fd (0: leave it where it is). Returns fd or -errno. */
 int wire_connect(const char *path, int min_fd);
+/* The same, but connect() and every later send() on the socket give up after
+ * timeout_ms (SO_SNDTIMEO), so a stopped supervisor with a full backlog or a
+ * full socket buffer delays its peers instead of hanging them. 0: no limit. */
+int wire_connect_timeout(const char *path, int min_fd, int timeout_ms);
 
 /* Field readers for flat JSON objects (the supervisor's answers are flat).
  * Return 0 when found, -1 when absent or of another type. */

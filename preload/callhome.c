@@ -1,0 +1,74 @@
+/* The call-home signal (DURUN_SIGNAL, default SIGRTMAX-3): a restarted
+ * supervisor sends it to every process it adopts, and the handler opens a
+ * new link and registers again (hello reason "callhome").
+ *
+ * The signal is hidden from the program: sigaction() and signal() for it
+ * succeed and remember the program's wish (returned as the old action next
+ * time), but our handler stays installed. The masks are in sigmask.c. */
+#include "preload.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* The action the program believes is installed. No lock: a lock taken here
+ * could deadlock a program that calls sigaction from a signal handler, and
+ * a torn copy needs two threads changing this one signal at once. */
+static struct sigaction wished = { .sa_handler = SIG_DFL };
+
+static void handler(int sig, siginfo_t *info, void *ctx)
+{
+	(void)sig, (void)info, (void)ctx;
+	int saved = errno;
+	if (link_reopen() == 0)
+		link_hello("callhome");
+	errno = saved;
+}
+
+void callhome_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	REAL(sigaction)(conf.signo, &sa, NULL);
+	/* A blocked mask is inherited across exec; the signal must get through. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, conf.signo);
+	REAL(sigprocmask)(SIG_UNBLOCK, &set, NULL);
+}
+
+static int is_ours(int sig)
+{
+	return conf.active && conf.signo > 0 && sig == conf.signo;
+}
+
+static void swap_wish(const struct sigaction *act, struct sigaction *oldact)
+{
+	struct sigaction prev = wished;
+	if (act)
+		wished = *act;
+	if (oldact)
+		*oldact = prev;
+}
+
+DURUN_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
+{
+	if (!is_ours(sig))
+		return REAL(sigaction)(sig, act, oldact);
+	swap_wish(act, oldact);
+	return 0;
+}
+
+DURUN_EXPORT sighandler_t signal(int sig, sighandler_t fn)
+{
+	if (!is_ours(sig))
+		return REAL(signal)(sig, fn);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = fn;
+	sa.sa_flags = SA_RESTART;
+	swap_wish(&sa, &old);
+	return old.sa_handler;
+}

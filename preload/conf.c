@@ -1,0 +1,89 @@
+/* The identity of this process (group, program, instance, exec count) read
+ * once at load. Kept in our own static memory because the program may
+ * clearenv() or setenv() later, and exec must still hand it on. */
+#include "preload.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct conf conf = {
+	.var = {
+		[SV_SOCK] = { DURUN_ENV_SOCK, sizeof DURUN_ENV_SOCK - 1, NULL },
+		[SV_HOME] = { DURUN_ENV_HOME, sizeof DURUN_ENV_HOME - 1, NULL },
+		[SV_GROUP] = { DURUN_ENV_GROUP, sizeof DURUN_ENV_GROUP - 1, NULL },
+		[SV_PROGRAM] = { DURUN_ENV_PROGRAM, sizeof DURUN_ENV_PROGRAM - 1, NULL },
+		[SV_INSTANCE] = { DURUN_ENV_INSTANCE, sizeof DURUN_ENV_INSTANCE - 1, NULL },
+		[SV_LIB] = { DURUN_ENV_LIB, sizeof DURUN_ENV_LIB - 1, NULL },
+		[SV_SIGNAL] = { DURUN_ENV_SIGNAL, sizeof DURUN_ENV_SIGNAL - 1, NULL },
+	},
+	.signo = -1,
+};
+
+/* One static area for all saved entries: no malloc at load. A variable that
+ * does not fit is treated as unset. */
+static char store[3 * 4096 + 1024];
+static size_t store_used;
+
+static char *save_entry(const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+	if (store_used + nl + vl + 2 > sizeof store)
+		return NULL;
+	char *e = store + store_used;
+	memcpy(e, name, nl);
+	e[nl] = '=';
+	memcpy(e + nl + 1, value, vl + 1);
+	store_used += nl + vl + 2;
+	return e;
+}
+
+const char *conf_value(int which)
+{
+	const struct saved_var *v = &conf.var[which];
+	return v->entry ? v->entry + v->name_len + 1 : NULL;
+}
+
+static long long to_int(const char *s, long long dflt)
+{
+	if (!s || !*s)
+		return dflt;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	return *end ? dflt : v;
+}
+
+long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void conf_load(int argc, char **argv)
+{
+	conf.argc = argc;
+	conf.argv = argv;
+	conf.started_ms = now_ms();
+	for (int i = 0; i < SV_COUNT; i++) {
+		const char *val = getenv(conf.var[i].name);
+		if (val)
+			conf.var[i].entry = save_entry(conf.var[i].name, val);
+	}
+	conf.active = conf.var[SV_SOCK].entry != NULL;
+	if (!conf.active)
+		return;
+	if (!conf.var[SV_LIB].entry) {
+		/* Launched without DURUN_LIB: our own path still lets exec keep
+		 * the library in LD_PRELOAD. */
+		Dl_info info;
+		if (dladdr((void *)conf_load, &info) && info.dli_fname && info.dli_fname[0] == '/')
+			conf.var[SV_LIB].entry = save_entry(DURUN_ENV_LIB, info.dli_fname);
+	}
+	conf.program = to_int(conf_value(SV_PROGRAM), 0);
+	conf.instance = to_int(conf_value(SV_INSTANCE), 0);
+	conf.exec_count = to_int(getenv(DURUN_ENV_EXEC_COUNT), 0);
+	long long sig = to_int(conf_value(SV_SIGNAL), -1);
+	conf.signo = (sig > 0 && sig < NSIG) ? (int)sig : SIGRTMAX - DURUN_DEFAULT_SIGNAL_FROM_RTMAX;
+}

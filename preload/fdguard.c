@@ -1,0 +1,96 @@
+/* Keeps the link alive through programs that close every fd (daemons,
+ * close_range(3, ~0U), closefrom(3)) or dup2 onto its number. The program
+ * is told its close succeeded; it never learns the fd was ours. */
+#include "preload.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+
+/* The link number the program believes it closed: a second close of it must
+ * fail with EBADF, as it would have. -1: none. */
+static _Atomic int pretend_closed = -1;
+
+void fdguard_forget(void)
+{
+	atomic_store(&pretend_closed, -1);
+}
+
+static int is_link(int fd)
+{
+	return fd >= DURUN_LINK_FD_MIN && fd == link_fd();
+}
+
+DURUN_EXPORT int close(int fd)
+{
+	if (!is_link(fd))
+		return REAL(close)(fd);
+	if (atomic_exchange(&pretend_closed, fd) == fd) {
+		errno = EBADF;
+		return -1;
+	}
+	return 0;
+}
+
+DURUN_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	int l = link_fd();
+	/* CLOSE_RANGE_CLOEXEC only marks fds; the link is close-on-exec anyway. */
+	if (l < 0 || (unsigned)l < first || (unsigned)l > last || (flags & CLOSE_RANGE_CLOEXEC))
+		return REAL(close_range)(first, last, flags);
+	int rc = 0, err = 0;
+	if ((unsigned)l > first && REAL(close_range)(first, (unsigned)l - 1, flags) < 0) {
+		rc = -1;
+		err = errno;
+	}
+	if ((unsigned)l < last && REAL(close_range)((unsigned)l + 1, last, flags) < 0 && rc == 0) {
+		rc = -1;
+		err = errno;
+	}
+	if (rc < 0)
+		errno = err;
+	return rc;
+}
+
+DURUN_EXPORT void closefrom(int lowfd)
+{
+	int l = link_fd();
+	if (l < 0 || l < lowfd) {
+		REAL(closefrom)(lowfd);
+		return;
+	}
+	int saved = errno;
+	if (l > lowfd)
+		REAL(close_range)((unsigned)lowfd, (unsigned)l - 1, 0);
+	errno = saved;
+	REAL(closefrom)(l + 1);
+}
+
+/* dup2/dup3 onto the link's number: move the link away first, then let the
+ * program have the number it asked for. If the call then fails, the old copy
+ * of the link is still at newfd: close it, the number must look free. */
+static int guarded_dup(int oldfd, int newfd, int flags, int three)
+{
+	int moving = is_link(newfd) && oldfd != newfd;
+	if (moving) {
+		int saved = errno;
+		link_move_off(newfd);
+		errno = saved;
+	}
+	int rc = three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
+	if (moving && rc < 0) {
+		int err = errno;
+		REAL(close)(newfd);
+		errno = err;
+	}
+	return rc;
+}
+
+DURUN_EXPORT int dup2(int oldfd, int newfd)
+{
+	return guarded_dup(oldfd, newfd, 0, 0);
+}
+
+DURUN_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return guarded_dup(oldfd, newfd, flags, 1);
+}

@@ -1,0 +1,24 @@
+/* The constructor: resolve the real functions, read our identity, and when
+ * DURUN_SOCK is set, register (hello reason "load") and arm the exit report
+ * and the call-home signal. Without DURUN_SOCK the library stays inert: every
+ * interposed call passes straight through. Never waits for the supervisor:
+ * registration costs one connect and one send. */
+#include "preload.h"
+
+#include <errno.h>
+
+/* glibc passes argc, argv and envp to ELF constructors. */
+__attribute__((constructor)) static void durun_init(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	int saved = errno;
+	real_resolve();
+	conf_load(argc, argv);
+	if (conf.active) {
+		callhome_install();
+		exit_install();
+		if (link_reopen() == 0)
+			link_hello("load");
+	}
+	errno = saved;
+}

@@ -1,0 +1,116 @@
+/* The link: this process's one connection to the supervisor.
+ *
+ * The fd lives in one atomic int. Reconnecting (fork child, call-home
+ * signal) opens the new socket first and swaps it in, then closes the old
+ * one, so a sender on another thread uses either the old or the new link and
+ * never blocks on a lock a signal handler might be waiting for. A message is
+ * always one send() of one whole line, so lines of concurrent senders never
+ * interleave. */
+#include "preload.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static _Atomic int link_cur = -1;
+
+int link_fd(void)
+{
+	return atomic_load_explicit(&link_cur, memory_order_acquire);
+}
+
+/* Swaps in fd (or -1) and closes the previous link. */
+static void link_replace(int fd)
+{
+	int old = atomic_exchange(&link_cur, fd);
+	fdguard_forget();
+	if (old >= 0)
+		REAL(close)(old);
+}
+
+int link_reopen(void)
+{
+	int saved = errno;
+	int fd = wire_connect_timeout(conf_value(SV_SOCK), DURUN_LINK_FD_MIN, DURUN_LINK_TIMEOUT_MS);
+	link_replace(fd >= 0 ? fd : -1);
+	errno = saved;
+	return fd >= 0 ? 0 : -1;
+}
+
+int link_move_off(int fd)
+{
+	int cur = link_fd();
+	if (cur < 0 || cur != fd)
+		return cur;
+	/* Out of fds: give the link up rather than send into the program's fd. */
+	int moved = fcntl(cur, F_DUPFD_CLOEXEC, DURUN_LINK_FD_MIN);
+	if (atomic_compare_exchange_strong(&link_cur, &cur, moved < 0 ? -1 : moved)) {
+		fdguard_forget();
+		return moved;
+	}
+	/* Lost a race with a reconnect: cur is already gone, keep the new link. */
+	if (moved >= 0)
+		REAL(close)(moved);
+	return link_fd();
+}
+
+void link_send(const char *line, size_t len)
+{
+	int fd = link_fd();
+	if (fd < 0)
+		return;
+	int saved = errno;
+	struct wbuf b = { (char *)line, len, len, 0 };
+	wire_send(fd, &b);
+	errno = saved;
+}
+
+static size_t argv_len(char *const *argv)
+{
+	size_t n = 0;
+	for (size_t i = 0; argv && argv[i]; i++)
+		n += wb_escaped_len(argv[i]) + 1;
+	return n;
+}
+
+void link_hello(const char *reason)
+{
+	char exe[PATH_MAX], cwd[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	/* The raw syscall: glibc's getcwd may fall back to opendir + malloc. */
+	if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
+		cwd[0] = '\0';
+
+	/* Sized to the message, not DURUN_MSG_MAX: this runs in signal
+	 * handlers on whatever stack the interrupted thread has. */
+	size_t need = 512 + wb_escaped_len(exe) + wb_escaped_len(cwd) + argv_len(conf.argv);
+	need += conf_value(SV_GROUP) ? wb_escaped_len(conf_value(SV_GROUP)) : 4;
+	if (need > DURUN_MSG_MAX)
+		need = DURUN_MSG_MAX;
+	char mem[need];
+	struct wbuf b;
+	wb_init(&b, mem, need);
+	wb_begin(&b, "hello");
+	wb_str(&b, "role", "proc");
+	wb_int(&b, "pid", getpid());
+	wb_int(&b, "ppid", getppid());
+	wb_str(&b, "group", conf_value(SV_GROUP));
+	wb_int(&b, "program", conf.program);
+	wb_int(&b, "instance", conf.instance);
+	wb_int(&b, "execCount", conf.exec_count);
+	wb_str(&b, "reason", reason);
+	wb_int(&b, "startedAt", conf.started_ms);
+	wb_str(&b, "exe", exe);
+	wb_str(&b, "cwd", cwd);
+	/* Last, so a huge argv is cut short instead of losing the message. */
+	wb_strv(&b, "argv", conf.argv, 32);
+	if (wb_end(&b) == 0)
+		link_send(b.mem, b.len);
+}

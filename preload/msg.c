@@ -1,0 +1,64 @@
+/* The short messages: exit, reaped, exec, exec-failed. Each is built on the
+ * stack, sized to its content, and sent as one line; errno is preserved. */
+#include "preload.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+static void send_built(struct wbuf *b)
+{
+	if (wb_end(b) == 0)
+		link_send(b->mem, b->len);
+}
+
+/* {"op":op,"pid":getpid(),k1:v1[,k2:v2]}: the shape of every small message. */
+static void send_pid_ints(const char *op, const char *k1, long long v1, const char *k2, long long v2)
+{
+	int saved = errno;
+	char mem[192];
+	struct wbuf b;
+	wb_init(&b, mem, sizeof mem);
+	wb_begin(&b, op);
+	wb_int(&b, "pid", getpid());
+	wb_int(&b, k1, v1);
+	if (k2)
+		wb_int(&b, k2, v2);
+	send_built(&b);
+	errno = saved;
+}
+
+void msg_exit(int status)
+{
+	send_pid_ints("exit", "status", status, NULL, 0);
+}
+
+void msg_reaped(pid_t child, int is_signal, int value)
+{
+	send_pid_ints("reaped", "child", child, is_signal ? "signal" : "status", value);
+}
+
+void msg_exec_failed(int err)
+{
+	send_pid_ints("exec-failed", "errno", err, NULL, 0);
+}
+
+void msg_exec(const char *path, char *const argv[])
+{
+	int saved = errno;
+	size_t need = 160 + wb_escaped_len(path ? path : "");
+	for (size_t i = 0; argv && argv[i]; i++)
+		need += wb_escaped_len(argv[i]) + 1;
+	if (need > DURUN_MSG_MAX)
+		need = DURUN_MSG_MAX;
+	char mem[need];
+	struct wbuf b;
+	wb_init(&b, mem, need);
+	wb_begin(&b, "exec");
+	wb_int(&b, "pid", getpid());
+	wb_str(&b, "path", path);
+	/* Room for ,"argvTruncated":true}\n when a huge argv is cut short. */
+	wb_strv(&b, "argv", argv, 32);
+	send_built(&b);
+	errno = saved;
+}

@@ -1,0 +1,150 @@
+/* What the files of libdurun.so share: the identity this process started
+ * with, the real libc functions behind the interposed ones, and the link to
+ * the supervisor. Nothing here is exported from the library; only functions
+ * marked DURUN_EXPORT are (the Makefile builds with -fvisibility=hidden). */
+#ifndef DURUN_PRELOAD_H
+#define DURUN_PRELOAD_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <signal.h>
+#include <spawn.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "durun_env.h"
+
+#define DURUN_EXPORT __attribute__((visibility("default")))
+
+/* connect() and send() on the link give up after this, so a stopped
+ * supervisor slows its programs down instead of hanging them. */
+#define DURUN_LINK_TIMEOUT_MS 2000
+
+/* ---- conf.c: the identity read once from the environment at load ---- */
+
+/* Each DURUN_* variable this process started with, kept as a ready-made
+ * "NAME=value" entry so exec can put it back into any environment without
+ * allocating. entry == NULL when the variable was not set. */
+struct saved_var {
+	const char *name; /* "DURUN_SOCK" */
+	size_t name_len;
+	char *entry;      /* "DURUN_SOCK=/x/supervisor.sock" or NULL */
+};
+
+enum { SV_SOCK, SV_HOME, SV_GROUP, SV_PROGRAM, SV_INSTANCE, SV_LIB, SV_SIGNAL, SV_COUNT };
+
+struct conf {
+	int active;            /* DURUN_SOCK was set: the library is not inert */
+	struct saved_var var[SV_COUNT];
+	long long program, instance, exec_count;
+	int signo;             /* call-home signal */
+	long long started_ms;  /* when this process (image, or fork child) began */
+	int argc;
+	char **argv;           /* main's argv, as glibc passed it to the constructor */
+};
+
+extern struct conf conf;
+
+void conf_load(int argc, char **argv);
+const char *conf_value(int which); /* value part of var[which], or NULL */
+long long now_ms(void);
+
+/* ---- real.c: the functions the interposed names hide ---- */
+
+struct real_fns {
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execveat)(int, const char *, char *const[], char *const[], int);
+	int (*posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			   const posix_spawnattr_t *, char *const[], char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			    const posix_spawnattr_t *, char *const[], char *const[]);
+	pid_t (*fork)(void);
+	pid_t (*_Fork)(void);
+	void (*_exit)(int) __attribute__((noreturn));
+	void (*_Exit)(int) __attribute__((noreturn));
+	pid_t (*wait)(int *);
+	pid_t (*waitpid)(pid_t, int *, int);
+	pid_t (*wait3)(int *, int, struct rusage *);
+	pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+	int (*waitid)(idtype_t, id_t, siginfo_t *, int);
+	int (*close)(int);
+	int (*close_range)(unsigned, unsigned, int);
+	void (*closefrom)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	sighandler_t (*signal)(int, sighandler_t);
+	int (*sigprocmask)(int, const sigset_t *, sigset_t *);
+	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+};
+
+extern struct real_fns real;
+
+/* Resolves every entry of real with dlsym(RTLD_NEXT). Called from the
+ * constructor; REAL() also calls it when an interposed function runs before
+ * the constructor did (another library's constructor forking, say). */
+void real_resolve(void);
+#define REAL(fn) (real.fn ? real.fn : (real_resolve(), real.fn))
+
+/* ---- link.c: the connection to the supervisor ---- */
+
+int link_fd(void);                  /* current link, or -1 */
+/* Opens a new connection and makes it the link, closing the previous one.
+ * Async-signal-safe. Returns 0, or -1 when the supervisor is unreachable
+ * (the link is then -1). */
+int link_reopen(void);
+/* Moves the link off fd (a dup2/dup3 target); returns the new number or -1. */
+int link_move_off(int fd);
+/* Sends one complete line; errors are dropped (the program must not notice). */
+void link_send(const char *line, size_t len);
+/* hello{role:"proc"}; reason is "load", "fork" or "callhome". */
+void link_hello(const char *reason);
+
+/* ---- fdguard.c ---- */
+
+/* The program closed the link's number (we only pretended): a second close
+ * must fail with EBADF like a real one. Reset whenever the link moves. */
+void fdguard_forget(void);
+
+/* ---- msg.c: small messages ---- */
+
+void msg_exit(int status);
+void msg_reaped(pid_t child, int is_signal, int value);
+void msg_exec(const char *path, char *const argv[]);
+void msg_exec_failed(int err);
+
+/* ---- envfix.c ---- */
+
+/* Size of the envp array env_repair needs for envp (entries + ours + NULL). */
+size_t env_slots(char *const envp[]);
+/* Length of the LD_PRELOAD entry env_repair may have to build for envp. */
+size_t env_preload_len(char *const envp[]);
+/* Fills out (env_slots(envp) entries) with envp repaired for a new image of
+ * this program: our DURUN_* entries, DURUN_EXEC_COUNT + 1, libdurun.so in
+ * LD_PRELOAD. count_buf (>= 48 bytes) and preload_buf (env_preload_len bytes)
+ * hold the entries it builds. Returns out. */
+char **env_repair(char *const envp[], char **out, char *count_buf, char *preload_buf);
+
+/* Declares the stack storage env_repair needs and runs it: after this,
+ * `name` is the repaired envp. No malloc, so exec stays vfork-safe. Only
+ * when conf.active. */
+#define ENV_REPAIRED(name, envp)                                   \
+	char *name##_slots[env_slots(envp)];                        \
+	char name##_count[48];                                      \
+	char name##_preload[env_preload_len(envp)];                 \
+	char *const *name = env_repair(envp, name##_slots, name##_count, name##_preload)
+
+/* ---- callhome.c ---- */
+
+void callhome_install(void);
+
+/* ---- exit.c ---- */
+
+void exit_install(void);
+
+#endif
