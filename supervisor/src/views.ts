@@ -4,6 +4,7 @@ import pidusage from 'pidusage';
 import type { Registry } from './model/registry.js';
 import type { GroupRecord, ProcRecord, ProgramRecord } from './model/types.js';
 import type { GroupView, ProcessView, ProgramView } from './protocol/views.js';
+import { readStat } from './procfs.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -22,8 +23,10 @@ async function usage(pids: number[]): Promise<Map<number, { cpu: number; rss: nu
 }
 
 function processView(p: ProcRecord, u: { cpu: number; rss: number } | undefined): ProcessView {
+  // Orphans re-parent (to the runner, a subreaper): show the parent they have now.
+  const ppid = p.state === 'running' ? readStat(p.pid)?.ppid ?? p.ppid : p.ppid;
   return {
-    pid: p.pid, ppid: p.ppid, exe: p.exe, argv: p.argv, execCount: p.execCount, state: p.state,
+    pid: p.pid, ppid, exe: p.exe, argv: p.argv, execCount: p.execCount, state: p.state,
     exitStatus: p.exitStatus, signal: p.signal, startedAt: iso(p.startedAt)!, endedAt: iso(p.endedAt),
     cpu: u?.cpu ?? null, rss: u?.rss ?? null, program: p.program, instance: p.instance, preloaded: p.preloaded,
   };
