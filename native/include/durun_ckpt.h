@@ -1,0 +1,65 @@
+/* durun checkpoint engine: the one interface the interceptor (preload/) links
+ * against. Everything else in native/ is private.
+ *
+ * Use, from inside the process to checkpoint:
+ *   1. Pick a checkpoint signal (e.g. SIGRTMAX-2) and install one SA_SIGINFO
+ *      handler for it that first calls durun_ckpt_on_signal(); when that
+ *      returns 1 the signal was the engine's own "stop this thread" request
+ *      and the handler must return at once.
+ *   2. On a checkpoint request, in one thread (normally inside that same
+ *      handler), call durun_ckpt_dump(). It stops the other threads, writes the
+ *      image, releases them and returns 0.
+ *   3. After `durun-restore IMAGE`, execution continues *inside* the
+ *      durun_ckpt_dump() call that took the image, which then returns 1
+ *      (DURUN_CKPT_RESTORED), so the caller can reopen its links.
+ *
+ * Async-signal-safe: no malloc, no stdio; buffers come from mmap. */
+#ifndef DURUN_CKPT_H
+#define DURUN_CKPT_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#define DURUN_CKPT_API_VERSION 1
+
+#define DURUN_CKPT_DUMPED    0   /* image written, process runs on */
+#define DURUN_CKPT_RESTORED  1   /* we are the restored process */
+#define DURUN_CKPT_ERROR    (-1) /* nothing written; res->error says why */
+
+/* req.flags */
+#define DURUN_CKPT_TRACK      0x1u /* arm dirty-page tracking after this dump, so the next one can be incremental */
+#define DURUN_CKPT_FORCE_FULL 0x2u /* write a full image even if tracking is armed */
+
+#define DURUN_CKPT_MAX_SKIP_FDS 8
+
+struct durun_ckpt_req {
+	const char *image_path;    /* written as IMAGE.tmp, fsync'ed, renamed to IMAGE */
+	int thread_signal;         /* signal sent to the other threads to stop them */
+	unsigned flags;            /* DURUN_CKPT_* above */
+	unsigned thread_timeout_ms;/* 0 = 2000: how long to wait for every thread to stop */
+	int nskip_fds;             /* fds not to record (the caller's own links) */
+	int skip_fds[DURUN_CKPT_MAX_SKIP_FDS];
+};
+
+#define DURUN_CKPT_KIND_FULL 1
+#define DURUN_CKPT_KIND_INCR 2
+
+struct durun_ckpt_result {
+	int kind;                  /* DURUN_CKPT_KIND_* written */
+	unsigned nthreads;         /* threads in the image */
+	uint64_t image_id;         /* id stored in the header */
+	uint64_t bytes;            /* size of the image file */
+	uint64_t pages_written;    /* pages whose contents are in this image */
+	uint64_t pages_resident;   /* pages holding data in the process */
+	uint64_t stall_ns;         /* from stopping the first thread to releasing them */
+	uint64_t write_ns;         /* part of the stall spent writing */
+	char reason[160];          /* why a full image was written when tracking was armed */
+	char error[320];           /* "file:line subsystem: what: strerror" on DURUN_CKPT_ERROR */
+};
+
+int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *res);
+
+/* Call first in the checkpoint-signal handler; 1 = handled, return at once. */
+int durun_ckpt_on_signal(int sig, siginfo_t *info, void *uctx);
+
+#endif

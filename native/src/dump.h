@@ -1,0 +1,96 @@
+/* Internal state of the in-process dumper. Lives in the library's .bss, so it
+ * is part of every image; the restored leader resets it. */
+#ifndef DURUN_DUMP_H
+#define DURUN_DUMP_H
+
+#include <stdint.h>
+#include "durun_ckpt.h"
+#include "image.h"
+#include "img-write.h"
+#include "util.h"
+
+#define DUMP_MAX_THREADS 256
+#define DUMP_MAX_TRACKED 4096
+#define DUMP_MAX_EXCLUDE 4
+
+/* Resume point of one thread: callee-saved registers + x87/SSE control state.
+ * Layout fixed: capture.S writes it. */
+struct dctx {
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+	uint8_t fx[512] __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
+
+/* Returns 0 when called, 1 when resumed in a restored process. */
+int durun_capture(struct dctx *c) __attribute__((returns_twice));
+
+struct thr_slot {
+	struct dctx ctx;
+	int tid;
+	volatile int ready;
+	struct img_thread t;    /* everything but the registers */
+};
+
+struct range {
+	uint64_t start, end;
+};
+
+struct dump_state {
+	volatile int active;          /* a dump is in progress */
+	volatile int arrived;         /* futex: threads parked */
+	volatile int departed;        /* threads that left the handler */
+	volatile int release;         /* futex: bumped to let them go */
+	volatile int nslots;
+	int thread_signal;
+	struct thr_slot slots[DUMP_MAX_THREADS]; /* [0] = leader */
+	/* dirty tracking between dumps */
+	int uffd;                     /* -1 when not armed */
+	int tracking;                 /* 1: uffd armed against last_image */
+	uint64_t last_image_id;
+	char last_image[4096];
+	int ntracked;
+	struct range tracked[DUMP_MAX_TRACKED]; /* pieces dumped last time */
+};
+
+extern struct dump_state durun_g;
+
+/* What one dump call carries around. */
+struct dump_ctx {
+	const struct durun_ckpt_req *req;
+	struct durun_ckpt_result *res;
+	struct derr err;
+	struct img_writer w;
+	int img_fd, pagemap_fd;
+	int incremental;
+	struct range exclude[DUMP_MAX_EXCLUDE];
+	int nexclude;
+	int ntracked_new;
+	struct range tracked_new[DUMP_MAX_TRACKED];
+};
+
+/* dump-threads.c */
+int dump_stop_threads(struct dump_ctx *d);
+void dump_release_threads(struct dump_ctx *d);
+void dump_fill_thread(struct thr_slot *s);
+/* dump-proc.c */
+int dump_header(struct dump_ctx *d, uint64_t image_id, uint64_t parent_id, const char *parent);
+int dump_mm(struct dump_ctx *d);
+int dump_proc(struct dump_ctx *d);
+int dump_sigacts(struct dump_ctx *d);
+int dump_thread_records(struct dump_ctx *d);
+/* dump-files.c */
+int dump_fds(struct dump_ctx *d);
+/* dump-mem.c */
+int dump_memory(struct dump_ctx *d);
+/* track.c */
+int track_open(struct dump_ctx *d);
+int track_arm(struct dump_ctx *d, uint64_t start, uint64_t end);
+int track_is_armed(struct dump_ctx *d, uint64_t start, uint64_t end);
+/* Fills bits[] (1 byte per page) with 1 for pages written since the last
+ * scan, and write-protects them again. */
+int track_scan_written(struct dump_ctx *d, uint64_t start, uint64_t end, uint8_t *bits);
+
+/* mmap-backed scratch (no malloc in a signal handler) */
+void *dump_alloc(struct dump_ctx *d, size_t len, const char *what);
+void dump_free(void *p, size_t len);
+
+#endif

@@ -1,0 +1,157 @@
+/* On-disk image format, version 1 (documented in ARCHITECTURE.md, "On-disk
+ * image format", and native/README.md). All integers little-endian (x86_64
+ * native), structs packed to the layout written here. */
+#ifndef DURUN_IMAGE_H
+#define DURUN_IMAGE_H
+
+#include <stdint.h>
+
+#define IMG_MAGIC      "DURUNIMG"  /* 8 bytes, no NUL stored */
+#define IMG_VERSION    1
+#define IMG_PAGE       4096u
+
+/* File = struct img_file_head, then records; first HEADER, last END. */
+struct img_file_head {
+	char magic[8];
+	uint32_t version;
+	uint32_t flags; /* 0 */
+} __attribute__((packed));
+
+#define REC_MAGIC 0x43455244u /* "DREC" */
+
+struct img_rec {
+	uint32_t magic;
+	uint16_t type;
+	uint16_t flags;      /* 0 */
+	uint32_t hdr_crc;    /* crc32c of this struct with hdr_crc = 0 */
+	uint32_t data_crc;   /* crc32c of the payload */
+	uint64_t len;        /* payload bytes following */
+} __attribute__((packed));
+
+enum img_rec_type {
+	REC_HEADER = 1,
+	REC_MM = 2,
+	REC_VMA = 3,
+	REC_PAGES = 4,
+	REC_THREAD = 5,
+	REC_SIGACTS = 6,
+	REC_FD = 7,
+	REC_PROC = 8,
+	REC_END = 15,
+};
+
+#define IMG_KIND_FULL 1
+#define IMG_KIND_INCR 2
+
+/* REC_HEADER payload: this struct, then exe path (exe_len bytes), then parent
+ * image path (parent_len bytes, incrementals only). No NULs stored. */
+struct img_header {
+	uint32_t kind;
+	uint32_t nthreads;
+	uint64_t image_id;
+	uint64_t parent_id;     /* 0 for full images */
+	uint64_t created_ns;    /* CLOCK_REALTIME */
+	int32_t pid, ppid, pgid, sid;
+	uint32_t uid, gid;
+	uint64_t exe_size, exe_mtime_ns, exe_ino, exe_dev;
+	uint32_t exe_len, parent_len;
+} __attribute__((packed));
+
+/* REC_MM: fields of /proc/self/stat (start_code .. env_end) + brk, then auxv. */
+struct img_mm {
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint32_t auxv_len, pad;
+} __attribute__((packed));
+
+/* REC_VMA: this struct, nruns struct img_run, then the path (path_len bytes).
+ * The pages of DATA runs follow in one REC_PAGES record, in run order. */
+#define VMA_SHARED    0x01u /* MAP_SHARED (else private) */
+#define VMA_ANON      0x02u /* no file behind it */
+#define VMA_FILE      0x04u /* file-backed: unlisted pages come from the file */
+#define VMA_STACK     0x08u /* [stack]: restored MAP_GROWSDOWN */
+#define VMA_HEAP      0x10u /* [heap] */
+#define VMA_SPECIAL   0x20u /* [vdso]/[vvar]*: no contents, relocated at restore */
+#define VMA_DELETED   0x40u /* file was deleted: contents dumped like anon */
+#define VMA_VSYSCALL  0x80u /* [vsyscall]: fixed by the kernel, ignored */
+#define VMA_TRACKED   0x100u /* incremental: PARENT runs refer to the parent image */
+
+struct img_vma {
+	uint64_t start, end, pgoff;
+	uint32_t prot, vflags;
+	uint64_t dev, ino, fsize, fmtime_ns; /* file identity, for change detection */
+	uint32_t nruns, path_len;
+	uint64_t data_pages;               /* pages in the REC_PAGES that follows */
+} __attribute__((packed));
+
+#define RUN_DATA   1 /* contents are in this image */
+#define RUN_PARENT 2 /* resident, unchanged since the parent image: take it from there */
+
+struct img_run {
+	uint64_t first;   /* page index from vma start */
+	uint32_t npages;
+	uint32_t kind;
+} __attribute__((packed));
+
+/* REC_THREAD: one per thread, leader first. */
+struct img_thread {
+	int32_t tid;
+	uint32_t tflags;           /* 1 = leader (called durun_ckpt_dump) */
+	uint64_t fs_base, gs_base;
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;  /* resume point */
+	uint64_t sigmask;
+	uint64_t ss_sp, ss_size;
+	int32_t ss_flags, pad;
+	uint64_t clear_tid;        /* PR_GET_TID_ADDRESS */
+	uint64_t robust_head, robust_len;
+	uint64_t rseq_addr;
+	uint32_t rseq_len, rseq_sig;
+	char comm[16];
+	uint8_t fxsave[512];
+} __attribute__((packed));
+
+/* REC_SIGACTS: 64 of these, signal 1..64 (kernel struct sigaction layout). */
+struct img_sigact {
+	uint64_t handler, flags, restorer, mask;
+} __attribute__((packed));
+
+/* REC_FD: this struct, then path (path_len bytes: readlink of /proc/self/fd/N). */
+#define FD_REG     1
+#define FD_PIPE    2
+#define FD_DEVNULL 3
+#define FD_TTY     4
+#define FD_SOCKET  5
+#define FD_OTHER   6
+#define FD_DIR     7
+
+struct img_fd {
+	int32_t fd;
+	uint32_t kind;
+	uint32_t oflags;      /* F_GETFL */
+	uint32_t fdflags;     /* F_GETFD */
+	int64_t offset;       /* lseek(SEEK_CUR), -1 if not seekable */
+	uint64_t dev, ino;
+	uint32_t mode, path_len;
+} __attribute__((packed));
+
+/* REC_PROC: this struct, then cwd (cwd_len bytes). */
+struct img_proc {
+	uint32_t umask, personality;
+	uint64_t rlim[16][2];         /* prlimit64 cur, max */
+	uint64_t itimer[3][4];        /* REAL, VIRTUAL, PROF: interval sec,usec, value sec,usec */
+	uint32_t cwd_len, pad;
+} __attribute__((packed));
+
+/* REC_END: whole-file checksum = crc32c over the file head and every record
+ * header before END (each header carries its payload's crc). */
+struct img_end {
+	uint32_t nrecords;  /* records before END */
+	uint32_t file_crc;
+	uint64_t file_bytes;/* offset of the END record header */
+} __attribute__((packed));
+
+const char *img_rec_name(unsigned type);
+uint32_t crc32c(uint32_t crc, const void *buf, uint64_t len);
+
+#endif

@@ -1,0 +1,205 @@
+/* fds, cwd, umask, limits, personality, signal dispositions. Log prefix "files".
+ * fd policy (see ARCHITECTURE.md): regular files and directories are reopened
+ * by path at their offset; /dev/null reopened; pipes between fds of the
+ * process recreated empty (contents are not saved); fds 0-2 that were a tty,
+ * pipe or socket keep what durun-restore was given, so the program talks to
+ * its new supervisor; other sockets/ttys become /dev/null (reported). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "restore.h"
+
+int restore_proc(const struct loaded_image *li)
+{
+	const struct img_proc *p = &li->proc;
+	sigset_t all;
+
+	sigfillset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, NULL)) { /* until each thread's sigreturn */
+		RERR("files", errno, "block signals");
+		return -1;
+	}
+	if (chdir(li->cwd)) {
+		RERR("files", errno, "chdir %s (the program's working directory)", li->cwd);
+		return -1;
+	}
+	umask(p->umask);
+	if (personality(p->personality) < 0)
+		RERR("files", errno, "personality %#x (continuing)", p->personality);
+	for (int r = 0; r < 16; r++) {
+		struct rlimit rl = { p->rlim[r][0], p->rlim[r][1] };
+		if (setrlimit(r, &rl))
+			RINFO("setrlimit %d: %s (kept current limit)", r, strerror(errno));
+	}
+	for (int s = 1; s <= 64; s++) {
+		if (s == SIGKILL || s == SIGSTOP)
+			continue;
+		if (syscall(SYS_rt_sigaction, s, &li->sig[s - 1], NULL, 8) < 0) {
+			RERR("files", errno, "rt_sigaction %d", s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int max_fd(const struct loaded_image *li)
+{
+	int m = 2;
+	for (size_t i = 0; i < li->nfd; i++)
+		if (li->fds[i].f.fd > m)
+			m = li->fds[i].f.fd;
+	return m;
+}
+
+static int place(int src, int dst, uint32_t fdflags)
+{
+	if (src != dst) {
+		if (dup2(src, dst) < 0)
+			return -1;
+		close(src);
+	}
+	return fcntl(dst, F_SETFD, (int)fdflags);
+}
+
+static int open_one(const struct li_fd *f)
+{
+	int fl = (int)(f->f.oflags & ~(uint32_t)(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY)) | O_NOCTTY;
+	int fd;
+	switch (f->f.kind) {
+	case FD_REG:
+		fd = open(f->path, fl);
+		if (fd < 0) {
+			RERR("files", errno, "reopen fd %d: %s", f->f.fd, f->path);
+			return -1;
+		}
+		if (f->f.offset >= 0 && lseek(fd, f->f.offset, SEEK_SET) != f->f.offset) {
+			RERR("files", errno, "seek fd %d (%s) to %lld", f->f.fd, f->path, (long long)f->f.offset);
+			close(fd);
+			return -1;
+		}
+		return fd;
+	case FD_DIR:
+		fd = open(f->path, O_RDONLY | O_DIRECTORY);
+		if (fd < 0)
+			RERR("files", errno, "reopen directory fd %d: %s", f->f.fd, f->path);
+		else if (f->f.offset > 0)
+			lseek(fd, f->f.offset, SEEK_SET);
+		return fd;
+	default:
+		if (f->f.kind != FD_DEVNULL)
+			fprintf(stderr, "durun-restore: fd %d (%s) cannot be restored; it is /dev/null now\n", f->f.fd, f->path);
+		fd = open("/dev/null", (int)(f->f.oflags & O_ACCMODE));
+		if (fd < 0)
+			RERR("files", errno, "open /dev/null for fd %d", f->f.fd);
+		return fd;
+	}
+}
+
+/* keep[]: our own fds; they are moved above every saved fd and updated. */
+int restore_files(const struct loaded_image *li, int *keep, int nkeep)
+{
+	int top = max_fd(li) + 1;
+	char *saved;
+	DIR *dir;
+	struct dirent *de;
+
+	if (top < 100)
+		top = 100;
+	for (int k = 0; k < nkeep; k++) {
+		if (keep[k] < 0)
+			continue;
+		int nfd = fcntl(keep[k], F_DUPFD_CLOEXEC, top);
+		if (nfd < 0) {
+			RERR("files", errno, "move our fd %d above %d", keep[k], top);
+			return -1;
+		}
+		close(keep[k]);
+		keep[k] = nfd;
+	}
+	saved = calloc((size_t)top, 1);
+	if (!saved)
+		return -1;
+	for (size_t i = 0; i < li->nfd; i++)
+		saved[li->fds[i].f.fd] = 1;
+	/* close what the program did not have (inherited from whoever ran us) */
+	dir = opendir("/proc/self/fd");
+	if (!dir) {
+		RERR("files", errno, "opendir /proc/self/fd");
+		free(saved);
+		return -1;
+	}
+	while ((de = readdir(dir))) {
+		int fd = atoi(de->d_name);
+		int ours = fd == dirfd(dir) || fd == li->fd;
+		for (int k = 0; k < nkeep; k++)
+			ours |= keep[k] == fd;
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || ours)
+			continue;
+		if (fd >= top || !saved[fd])
+			close(fd);
+	}
+	closedir(dir);
+	free(saved);
+
+	/* pipes: one new pipe per pipe inode */
+	for (size_t i = 0; i < li->nfd; i++) {
+		const struct li_fd *f = &li->fds[i];
+		int fd;
+		if (f->f.fd <= 2 && (f->f.kind == FD_TTY || f->f.kind == FD_PIPE || f->f.kind == FD_SOCKET ||
+				     f->f.kind == FD_OTHER))
+			continue; /* keep ours */
+		if (f->f.kind == FD_PIPE) {
+			int done = 0;
+			for (size_t j = 0; j < i; j++)
+				done |= li->fds[j].f.kind == FD_PIPE && li->fds[j].f.ino == f->f.ino && li->fds[j].f.fd > 2;
+			if (done)
+				continue;
+			int pp[2];
+			if (pipe2(pp, O_CLOEXEC)) {
+				RERR("files", errno, "pipe for fd %d", f->f.fd);
+				return -1;
+			}
+			int rd = fcntl(pp[0], F_DUPFD_CLOEXEC, top), wr = fcntl(pp[1], F_DUPFD_CLOEXEC, top);
+			close(pp[0]);
+			close(pp[1]);
+			for (size_t j = i; j < li->nfd; j++) {
+				const struct li_fd *g = &li->fds[j];
+				if (g->f.kind != FD_PIPE || g->f.ino != f->f.ino || g->f.fd <= 2)
+					continue;
+				int src = dup((g->f.oflags & O_ACCMODE) == O_RDONLY ? rd : wr);
+				if (src < 0 || place(src, g->f.fd, g->f.fdflags) < 0) {
+					RERR("files", errno, "place pipe fd %d", g->f.fd);
+					return -1;
+				}
+				fcntl(g->f.fd, F_SETFL, (int)g->f.oflags);
+			}
+			close(rd);
+			close(wr);
+			continue;
+		}
+		fd = open_one(f);
+		if (fd < 0)
+			return -1;
+		if (fd != f->f.fd && fd < top) {
+			/* opened onto a saved number not placed yet: move it up first */
+			int up = fcntl(fd, F_DUPFD_CLOEXEC, top);
+			close(fd);
+			fd = up;
+		}
+		if (fd < 0 || place(fd, f->f.fd, f->f.fdflags) < 0) {
+			RERR("files", errno, "place fd %d", f->f.fd);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,242 @@
+/* Pid fidelity. Log prefix "ns". The restored process must see the same
+ * getpid() and getppid() as before. Its old pid is usually taken (or not ours
+ * to take) in the current namespace, so durun-restore makes a new pid
+ * namespace (inside a new user namespace when not root) and builds this tree:
+ *
+ *   durun-restore (outer: reports, waits, exits with the program's status)
+ *     └─ init, pid 1 of the new namespace (reaps orphans)
+ *          └─ parent stand-in, pid = old ppid (only if old ppid != 1)
+ *               └─ restored program, pid = old pid (clone3 set_tid)
+ *
+ * clone3(set_tid) needs CAP_CHECKPOINT_RESTORE in the namespace's owner,
+ * which the creator of a user namespace has. If clone3 is missing, writing
+ * /proc/sys/kernel/ns_last_pid = pid-1 before fork() is the fallback. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "restore.h"
+
+static pid_t target_outer_pid;
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* fork() whose child gets pid `want` in the current pid namespace. */
+static pid_t fork_as(pid_t want)
+{
+	struct clone_args ca;
+	pid_t tid = want;
+	long r;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.exit_signal = SIGCHLD;
+	ca.set_tid = (uint64_t)(uintptr_t)&tid;
+	ca.set_tid_size = 1;
+	r = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (r >= 0 || (errno != ENOSYS && errno != E2BIG))
+		return (pid_t)r;
+	/* fallback: ns_last_pid */
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%d", want - 1);
+	if (write_file("/proc/sys/kernel/ns_last_pid", buf))
+		return -1;
+	r = fork();
+	if (r == 0 && getpid() != want)
+		_exit(113);
+	return (pid_t)r;
+}
+
+static int exit_code(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
+}
+
+/* Waits for `child`, reaping anything else; exits with its status. */
+static void __attribute__((noreturn)) wait_and_exit(pid_t child)
+{
+	for (;;) {
+		int st;
+		pid_t p = wait(&st);
+		if (p == child)
+			_exit(exit_code(st));
+		if (p < 0 && errno != EINTR)
+			_exit(1);
+	}
+}
+
+static void forward(int sig)
+{
+	if (target_outer_pid > 0)
+		kill(target_outer_pid, sig);
+}
+
+static const char *step_name(int step)
+{
+	static const char *names[] = { "?", "unmap", "vdso move", "mmap", "read pages", "mprotect", "start thread", "itimer" };
+	return step > 0 && step < 8 ? names[step] : "?";
+}
+
+/* The outer durun-restore: learns the program's outer pid (SCM_CREDENTIALS
+ * translates it), reports the blob's verdict, waits. */
+static void __attribute__((noreturn)) outer(const struct loaded_image *li, const struct ropts *o, int sock, pid_t init)
+{
+	char msg[128];
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} cm;
+	int st, have_pid = 0;
+
+	for (int i = 0; i < 2; i++) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = msg;
+		iov.iov_len = sizeof(msg) - 1;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		ssize_t n = recvmsg(sock, &mh, 0);
+		if (n <= 0)
+			break;
+		msg[n] = 0;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && !have_pid) {
+				struct ucred uc;
+				memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+				target_outer_pid = uc.pid;
+				have_pid = 1;
+			}
+		if (!strncmp(msg, "OK", 2)) {
+			fprintf(stderr, "durun-restore: restored pid %d (pid %d outside its namespace) from %s\n",
+				li->h.pid, target_outer_pid, li->path);
+			if (o->pidfile) {
+				FILE *f = fopen(o->pidfile, "w");
+				if (!f || fprintf(f, "%d\n", target_outer_pid) < 0 || fclose(f))
+					RERR("ns", errno, "write pidfile %s", o->pidfile);
+			}
+			break;
+		}
+		if (!strncmp(msg, "ERR ", 4)) {
+			int step = 0, e = 0;
+			sscanf(msg + 4, "%d %d", &step, &e);
+			RERR("ns", e, "restorer failed at step \"%s\" (the address space was already replaced)", step_name(step));
+			break;
+		}
+	}
+	close(sock);
+	signal(SIGTERM, forward);
+	signal(SIGINT, forward);
+	signal(SIGHUP, forward);
+	signal(SIGQUIT, forward);
+	for (;;) {
+		pid_t p = waitpid(init, &st, 0);
+		if (p == init)
+			exit(exit_code(st));
+		if (p < 0 && errno != EINTR)
+			exit(1);
+	}
+}
+
+int ns_enter(const struct loaded_image *li, const struct ropts *o, int *status_fd)
+{
+	int sv[2], one = 1;
+	pid_t init, p;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[64];
+
+	if (o->no_pidns) {
+		fprintf(stderr, "durun-restore: --no-pidns: the restored process gets pid %d instead of %d\n",
+			getpid(), li->h.pid);
+		*status_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		return 0;
+	}
+	if (uid != 0) {
+		if (unshare(CLONE_NEWUSER)) {
+			RERR("ns", errno, "unshare(CLONE_NEWUSER) (unprivileged user namespaces disabled? use --no-pidns)");
+			return -1;
+		}
+		snprintf(map, sizeof(map), "%u %u 1", uid, uid);
+		if (write_file("/proc/self/setgroups", "deny") || write_file("/proc/self/uid_map", map)) {
+			RERR("ns", errno, "write uid_map");
+			return -1;
+		}
+		snprintf(map, sizeof(map), "%u %u 1", gid, gid);
+		if (write_file("/proc/self/gid_map", map)) {
+			RERR("ns", errno, "write gid_map");
+			return -1;
+		}
+	}
+	if (unshare(CLONE_NEWPID)) {
+		RERR("ns", errno, "unshare(CLONE_NEWPID)");
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		RERR("ns", errno, "socketpair");
+		return -1;
+	}
+	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one))) {
+		RERR("ns", errno, "SO_PASSCRED");
+		return -1;
+	}
+	fflush(NULL);
+	init = fork();
+	if (init < 0) {
+		RERR("ns", errno, "fork namespace init");
+		return -1;
+	}
+	if (init > 0) {
+		close(sv[1]);
+		outer(li, o, sv[0], init);
+	}
+	/* pid 1 of the new namespace */
+	close(sv[0]);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "durun-nsinit");
+	if (li->h.ppid > 1 && li->h.ppid != li->h.pid) {
+		p = fork_as(li->h.ppid);
+		if (p < 0) {
+			RERR("ns", errno, "clone3(set_tid=%d) for the parent stand-in", li->h.ppid);
+			_exit(1);
+		}
+		if (p > 0)
+			wait_and_exit(p);
+		prctl(PR_SET_NAME, "durun-parent");
+	}
+	p = li->h.pid == 1 ? 0 : fork_as(li->h.pid);
+	if (p < 0) {
+		RERR("ns", errno, "clone3(set_tid=%d) for the restored process", li->h.pid);
+		_exit(1);
+	}
+	if (p > 0)
+		wait_and_exit(p);
+	/* the restored process: tell the outer one who we are (credentials ride along) */
+	if (send(sv[1], "PID", 3, 0) != 3) {
+		RERR("ns", errno, "send status");
+		_exit(1);
+	}
+	*status_fd = sv[1];
+	return 0;
+}
