@@ -26,6 +26,15 @@ int main(int argc, char **argv)
 			json = 1;
 	if (argc >= 3 && !strcmp(argv[1], "inspect"))
 		return inspect(argv[2], json);
+	if (argc == 5 && !strcmp(argv[1], "merge") && !strcmp(argv[3], "-o")) {
+		char err[1024];
+		if (merge_chain(argv[2], argv[4], err, sizeof(err))) {
+			fprintf(stderr, "durun-ckpt: merge failed: %s\n", err);
+			return 1;
+		}
+		printf("merged %s and its parents into %s\n", argv[2], argv[4]);
+		return 0;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "check"))
 		return ckpt_check(json);
 	fprintf(stderr, "usage: durun-ckpt inspect IMAGE [--json] | check [--json] | merge IMAGE -o OUT\n");

@@ -1,8 +1,193 @@
-#include "merge.h"
+/* Merging an incremental chain into one full image. Log prefix "merge".
+ * An incremental image lists, per mapping, pages it carries (DATA) and pages
+ * that are resident but unchanged since its parent (PARENT). The merge walks
+ * each PARENT page up the chain (newest first) to the nearest image that
+ * carries it. Everything else (threads, fds, ...) comes from the newest image. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "img-read.h"
+#include "img-write.h"
+#include "merge.h"
+
+#define MAX_CHAIN 64
+
+static int load_parent(const struct loaded_image *child, struct loaded_image *out, char *err, size_t errsz)
+{
+	char alt[4200], tmp[4200];
+	char e1[1024];
+	if (li_load(child->parent, out, e1, sizeof(e1)) == 0)
+		goto check;
+	li_free(out);
+	/* images may have moved together: look next to the child */
+	snprintf(tmp, sizeof(tmp), "%s", child->path);
+	snprintf(alt, sizeof(alt), "%s/", dirname(tmp));
+	snprintf(tmp, sizeof(tmp), "%s", child->parent);
+	strncat(alt, basename(tmp), sizeof(alt) - strlen(alt) - 1);
+	if (li_load(alt, out, err, errsz)) {
+		snprintf(err + strlen(err), errsz - strlen(err), " (parent of %s; also tried %s: %s)", child->path,
+			 child->parent, e1);
+		return -1;
+	}
+check:
+	if (out->h.image_id != child->h.parent_id) {
+		snprintf(err, errsz, "%s: parent image %s has id %016llx, expected %016llx (overwritten since?)", child->path,
+			 out->path, (unsigned long long)out->h.image_id, (unsigned long long)child->h.parent_id);
+		return -1;
+	}
+	return 0;
+}
+
+static int page_from_chain(struct loaded_image *chain, int n, uint64_t addr, char *page, char *err, size_t errsz)
+{
+	for (int i = 1; i < n; i++) {
+		int resident;
+		uint64_t off = li_page_off(&chain[i], addr, &resident);
+		if (off) {
+			if (pread(chain[i].fd, page, IMG_PAGE, (off_t)off) != IMG_PAGE) {
+				snprintf(err, errsz, "%s: read page %#llx: %s", chain[i].path, (unsigned long long)addr,
+					 strerror(errno));
+				return -1;
+			}
+			return 0;
+		}
+		if (!resident)
+			break;
+	}
+	memset(page, 0, IMG_PAGE); /* not carried anywhere: it was a zero page */
+	return 0;
+}
+
+static int write_merged(struct loaded_image *chain, int n, int fd, char *err, size_t errsz)
+{
+	struct loaded_image *c = &chain[0];
+	struct img_writer w;
+	char derrbuf[512] = "";
+	struct derr de = { derrbuf, sizeof(derrbuf) };
+	static char wbuf[1 << 20];
+	static char page[IMG_PAGE];
+	struct img_header h = c->h;
+
+	h.kind = IMG_KIND_FULL;
+	h.parent_id = 0;
+	h.parent_len = 0;
+	if (iw_init(&w, fd, wbuf, sizeof(wbuf), &de) ||
+	    iw_record(&w, REC_HEADER, &h, sizeof(h), c->exe, h.exe_len, NULL, 0))
+		goto werr;
+	if (c->have_mm && iw_record(&w, REC_MM, &c->mm, sizeof(c->mm), c->auxv, c->mm.auxv_len, NULL, 0))
+		goto werr;
+	if (iw_record(&w, REC_PROC, &c->proc, sizeof(c->proc), c->cwd, c->proc.cwd_len, NULL, 0) ||
+	    iw_record(&w, REC_SIGACTS, c->sig, sizeof(c->sig), NULL, 0, NULL, 0))
+		goto werr;
+	for (size_t i = 0; i < c->nfd; i++)
+		if (iw_record(&w, REC_FD, &c->fds[i].f, sizeof(c->fds[i].f), c->fds[i].path, c->fds[i].f.path_len, NULL, 0))
+			goto werr;
+	for (size_t i = 0; i < c->nthr; i++)
+		if (iw_record(&w, REC_THREAD, &c->thr[i], sizeof(c->thr[i]), NULL, 0, NULL, 0))
+			goto werr;
+	for (size_t i = 0; i < c->nvma; i++) {
+		struct li_vma *v = &c->vmas[i];
+		struct img_vma iv = v->v;
+		uint64_t total = 0;
+		for (uint32_t k = 0; k < iv.nruns; k++) {
+			total += v->runs[k].npages;
+			v->runs[k].kind = RUN_DATA;
+		}
+		/* runs are rewritten as DATA here; chain[n] keeps the original kinds */
+		iv.data_pages = total;
+		iv.vflags &= ~VMA_TRACKED;
+		if (iw_record(&w, REC_VMA, &iv, sizeof(iv), v->runs, iv.nruns * sizeof(struct img_run), v->path, iv.path_len))
+			goto werr;
+		if (!total)
+			continue;
+		if (iw_stream_begin(&w, REC_PAGES, total * IMG_PAGE))
+			goto werr;
+		for (uint32_t k = 0; k < iv.nruns; k++) {
+			for (uint32_t p = 0; p < v->runs[k].npages; p++) {
+				uint64_t addr = iv.start + (v->runs[k].first + p) * IMG_PAGE;
+				int resident;
+				uint64_t off = li_page_off(&chain[n], addr, &resident); /* chain[n]: child as loaded */
+				if (off) {
+					if (pread(chain[n].fd, page, IMG_PAGE, (off_t)off) != IMG_PAGE) {
+						snprintf(err, errsz, "%s: read page: %s", c->path, strerror(errno));
+						return -1;
+					}
+				} else if (page_from_chain(chain, n, addr, page, err, errsz))
+					return -1;
+				if (iw_stream_data(&w, page, IMG_PAGE))
+					goto werr;
+			}
+		}
+		if (iw_stream_end(&w))
+			goto werr;
+	}
+	if (iw_finish(&w))
+		goto werr;
+	return 0;
+werr:
+	snprintf(err, errsz, "writing merged image: %s", derrbuf);
+	return -1;
+}
+
 int merge_chain(const char *child, const char *out, char *err, size_t errsz)
 {
-	(void)out;
-	snprintf(err, errsz, "%s: incremental images are not supported yet", child);
+	/* chain[0..n-1]: newest .. full; chain[n]: the child loaded again with its
+	 * original run kinds (chain[0]'s runs are rewritten while writing). */
+	struct loaded_image chain[MAX_CHAIN + 1];
+	char tmp[4200];
+	int n = 0, fd = -1, rc = -1;
+
+	memset(chain, 0, sizeof(chain));
+	if (li_load(child, &chain[0], err, errsz))
+		goto out_n1;
+	n = 1;
+	while (chain[n - 1].h.kind == IMG_KIND_INCR) {
+		if (n == MAX_CHAIN) {
+			snprintf(err, errsz, "%s: incremental chain longer than %d images", child, MAX_CHAIN);
+			goto out;
+		}
+		if (load_parent(&chain[n - 1], &chain[n], err, errsz)) {
+			n++;
+			goto out;
+		}
+		n++;
+	}
+	if (li_load(child, &chain[n], err, errsz)) {
+		n++;
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errsz, "create %s: %s", tmp, strerror(errno));
+		n++;
+		goto out;
+	}
+	if (write_merged(chain, n, fd, err, errsz) || fsync(fd)) {
+		unlink(tmp);
+		n++;
+		goto out;
+	}
+	if (rename(tmp, out)) {
+		snprintf(err, errsz, "rename %s: %s", out, strerror(errno));
+		unlink(tmp);
+		n++;
+		goto out;
+	}
+	n++;
+	rc = 0;
+out:
+	for (int i = 0; i < n; i++)
+		li_free(&chain[i]);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+out_n1:
+	li_free(&chain[0]);
 	return -1;
 }
