@@ -222,10 +222,12 @@ int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *
 	sb_str(&s, ".tmp");
 
 	g->thread_signal = req->thread_signal;
+	/* only slots the last dump used are dirty: touching all 256 would put
+	 * ~45 pages into every incremental image */
+	for (int i = 0; i < g->nslots && i < DUMP_MAX_THREADS; i++)
+		g->slots[i].ready = 0;
 	g->arrived = g->departed = 0;
 	g->nslots = 1;
-	for (int i = 0; i < DUMP_MAX_THREADS; i++)
-		g->slots[i].ready = 0;
 	stopped = 1;
 	if (dump_stop_threads(d))
 		goto out;
