@@ -20,7 +20,7 @@ static void handler(int sig, siginfo_t *info, void *ctx)
 	(void)sig, (void)info, (void)ctx;
 	int saved = errno;
 	if (link_reopen() == 0)
-		link_hello("callhome");
+		link_hello("callhome", 0);
 	errno = saved;
 }
 

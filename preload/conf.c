@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct conf conf = {
 	.var = {
@@ -74,6 +75,9 @@ void conf_load(int argc, char **argv)
 	conf.active = conf.var[SV_SOCK].entry != NULL;
 	if (!conf.active)
 		return;
+	/* The image never changes until the next exec: every hello reuses it. */
+	ssize_t n = readlink("/proc/self/exe", conf.exe, sizeof conf.exe - 1);
+	conf.exe[n > 0 ? n : 0] = '\0';
 	if (!conf.var[SV_LIB].entry) {
 		/* Launched without DURUN_LIB: our own path still lets exec keep
 		 * the library in LD_PRELOAD. */

@@ -4,8 +4,12 @@
 #include "preload.h"
 
 #include <errno.h>
+#include <unistd.h>
 
-static pid_t after_fork(pid_t pid)
+/* parent: the forking process's pid, taken before the fork. The child's
+ * getppid() would race with a parent that exits at once, as in
+ * `(setsid daemon &)`, and name init or a subreaper instead. */
+static pid_t after_fork(pid_t pid, pid_t parent)
 {
 	if (pid != 0 || !conf.active)
 		return pid;
@@ -14,19 +18,25 @@ static pid_t after_fork(pid_t pid)
 	/* Even when the supervisor is unreachable, link_reopen drops the
 	 * parent's copy. */
 	if (link_reopen() == 0)
-		link_hello("fork");
+		link_hello("fork", parent);
 	errno = saved;
 	return 0;
 }
 
+#define FORK_WITH(fn)                                            \
+	do {                                                     \
+		pid_t parent_ = conf.active ? getpid() : 0;      \
+		return after_fork(REAL(fn)(), parent_);          \
+	} while (0)
+
 DURUN_EXPORT pid_t fork(void)
 {
-	return after_fork(REAL(fork)());
+	FORK_WITH(fork);
 }
 
 DURUN_EXPORT pid_t _Fork(void)
 {
-	return after_fork(REAL(_Fork)());
+	FORK_WITH(_Fork);
 }
 
 /* vfork as fork: a vfork child may only exec or _exit, which a fork child
@@ -34,5 +44,5 @@ DURUN_EXPORT pid_t _Fork(void)
  * exec environment without touching the parent's memory. */
 DURUN_EXPORT pid_t vfork(void)
 {
-	return after_fork(REAL(fork)());
+	FORK_WITH(fork);
 }

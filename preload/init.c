@@ -18,7 +18,7 @@ __attribute__((constructor)) static void durun_init(int argc, char **argv, char 
 		callhome_install();
 		exit_install();
 		if (link_reopen() == 0)
-			link_hello("load");
+			link_hello("load", 0);
 	}
 	errno = saved;
 }

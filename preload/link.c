@@ -79,11 +79,10 @@ static size_t argv_len(char *const *argv)
 	return n;
 }
 
-void link_hello(const char *reason)
+void link_hello(const char *reason, pid_t ppid)
 {
-	char exe[PATH_MAX], cwd[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	exe[n > 0 ? n : 0] = '\0';
+	char cwd[PATH_MAX];
+	const char *exe = conf.exe;
 	/* The raw syscall: glibc's getcwd may fall back to opendir + malloc. */
 	if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
 		cwd[0] = '\0';
@@ -100,7 +99,7 @@ void link_hello(const char *reason)
 	wb_begin(&b, "hello");
 	wb_str(&b, "role", "proc");
 	wb_int(&b, "pid", getpid());
-	wb_int(&b, "ppid", getppid());
+	wb_int(&b, "ppid", ppid ? ppid : getppid());
 	wb_str(&b, "group", conf_value(SV_GROUP));
 	wb_int(&b, "program", conf.program);
 	wb_int(&b, "instance", conf.instance);

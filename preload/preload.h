@@ -44,6 +44,7 @@ struct conf {
 	long long started_ms;  /* when this process (image, or fork child) began */
 	int argc;
 	char **argv;           /* main's argv, as glibc passed it to the constructor */
+	char exe[4096];        /* /proc/self/exe, read once per image */
 };
 
 extern struct conf conf;
@@ -102,8 +103,9 @@ int link_reopen(void);
 int link_move_off(int fd);
 /* Sends one complete line; errors are dropped (the program must not notice). */
 void link_send(const char *line, size_t len);
-/* hello{role:"proc"}; reason is "load", "fork" or "callhome". */
-void link_hello(const char *reason);
+/* hello{role:"proc"}; reason is "load", "fork" or "callhome"; ppid 0 means
+ * getppid(). */
+void link_hello(const char *reason, pid_t ppid);
 
 /* ---- fdguard.c ---- */
 
