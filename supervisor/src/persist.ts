@@ -1,13 +1,14 @@
-// Atomic JSON files: write to a temp file, fsync, rename, so a crash at any
-// moment leaves either the old or the new state, never a torn one.
+// Atomic JSON files: write to a temp file and rename it over the old one, so
+// a crash at any moment leaves either the old or the new state, never a torn
+// one. `durable` adds an fsync for files that must survive a power loss too.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
-export function writeJsonAtomic(file: string, value: unknown): void {
+export function writeJsonAtomic(file: string, value: unknown, durable = false): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, JSON.stringify(value));
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

@@ -1,7 +1,7 @@
 // Reading /proc: liveness, parents, start times (to spot pid reuse), zombie
 // exit codes, and descendants of a runner for processes that cannot load the
 // interceptor (static or setuid binaries).
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export interface ProcStat { pid: number; ppid: number; state: string; startTime: number; exitCode: number | null }
 
@@ -63,8 +63,47 @@ export function listPids(): number[] {
   return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
 }
 
-/** All live descendants of root (root excluded), each with its stat. */
+/** Child pids of pid from /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN); null when the kernel lacks it. */
+function childrenOf(pid: number): number[] | null {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return []; // gone
+  }
+  const out: number[] = [];
+  for (const tid of tids) {
+    try {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && tid === String(pid) && !existsSync(`/proc/${pid}/task/${tid}/children`)) return null;
+    }
+  }
+  return out;
+}
+
+/**
+ * All live descendants of root (root excluded), each with its stat. Walks the
+ * kernel's children lists, so the cost follows the size of the tree, not of
+ * the whole machine; falls back to reading every /proc/PID/stat.
+ */
 export function descendants(root: number): ProcStat[] {
+  const out: ProcStat[] = [];
+  const queue = [root];
+  while (queue.length) {
+    const kids = childrenOf(queue.shift()!);
+    if (kids === null) return descendantsByFullScan(root);
+    for (const pid of kids) {
+      const st = readStat(pid);
+      if (!st) continue;
+      out.push(st);
+      queue.push(pid);
+    }
+  }
+  return out;
+}
+
+function descendantsByFullScan(root: number): ProcStat[] {
   const stats = listPids().map(readStat).filter((s): s is ProcStat => s !== null);
   const children = new Map<number, ProcStat[]>();
   for (const s of stats) {

@@ -7,7 +7,8 @@ import { callHomeSignal } from './signals.js';
 import { descendants, hasInterceptor, isRunning, readCmdline, readCwd, readExe, readStat } from './procfs.js';
 import { diag } from './diag.js';
 
-export const SCAN_INTERVAL_MS = 1000;
+/** Interceptor links report almost everything; the scan only catches what cannot load the interceptor. */
+export const SCAN_INTERVAL_MS = 2000;
 
 /** Re-adopts what a previous supervisor left: drops the dead, asks the living interceptors to call home. */
 export function adoptSurvivors(registry: Registry): void {

@@ -1,0 +1,26 @@
+// Runs the benchmarks and prints the results table for bench/README.md.
+// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle)
+import { launchOverhead } from './launch-overhead.js';
+import { forkExec } from './fork-exec.js';
+import { restartLatency } from './restart-latency.js';
+import { idleFootprint } from './idle-footprint.js';
+import type { Row } from './lib.js';
+
+const all: Record<string, () => Row | Promise<Row>> = {
+  launch: () => launchOverhead(),
+  forkexec: () => forkExec(),
+  restart: () => restartLatency(),
+  idle: () => idleFootprint(),
+};
+
+const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
+const rows: Row[] = [];
+for (const name of chosen) {
+  const bench = all[name];
+  if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(all).join(', ')}`);
+  process.stderr.write(`running ${name}...\n`);
+  rows.push(await bench());
+}
+console.log('| benchmark | baseline | under durun | ratio / added | aim |');
+console.log('|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.benchmark} | ${r.baseline} | ${r.durun} | ${r.ratio} | ${r.aim} |`);
