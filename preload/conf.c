@@ -67,6 +67,7 @@ void conf_load(int argc, char **argv)
 	conf.argc = argc;
 	conf.argv = argv;
 	conf.started_ms = now_ms();
+	conf.pid = getpid();
 	for (int i = 0; i < SV_COUNT; i++) {
 		const char *val = getenv(conf.var[i].name);
 		if (val)

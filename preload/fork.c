@@ -1,48 +1,54 @@
-/* fork, _Fork and vfork. The child inherits the parent's link; anything it
- * sent there would be the parent's, so it opens its own and registers
- * (hello reason "fork") before fork() returns to the program. */
+/* New processes that are copies of this one. The child inherits the
+ * parent's link; anything it sent there would be the parent's, so it opens
+ * its own and registers (hello reason "fork", ppid = the process it was
+ * forked from, which getppid() would get wrong once a quick parent exits, as
+ * in `(setsid daemon &)`).
+ *
+ * fork() itself is not interposed: a pthread_atfork child handler sees it,
+ * and also the forks glibc makes internally past our names (daemon(3)).
+ * _Fork runs no handlers and vfork is replaced, so both are interposed. A
+ * fork nothing here saw (a raw clone syscall) is caught by link_send, which
+ * notices the pid changed. */
 #include "preload.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <unistd.h>
 
-/* parent: the forking process's pid, taken before the fork. The child's
- * getppid() would race with a parent that exits at once, as in
- * `(setsid daemon &)`, and name init or a subreaper instead. */
-static pid_t after_fork(pid_t pid, pid_t parent)
+void fork_child(void)
 {
-	if (pid != 0 || !conf.active)
-		return pid;
+	if (!conf.active)
+		return;
 	int saved = errno;
+	pid_t parent = conf.pid;
+	conf.pid = getpid();
 	conf.started_ms = now_ms();
 	/* Even when the supervisor is unreachable, link_reopen drops the
 	 * parent's copy. */
 	if (link_reopen() == 0)
 		link_hello("fork", parent);
 	errno = saved;
-	return 0;
 }
 
-#define FORK_WITH(fn)                                            \
-	do {                                                     \
-		pid_t parent_ = conf.active ? getpid() : 0;      \
-		return after_fork(REAL(fn)(), parent_);          \
-	} while (0)
-
-DURUN_EXPORT pid_t fork(void)
+void fork_install(void)
 {
-	FORK_WITH(fork);
+	pthread_atfork(NULL, NULL, fork_child);
 }
 
 DURUN_EXPORT pid_t _Fork(void)
 {
-	FORK_WITH(_Fork);
+	pid_t pid = REAL(_Fork)();
+	if (pid == 0)
+		fork_child();
+	return pid;
 }
 
 /* vfork as fork: a vfork child may only exec or _exit, which a fork child
  * also can, and a real copy lets the child register and build the repaired
- * exec environment without touching the parent's memory. */
+ * exec environment without touching the parent's memory. (A wrapper cannot
+ * call the real vfork: the child would return through our stack frame and
+ * wreck the suspended parent's.) */
 DURUN_EXPORT pid_t vfork(void)
 {
-	FORK_WITH(fork);
+	return REAL(fork)();
 }

@@ -17,6 +17,7 @@ __attribute__((constructor)) static void durun_init(int argc, char **argv, char 
 	if (conf.active) {
 		callhome_install();
 		exit_install();
+		fork_install();
 		if (link_reopen() == 0)
 			link_hello("load", 0);
 	}

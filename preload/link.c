@@ -60,8 +60,10 @@ int link_move_off(int fd)
 	return link_fd();
 }
 
-void link_send(const char *line, size_t len)
+void link_send(pid_t pid, const char *line, size_t len)
 {
+	if (pid != conf.pid)
+		fork_child();
 	int fd = link_fd();
 	if (fd < 0)
 		return;
@@ -98,7 +100,8 @@ void link_hello(const char *reason, pid_t ppid)
 	wb_init(&b, mem, need);
 	wb_begin(&b, "hello");
 	wb_str(&b, "role", "proc");
-	wb_int(&b, "pid", getpid());
+	pid_t pid = getpid();
+	wb_int(&b, "pid", pid);
 	wb_int(&b, "ppid", ppid ? ppid : getppid());
 	wb_str(&b, "group", conf_value(SV_GROUP));
 	wb_int(&b, "program", conf.program);
@@ -111,5 +114,5 @@ void link_hello(const char *reason, pid_t ppid)
 	/* Last, so a huge argv is cut short instead of losing the message. */
 	wb_strv(&b, "argv", conf.argv, 32);
 	if (wb_end(&b) == 0)
-		link_send(b.mem, b.len);
+		link_send(pid, b.mem, b.len);
 }

@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <unistd.h>
 
-static void send_built(struct wbuf *b)
+static void send_built(pid_t pid, struct wbuf *b)
 {
 	if (wb_end(b) == 0)
-		link_send(b->mem, b->len);
+		link_send(pid, b->mem, b->len);
 }
 
 /* {"op":op,"pid":getpid(),k1:v1[,k2:v2]}: the shape of every small message. */
@@ -19,12 +19,13 @@ static void send_pid_ints(const char *op, const char *k1, long long v1, const ch
 	char mem[192];
 	struct wbuf b;
 	wb_init(&b, mem, sizeof mem);
+	pid_t pid = getpid();
 	wb_begin(&b, op);
-	wb_int(&b, "pid", getpid());
+	wb_int(&b, "pid", pid);
 	wb_int(&b, k1, v1);
 	if (k2)
 		wb_int(&b, k2, v2);
-	send_built(&b);
+	send_built(pid, &b);
 	errno = saved;
 }
 
@@ -54,11 +55,12 @@ void msg_exec(const char *path, char *const argv[])
 	char mem[need];
 	struct wbuf b;
 	wb_init(&b, mem, need);
+	pid_t pid = getpid();
 	wb_begin(&b, "exec");
-	wb_int(&b, "pid", getpid());
+	wb_int(&b, "pid", pid);
 	wb_str(&b, "path", path);
 	/* Room for ,"argvTruncated":true}\n when a huge argv is cut short. */
 	wb_strv(&b, "argv", argv, 32);
-	send_built(&b);
+	send_built(pid, &b);
 	errno = saved;
 }

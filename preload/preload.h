@@ -38,6 +38,7 @@ enum { SV_SOCK, SV_HOME, SV_GROUP, SV_PROGRAM, SV_INSTANCE, SV_LIB, SV_SIGNAL, S
 
 struct conf {
 	int active;            /* DURUN_SOCK was set: the library is not inert */
+	pid_t pid;             /* who this process was when it last registered */
 	struct saved_var var[SV_COUNT];
 	long long program, instance, exec_count;
 	int signo;             /* call-home signal */
@@ -66,6 +67,7 @@ struct real_fns {
 			    const posix_spawnattr_t *, char *const[], char *const[]);
 	pid_t (*fork)(void);
 	pid_t (*_Fork)(void);
+	int (*daemon)(int, int);
 	void (*_exit)(int) __attribute__((noreturn));
 	void (*_Exit)(int) __attribute__((noreturn));
 	pid_t (*wait)(int *);
@@ -101,11 +103,19 @@ int link_fd(void);                  /* current link, or -1 */
 int link_reopen(void);
 /* Moves the link off fd (a dup2/dup3 target); returns the new number or -1. */
 int link_move_off(int fd);
-/* Sends one complete line; errors are dropped (the program must not notice). */
-void link_send(const char *line, size_t len);
+/* Sends one complete line built by process pid (its getpid()); errors are
+ * dropped (the program must not notice). A pid other than conf.pid means a
+ * fork nobody saw: the child registers first. */
+void link_send(pid_t pid, const char *line, size_t len);
 /* hello{role:"proc"}; reason is "load", "fork" or "callhome"; ppid 0 means
  * getppid(). */
 void link_hello(const char *reason, pid_t ppid);
+
+/* ---- fork.c ---- */
+
+void fork_install(void);
+/* In a new child: take over conf.pid, open our own link, send hello "fork". */
+void fork_child(void);
 
 /* ---- fdguard.c ---- */
 

@@ -407,6 +407,15 @@ test('a daemon that closes every fd and dup2s onto the link keeps its link', asy
   assert.is(await exited(child), 0);
 });
 
+test('daemon(3): the parent\'s end is planned, the child registers with its parent', async () => {
+  const bin = compile('daemonize', '#include <stdlib.h>\n#include <unistd.h>\nint main(void) { if (daemon(1, 1) < 0) return 1; for (;;) pause(); }\n');
+  const child = run([bin]);
+  await col.wait('parent exit 0', (m) => m.op === 'exit' && m.pid === child.pid && m.status === 0);
+  const d = await col.wait('daemon child hello', (m) => m.op === 'hello' && m.reason === 'fork' && m.ppid === child.pid);
+  assert.ok(isAlive(d.pid), 'daemon running');
+  assert.is(await exited(child), 0);
+});
+
 /** fd -> target of a running process. */
 function fdTable(pid: number): Map<number, string> {
   return new Map(readdirSync(`/proc/${pid}/fd`).map((fd) => [Number(fd), readlinkSync(`/proc/${pid}/fd/${fd}`)]));
