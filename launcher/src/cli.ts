@@ -11,6 +11,7 @@ import { HomeError, resolveHome } from '../../supervisor/src/protocol/home.js';
 import type { PsView, StatusView } from '../../supervisor/src/protocol/views.js';
 import { USAGE, badOption, needsGroup, noLogs, unknownCommand } from './messages.js';
 import { formatPs } from './format-ps.js';
+import { GROUP_COMMANDS, runGroupCommand } from './groups-cli.js';
 import { followLogs, readLogLines, type LogFile } from './logs.js';
 
 class UsageError extends Error {}
@@ -87,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const st = await withClient((c) => c.request<StatusView>('status'), false);
       print(`supervisor ${st.pid} (durun ${st.version}) since ${st.startedAt}; home ${st.home}; ${st.groups} group(s)`);
+      if (st.policy?.sources.length) print(`policy: ${st.policy.sources.join(' ')} (groups: ${st.policy.groups.join(', ') || 'none'})`);
+      if (st.policy?.lastError) print(`policy error at ${st.policy.lastError.at} (previous policy still in force):\n${st.policy.lastError.message}`);
       return 0;
     }
     case 'shutdown': {
@@ -101,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
       return new Promise((resolve) => child.on('exit', (code, sig) => resolve(sig ? 128 + 15 : code ?? 1)));
     }
     default:
+      if (GROUP_COMMANDS.has(cmd)) return runGroupCommand(cmd, rest, { withClient, print, usage: (m) => new UsageError(m) });
       throw new UsageError(unknownCommand(cmd));
   }
 }

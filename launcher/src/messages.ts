@@ -8,6 +8,12 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun status                                 the supervisor of this DURUN_HOME
        durun shutdown [--stop-all]                  stop the supervisor (programs keep running unless --stop-all)
        durun daemon                                 run the supervisor in the foreground
+       durun up [-f FILE|DIR ...] [--autostart] [GROUP...]  start policy groups in dependency order
+       durun down [GROUP...]                        stop groups (dependents first) in reverse order
+       durun reload                                 re-read the policy files and apply the change
+       durun notify --ready                         (from a program) say the group is ready
+       durun service SCRIPT start|stop|restart|status  run an LSB init script as a group
+       durun boot install -f FILE|DIR ... | uninstall  start autostart groups at boot
 
 run options: --group NAME, --detach, --restart on-crash|on-failure|always|never,
              --backoff MS, --backoff-max MS, --max-restarts N, --restart-window MS

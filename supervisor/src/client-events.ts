@@ -7,6 +7,7 @@ import type { Registry } from './model/registry.js';
 import type { GroupRecord, ProgramRecord } from './model/types.js';
 import type { ClientRequest } from './protocol/messages.js';
 import type { StatusView } from './protocol/views.js';
+import type { GroupRequest, PolicyStatus } from './protocol/group-requests.js';
 import { groupViews } from './views.js';
 import { killInstance } from './program-control.js';
 import { diag } from './diag.js';
@@ -22,6 +23,8 @@ const active = (p: ProgramRecord) => p.state === 'running' || p.state === 'resta
 
 export class ClientEvents {
   private waiters: Array<() => boolean> = [];
+  /** Policy groups (issue 4: up, down, reload, notify, service), wired by main.ts. */
+  groupRequests: { handle(req: GroupRequest): Promise<unknown>; status(): PolicyStatus } | null = null;
 
   constructor(private readonly registry: Registry, private readonly home: string, private readonly startedAt: number, private readonly shutdown: (stopAll: boolean) => Promise<void>) {
     registry.onSettle = () => {
@@ -50,7 +53,11 @@ export class ClientEvents {
         return {
           pid: process.pid, home: this.home, startedAt: new Date(this.startedAt).toISOString(),
           groups: this.registry.groups.size, version: '0.1.0',
+          ...(this.groupRequests ? { policy: this.groupRequests.status() } : {}),
         } satisfies StatusView;
+      case 'up': case 'down': case 'reload': case 'notify': case 'service':
+        if (!this.groupRequests) throw new RequestError('policy groups are not enabled in this supervisor');
+        return this.groupRequests.handle(req);
     }
   }
 

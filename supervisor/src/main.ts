@@ -9,6 +9,8 @@ import { RunnerEvents } from './runner-events.js';
 import { ProcEvents } from './proc-events.js';
 import { ClientEvents } from './client-events.js';
 import { ControlServer } from './server.js';
+import { PolicyManager } from './groups/manager.js';
+import { handleGroupRequest } from './groups/requests.js';
 import { SCAN_INTERVAL_MS, adoptSurvivors, scanOnce } from './watch.js';
 import { addon } from './peercred.js';
 import { diag, setDiagFile } from './diag.js';
@@ -46,6 +48,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
       }
     }
     server?.close();
+    await groups.close();
     registry.saveNow();
     try {
       unlinkSync(socketPath(home));
@@ -55,12 +58,16 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
     finish(0);
   };
   const clients = new ClientEvents(registry, home, Date.now(), shutdown);
+  const groups = new PolicyManager(registry, home);
+  clients.groupRequests = { handle: (req) => handleGroupRequest(groups, req), status: () => groups.status() };
+  procs.onReady = (group) => groups.notify(group);
   server = new ControlServer(socketPath(home), { registry, procs, runners, clients });
   await server.listen();
   writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });
   diag(`supervisor ${process.pid} listening on ${socketPath(home)}`);
 
   adoptSurvivors(registry);
+  groups.resume();
   const scanner = setInterval(() => {
     scanOnce(registry, server!.linkedPids());
     registry.onSettle();

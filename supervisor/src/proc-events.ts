@@ -14,6 +14,8 @@ const REAP_REPORT_MS = 200;
 export interface ProcLinkState { pid: number; group: string; exiting: boolean; execing: boolean }
 
 export class ProcEvents {
+  /** A process said its group is ready (op `ready`); main.ts hands it to the policy groups' start. */
+  onReady: (group: string, pid: number) => void = () => {};
   constructor(private readonly registry: Registry, private readonly runners: RunnerEvents) {}
 
   hello(h: ProcHello): ProcLinkState {
@@ -77,7 +79,7 @@ export class ProcEvents {
       case 'reaped':
         return this.reaped(group, msg.child, msg.pid, msg.status ?? null, msg.signal ?? null);
       case 'ready':
-        return; // readiness is used by ordered group start (policy groups)
+        return this.onReady(link.group, msg.pid);
     }
   }
 

@@ -1,5 +1,6 @@
 // Message shapes of wire protocol v1 (ARCHITECTURE.md, "Wire protocol").
 // Parsing is strict: a line that does not fit its op is an error naming the field.
+import { GROUP_OPS, parseGroupRequest, type GroupRequest } from './group-requests.js';
 
 export type RestartPolicy = 'on-crash' | 'on-failure' | 'always' | 'never';
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['on-crash', 'on-failure', 'always', 'never'];
@@ -37,7 +38,8 @@ export type ClientRequest =
   | { op: 'restart'; id: number; group: string }
   | { op: 'logs-info'; id: number; group: string }
   | { op: 'shutdown'; id: number; stopAll: boolean }
-  | { op: 'status'; id: number };
+  | { op: 'status'; id: number }
+  | GroupRequest;
 
 export interface ClientResult { v: 1; op: 'result'; id: number; ok: boolean; data?: unknown; error?: string }
 
@@ -46,14 +48,14 @@ export class ProtocolError extends Error {}
 
 type Obj = Record<string, unknown>;
 
-function field<T>(msg: Obj, key: string, type: 'number' | 'string' | 'boolean', optional = false): T {
+export function field<T>(msg: Obj, key: string, type: 'number' | 'string' | 'boolean', optional = false): T {
   const value = msg[key];
   if (value === undefined && optional) return undefined as T;
   if (typeof value !== type) throw new ProtocolError(`op "${String(msg.op)}": field "${key}" must be a ${type}`);
   return value as T;
 }
 
-function strings(msg: Obj, key: string): string[] {
+export function strings(msg: Obj, key: string): string[] {
   const value = msg[key];
   if (!Array.isArray(value) || value.some((s) => typeof s !== 'string')) {
     throw new ProtocolError(`op "${String(msg.op)}": field "${key}" must be an array of strings`);
@@ -152,6 +154,8 @@ export function parseClientRequest(msg: Obj): ClientRequest {
     case 'logs-info': return { op: 'logs-info', id, group: field(msg, 'group', 'string') };
     case 'shutdown': return { op: 'shutdown', id, stopAll: field(msg, 'stopAll', 'boolean', true) ?? false };
     case 'status': return { op: 'status', id };
-    default: throw new ProtocolError(`unknown request "${String(msg.op)}"`);
+    default:
+      if (GROUP_OPS.has(String(msg.op))) return parseGroupRequest(msg, id);
+      throw new ProtocolError(`unknown request "${String(msg.op)}"`);
   }
 }

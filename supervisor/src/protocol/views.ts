@@ -1,6 +1,7 @@
 // The stable JSON shapes of `durun ps --json` (documented in ARCHITECTURE.md).
 // Faces (CLI, TUI) read these; the supervisor builds them from its model.
 import type { RestartPolicy } from './messages.js';
+import type { PolicyStatus } from './group-requests.js';
 
 export type ProcessState = 'running' | 'exited' | 'killed' | 'lost' | 'restarting' | 'stopped';
 export type GroupState = 'running' | 'restarting' | 'stopped' | 'exited' | 'failed';
@@ -28,4 +29,4 @@ export interface GroupView {
 
 export interface PsView { groups: GroupView[] }
 
-export interface StatusView { pid: number; home: string; startedAt: string; groups: number; version: string }
+export interface StatusView { pid: number; home: string; startedAt: string; groups: number; version: string; policy?: PolicyStatus }

@@ -1,0 +1,86 @@
+// Parsers for the kinds of value a policy key can hold. Each returns the
+// value, or a message (from errors.ts) naming the key and what to write.
+import os from 'node:os';
+import path from 'node:path';
+import { RESTART_POLICIES, type RestartPolicy } from '../protocol/messages.js';
+import { parseDuration } from './duration.js';
+import { splitWords } from './words.js';
+import { msg } from './errors.js';
+import type { ReadyCondition } from './types.js';
+
+export type Parsed<T> = { ok: T } | { error: string };
+
+/** Same rule as the supervisor applies to `--group` (runner-events.ts). */
+export const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function duration(key: string, value: string, minMs = 0): Parsed<number> {
+  const ms = parseDuration(value);
+  if (ms === null) return { error: msg.badDuration(key, value) };
+  if (ms < minMs) return { error: msg.tooShort(key, minMs) };
+  return { ok: ms };
+}
+
+export function count(key: string, value: string): Parsed<number> {
+  return /^\d+$/.test(value) ? { ok: Number(value) } : { error: msg.badInt(key, value) };
+}
+
+export function bool(key: string, value: string): Parsed<boolean> {
+  const v = value.toLowerCase();
+  if (['yes', 'true', 'on', '1'].includes(v)) return { ok: true };
+  if (['no', 'false', 'off', '0'].includes(v)) return { ok: false };
+  return { error: msg.badBool(key, value) };
+}
+
+export function words(key: string, value: string): Parsed<string[]> {
+  const res = splitWords(value);
+  return 'error' in res ? { error: msg.badWords(key, res.error) } : { ok: res.argv };
+}
+
+/** A path, made absolute against the directory of the policy file. */
+export function filePath(key: string, value: string, file: string): Parsed<string> {
+  if (value === '' || value.includes('\0')) return { error: msg.badPath(key, value) };
+  return { ok: path.resolve(path.dirname(file), value) };
+}
+
+export function restart(key: string, value: string): Parsed<RestartPolicy> {
+  return RESTART_POLICIES.includes(value as RestartPolicy) ? { ok: value as RestartPolicy } : { error: msg.badChoice(key, value, RESTART_POLICIES) };
+}
+
+export function signal(value: string): Parsed<number> {
+  if (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 64) return { ok: Number(value) };
+  const name = value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`;
+  const num = os.constants.signals[name as keyof typeof os.constants.signals];
+  return num === undefined ? { error: msg.badSignal(value) } : { ok: num };
+}
+
+export function user(value: string): Parsed<string> {
+  return /^(\d+|[a-z_][a-z0-9_.-]*\$?)$/i.test(value) ? { ok: value } : { error: msg.badUser(value) };
+}
+
+/** "PORT" or "HOST:PORT" (HOST defaults to 127.0.0.1). */
+export function hostPort(text: string): { host: string; port: number } | null {
+  const m = /^(?:(.+):)?(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return null;
+  return { host: m[1] ?? '127.0.0.1', port: Number(m[2]) };
+}
+
+export function ready(value: string): Parsed<ReadyCondition> {
+  if (value === 'started' || value === 'notify' || value === 'health') return { ok: { kind: value } };
+  if (value.startsWith('tcp:')) {
+    const hp = hostPort(value.slice(4));
+    return hp ? { ok: { kind: 'tcp', ...hp } } : { error: msg.badReady(value) };
+  }
+  if (value.startsWith('delay:')) {
+    const ms = parseDuration(value.slice(6));
+    return ms === null ? { error: msg.badReady(value) } : { ok: { kind: 'delay', ms } };
+  }
+  return { error: msg.badReady(value) };
+}
+
+/** Group names separated by commas and/or spaces. */
+export function groupList(key: string, value: string): Parsed<string[]> {
+  const names = value.split(/[\s,]+/).filter(Boolean);
+  const bad = names.find((n) => !GROUP_NAME.test(n));
+  return bad === undefined ? { ok: [...new Set(names)] } : { error: msg.badGroupName(key, bad) };
+}
+
