@@ -289,7 +289,14 @@ void li_free(struct loaded_image *li)
 
 uint64_t li_page_off(const struct loaded_image *li, uint64_t addr, int *resident)
 {
+	uint64_t avail;
+	return li_page_span(li, addr, resident, &avail);
+}
+
+uint64_t li_page_span(const struct loaded_image *li, uint64_t addr, int *resident, uint64_t *avail)
+{
 	*resident = 0;
+	*avail = 1;
 	for (size_t i = 0; i < li->nvma; i++) {
 		const struct li_vma *v = &li->vmas[i];
 		uint64_t data = 0, pg;
@@ -300,13 +307,19 @@ uint64_t li_page_off(const struct loaded_image *li, uint64_t addr, int *resident
 			const struct img_run *r = &v->runs[k];
 			if (pg >= r->first && pg < r->first + r->npages) {
 				*resident = 1;
+				*avail = r->first + r->npages - pg;
 				if (r->kind != RUN_DATA)
 					return 0;
 				return v->pages_off + (data + pg - r->first) * IMG_PAGE;
 			}
+			if (r->first > pg) {
+				*avail = r->first - pg; /* not resident up to the next run */
+				return 0;
+			}
 			if (r->kind == RUN_DATA)
 				data += r->npages;
 		}
+		*avail = (v->v.end - addr) / IMG_PAGE;
 		return 0;
 	}
 	return 0;

@@ -56,5 +56,7 @@ void li_free(struct loaded_image *li);
 /* Finds the vma/run holding page address addr: returns file offset of its
  * data in li (0 = not carried as data). */
 uint64_t li_page_off(const struct loaded_image *li, uint64_t addr, int *resident);
+/* Same, and *avail = how many pages from addr on share that answer. */
+uint64_t li_page_span(const struct loaded_image *li, uint64_t addr, int *resident, uint64_t *avail);
 
 #endif

@@ -43,23 +43,47 @@ check:
 	return 0;
 }
 
-static int page_from_chain(struct loaded_image *chain, int n, uint64_t addr, char *page, char *err, size_t errsz)
+#define SPAN_PAGES 256u
+
+/* Copies npages starting at addr into the output, each page from the newest
+ * image of the chain that carries it (chain[n] = the child with its original
+ * run kinds, then chain[1..n-1] = its ancestors), in spans as long as the
+ * runs allow. A page no image carries was a zero page. */
+static int copy_pages(struct loaded_image *chain, int n, struct img_writer *w, uint64_t addr, uint64_t npages,
+		      char *err, size_t errsz)
 {
-	for (int i = 1; i < n; i++) {
-		int resident;
-		uint64_t off = li_page_off(&chain[i], addr, &resident);
-		if (off) {
-			if (pread(chain[i].fd, page, IMG_PAGE, (off_t)off) != IMG_PAGE) {
-				snprintf(err, errsz, "%s: read page %#llx: %s", chain[i].path, (unsigned long long)addr,
+	static char buf[SPAN_PAGES * IMG_PAGE];
+	while (npages) {
+		uint64_t span = npages < SPAN_PAGES ? npages : SPAN_PAGES, off = 0;
+		struct loaded_image *src = NULL;
+		for (int step = 0; step < n; step++) {
+			int i = step == 0 ? n : step, resident;
+			uint64_t avail;
+			off = li_page_span(&chain[i], addr, &resident, &avail);
+			if (avail < span)
+				span = avail;
+			if (off) {
+				src = &chain[i];
+				break;
+			}
+			if (!resident)
+				break; /* not resident there: the page was zero */
+		}
+		if (src) {
+			if (pread(src->fd, buf, span * IMG_PAGE, (off_t)off) != (ssize_t)(span * IMG_PAGE)) {
+				snprintf(err, errsz, "%s: read pages at %#llx: %s", src->path, (unsigned long long)addr,
 					 strerror(errno));
 				return -1;
 			}
-			return 0;
+		} else
+			memset(buf, 0, span * IMG_PAGE);
+		if (iw_stream_data(w, buf, span * IMG_PAGE)) {
+			snprintf(err, errsz, "writing merged image: %s", w->err->buf);
+			return -1;
 		}
-		if (!resident)
-			break;
+		addr += span * IMG_PAGE;
+		npages -= span;
 	}
-	memset(page, 0, IMG_PAGE); /* not carried anywhere: it was a zero page */
 	return 0;
 }
 
@@ -70,7 +94,6 @@ static int write_merged(struct loaded_image *chain, int n, int fd, char *err, si
 	char derrbuf[512] = "";
 	struct derr de = { derrbuf, sizeof(derrbuf) };
 	static char wbuf[1 << 20];
-	static char page[IMG_PAGE];
 	struct img_header h = c->h;
 
 	h.kind = IMG_KIND_FULL;
@@ -107,22 +130,9 @@ static int write_merged(struct loaded_image *chain, int n, int fd, char *err, si
 			continue;
 		if (iw_stream_begin(&w, REC_PAGES, total * IMG_PAGE))
 			goto werr;
-		for (uint32_t k = 0; k < iv.nruns; k++) {
-			for (uint32_t p = 0; p < v->runs[k].npages; p++) {
-				uint64_t addr = iv.start + (v->runs[k].first + p) * IMG_PAGE;
-				int resident;
-				uint64_t off = li_page_off(&chain[n], addr, &resident); /* chain[n]: child as loaded */
-				if (off) {
-					if (pread(chain[n].fd, page, IMG_PAGE, (off_t)off) != IMG_PAGE) {
-						snprintf(err, errsz, "%s: read page: %s", c->path, strerror(errno));
-						return -1;
-					}
-				} else if (page_from_chain(chain, n, addr, page, err, errsz))
-					return -1;
-				if (iw_stream_data(&w, page, IMG_PAGE))
-					goto werr;
-			}
-		}
+		for (uint32_t k = 0; k < iv.nruns; k++)
+			if (copy_pages(chain, n, &w, iv.start + v->runs[k].first * IMG_PAGE, v->runs[k].npages, err, errsz))
+				return -1;
 		if (iw_stream_end(&w))
 			goto werr;
 	}
