@@ -11,6 +11,7 @@ import { HomeError, resolveHome } from '../../supervisor/src/protocol/home.js';
 import type { PsView, StatusView } from '../../supervisor/src/protocol/views.js';
 import { USAGE, badOption, needsGroup, noLogs, unknownCommand } from './messages.js';
 import { formatPs } from './format-ps.js';
+import { HEALTH_COMMANDS, runHealthCommand } from './health-cli.js';
 import { GROUP_COMMANDS, runGroupCommand } from './groups-cli.js';
 import { followLogs, readLogLines, type LogFile } from './logs.js';
 
@@ -105,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       if (GROUP_COMMANDS.has(cmd)) return runGroupCommand(cmd, rest, { withClient, print, usage: (m) => new UsageError(m) });
+      if (HEALTH_COMMANDS.has(cmd)) return runHealthCommand(cmd, rest, { withClient, print, usage: (m) => new UsageError(m) });
       throw new UsageError(unknownCommand(cmd));
   }
 }

@@ -8,6 +8,11 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun status                                 the supervisor of this DURUN_HOME
        durun shutdown [--stop-all]                  stop the supervisor (programs keep running unless --stop-all)
        durun daemon                                 run the supervisor in the foreground
+       durun health [GROUP] [--json]                run the health checks once; exit 0 only if all pass
+       durun events [--follow] [--json] [--group G] [--type T] [--since T]  the event journal
+       durun stats [GROUP] [--json] [--window DUR]  availability: uptime, outages, MTBF, MTTR
+       durun metrics [--window DUR]                 the same in Prometheus text format
+       durun advise GROUP                           proposed check timeouts and intervals from what was observed
        durun up [-f FILE|DIR ...] [--autostart] [GROUP...]  start policy groups in dependency order
        durun down [GROUP...]                        stop groups (dependents first) in reverse order
        durun reload                                 re-read the policy files and apply the change

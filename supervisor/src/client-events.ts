@@ -49,6 +49,8 @@ export class ClientEvents {
       case 'shutdown':
         setImmediate(() => void this.shutdown(req.stopAll));
         return { stopping: req.stopAll };
+      case 'health': case 'events': case 'stats': case 'metrics': case 'advise':
+        throw new RequestError('health checks, events and statistics are not enabled in this supervisor');
       case 'status':
         return {
           pid: process.pid, home: this.home, startedAt: new Date(this.startedAt).toISOString(),

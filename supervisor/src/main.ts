@@ -9,6 +9,8 @@ import { RunnerEvents } from './runner-events.js';
 import { ProcEvents } from './proc-events.js';
 import { ClientEvents } from './client-events.js';
 import { ControlServer } from './server.js';
+import { HealthService } from './health/service.js';
+import { supervisorActions } from './recovery/supervisor-actions.js';
 import { PolicyManager } from './groups/manager.js';
 import { handleGroupRequest } from './groups/requests.js';
 import { SCAN_INTERVAL_MS, adoptSurvivors, scanOnce } from './watch.js';
@@ -48,6 +50,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
       }
     }
     server?.close();
+    health.close();
     await groups.close();
     registry.saveNow();
     try {
@@ -58,10 +61,15 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
     finish(0);
   };
   const clients = new ClientEvents(registry, home, Date.now(), shutdown);
+  // Events, health checks and recovery (issue 5); transitions report through registry.events.
+  const health = new HealthService(home, registry, supervisorActions(registry, clients));
+  registry.events = health.bus;
+  health.bus.emit({ type: 'supervisor-start', group: null, pid: process.pid, reason: `supervisor ${process.pid} took over ${home}` });
   const groups = new PolicyManager(registry, home);
   clients.groupRequests = { handle: (req) => handleGroupRequest(groups, req), status: () => groups.status() };
   procs.onReady = (group) => groups.notify(group);
-  server = new ControlServer(socketPath(home), { registry, procs, runners, clients });
+  groups.onPolicy((p) => health.setPolicy(p));
+  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health });
   await server.listen();
   writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });
   diag(`supervisor ${process.pid} listening on ${socketPath(home)}`);

@@ -61,6 +61,7 @@ export class RunnerEvents {
         program.crashed = false;
         program.restartRequested = false;
         program.state = 'running';
+        this.registry.events.emit({ type: 'process-start', group: group.name, pid: msg.pid, reason: `program ${program.id} instance ${msg.instance} started`, data: { program: program.id, instance: msg.instance, root: true } });
         this.registry.settle(group);
         return;
       case 'child-exit':
@@ -102,6 +103,7 @@ export class RunnerEvents {
     if (program.stopRequested || program.restartRequested || program.crashed || program.state !== 'running') return;
     if (signal !== null && !isCrashSignal(signal)) return;
     program.crashed = true;
+    this.registry.events.emit({ type: 'fault', group: group.name, pid, reason: `process ${pid} of program ${program.id} ${signal ? `killed by ${signalName(signal)}` : 'lost its link and is gone'}; the instance restarts`, data: { kind: 'crash', program: program.id, instance, signal } });
     diag(`${group.name}/${program.id}: process ${pid} ${signal ? `killed by ${signalName(signal)}` : 'lost its link and is gone'}; restarting the instance`);
     killInstance(this.registry, group, program, 9, 0);
     this.registry.changed();
@@ -110,11 +112,17 @@ export class RunnerEvents {
   private instanceEnd(group: GroupRecord, program: ProgramRecord, msg: Extract<RunnerMessage, { op: 'instance-end' }>, port: RunnerPort): void {
     const end = { status: msg.status ?? null, signal: msg.signal ?? null, at: Date.now() };
     program.lastExit = { status: end.status, signal: end.signal };
+    const rootPid = program.rootPid;
     program.rootPid = null;
     for (const rec of this.registry.liveProcessesOf(group, program.id)) {
       if (rec.instance <= msg.instance) this.registry.endProcess(rec, { state: 'lost', status: null, signal: null });
     }
     const decision = decide(program, end);
+    const planned = program.stopRequested || program.restartRequested;
+    this.registry.events.emit({ type: 'process-end', group: group.name, pid: rootPid, reason: `program ${program.id} instance ${msg.instance} ended (${describeEnd(end)})`, data: { program: program.id, instance: msg.instance, root: true, status: end.status, signal: end.signal, planned: !program.crashed && end.signal === null || planned } });
+    if (!planned && (program.crashed || end.signal !== null)) {
+      this.registry.events.emit({ type: 'fault', group: group.name, pid: rootPid, reason: `program ${program.id} crashed (${describeEnd(end)})`, data: { kind: 'crash', program: program.id, instance: msg.instance, status: end.status, signal: end.signal } });
+    }
     if (decision.action === 'restart') {
       if (decision.counted) {
         program.restarts++;
@@ -124,10 +132,12 @@ export class RunnerEvents {
       program.state = 'restarting';
       program.instance = msg.instance + 1;
       diag(`${group.name}/${program.id}: instance ${msg.instance} ended (${describeEnd(end)}); restart in ${decision.delayMs} ms`);
+      this.registry.events.emit({ type: 'restart', group: group.name, pid: null, reason: `program ${program.id} restarts in ${decision.delayMs} ms${decision.counted ? '' : ' (requested)'}`, data: { program: program.id, instance: program.instance, delayMs: decision.delayMs } });
       port.send({ op: 'restart', delayMs: decision.delayMs, instance: program.instance });
     } else {
       program.state = decision.failed ? 'failed' : program.stopRequested ? 'stopped' : 'exited';
       if (decision.failed) group.failedReason = `program ${program.id}: ${decision.failed}`;
+      if (decision.failed) this.registry.events.emit({ type: 'group-failed', group: group.name, pid: null, reason: group.failedReason!, data: { program: program.id } });
       diag(`${group.name}/${program.id}: instance ${msg.instance} ended (${describeEnd(end)}); ${decision.failed ? `group failed: ${decision.failed}` : 'finished'}`);
       port.send({ op: 'finish', code: decision.code, ...(decision.failed ? { reason: `group ${group.name} failed: ${decision.failed}` } : {}) });
     }

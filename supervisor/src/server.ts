@@ -9,6 +9,8 @@ import type { GroupRecord, ProgramRecord } from './model/types.js';
 import type { ProcEvents, ProcLinkState } from './proc-events.js';
 import type { RunnerEvents } from './runner-events.js';
 import type { ClientEvents } from './client-events.js';
+import type { HealthService } from './health/service.js';
+import { HEALTH_OPS, type HealthRequest } from './protocol/health-requests.js';
 import { addon } from './peercred.js';
 import { diag } from './diag.js';
 
@@ -18,7 +20,7 @@ type Role =
   | { kind: 'runner'; group: GroupRecord; program: ProgramRecord; port: RunnerPort }
   | { kind: 'client' };
 
-export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents }
+export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService }
 
 export class ControlServer {
   private readonly server: net.Server;
@@ -69,13 +71,15 @@ export class ControlServer {
       return;
     }
     let role: Role = { kind: 'new' };
+    /** Run when the connection closes (an `events --follow` unsubscribes). */
+    const closers: Array<() => void> = [];
     const send = (msg: Record<string, unknown>) => {
       if (!sock.destroyed) sock.write(JSON.stringify({ v: 1, ...msg }) + '\n');
     };
     const splitter = new LineSplitter(
       (line) => {
         try {
-          role = this.dispatch(role, line, send);
+          role = this.dispatch(role, line, send, closers);
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
           send({ op: 'error', message: err.message });
@@ -89,10 +93,13 @@ export class ControlServer {
     );
     sock.on('data', (d) => splitter.push(d));
     sock.on('error', () => { /* ECONNRESET from a killed peer; 'close' handles it */ });
-    sock.on('close', () => this.closed(role));
+    sock.on('close', () => {
+      this.closed(role);
+      for (const f of closers) f();
+    });
   }
 
-  private dispatch(role: Role, line: string, send: (m: Record<string, unknown>) => void): Role {
+  private dispatch(role: Role, line: string, send: (m: Record<string, unknown>) => void, closers: Array<() => void> = []): Role {
     const msg = parseLine(line);
     switch (role.kind) {
       case 'new': {
@@ -120,7 +127,10 @@ export class ControlServer {
         return role;
       case 'client': {
         const req = parseClientRequest(msg);
-        this.h.clients.handle(req).then(
+        const answer = HEALTH_OPS.has(req.op) && this.h.health
+          ? this.h.health.handle(req as HealthRequest, { send, onClose: (f) => closers.push(f) })
+          : this.h.clients.handle(req);
+        answer.then(
           (data) => send({ op: 'result', id: req.id, ok: true, data }),
           (err: Error) => send({ op: 'result', id: req.id, ok: false, error: err.message }),
         );

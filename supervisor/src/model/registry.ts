@@ -5,6 +5,7 @@ import type { GroupState } from '../protocol/views.js';
 import type { GroupRecord, PersistedState, ProcRecord, ProgramRecord } from './types.js';
 import { readJson, writeJsonAtomic } from '../persist.js';
 import { diag } from '../diag.js';
+import { NO_EVENTS, type EventSink } from '../events/sink.js';
 
 /** How many ended processes a group keeps for `ps` and post-mortems. */
 const ENDED_KEEP = 200;
@@ -24,6 +25,8 @@ export class Registry {
   private saveTimer: NodeJS.Timeout | null = null;
   /** Called whenever a program's state settles, so waiters (stop, restart) can re-check. */
   onSettle: () => void = () => {};
+  /** Where transitions report events (the journal, once the supervisor wires it). */
+  events: EventSink = NO_EVENTS;
 
   constructor(private readonly stateFile: string) {}
 
@@ -67,6 +70,7 @@ export class Registry {
     if (!g) {
       g = { name, state: 'running', restarts: 0, failedReason: null, nextProgramId: 1, programs: [], processes: [], history: [] };
       this.groups.set(name, g);
+      this.events.emit({ type: 'state', group: name, pid: null, reason: 'group started', data: { from: null, to: g.state } });
     }
     return g;
   }
@@ -143,6 +147,10 @@ export class Registry {
     else if (states.includes('running') || states.includes('lost') && this.liveProcessesOf(group).length > 0) state = 'running';
     else if (states.includes('stopped')) state = 'stopped';
     else state = 'exited';
+    if (group.state !== state) {
+      const why = state === 'failed' ? group.failedReason ?? 'failed' : `programs ${states.join(', ')}`;
+      this.events.emit({ type: 'state', group: group.name, pid: null, reason: why, data: { from: group.state, to: state } });
+    }
     group.state = state;
     group.restarts = group.programs.reduce((n, p) => n + p.restarts, 0);
     this.changed();

@@ -37,11 +37,18 @@ export class Client {
   private nextId = 1;
   private waiting = new Map<number, { resolve: (r: ClientResult) => void; reject: (e: Error) => void }>();
   private refusal: string | null = null;
+  /** Unsolicited messages (`event` pushes of `events --follow`). */
+  onPush: (msg: Record<string, unknown>) => void = () => {};
+  /** Called once when the supervisor closes the connection. */
+  onClosed: () => void = () => {};
 
   private constructor(private readonly socket: net.Socket) {
     const splitter = new LineSplitter((line) => this.onLine(line), () => this.failAll(new ClientError('supervisor sent an oversized message')));
     socket.on('data', (d) => splitter.push(d));
-    socket.on('close', () => this.failAll(new ClientError(this.refusal ?? 'the supervisor closed the connection (see supervisor.log in DURUN_HOME)')));
+    socket.on('close', () => {
+      this.failAll(new ClientError(this.refusal ?? 'the supervisor closed the connection (see supervisor.log in DURUN_HOME)'));
+      this.onClosed();
+    });
     socket.on('error', () => { /* 'close' follows and reports */ });
   }
 
@@ -90,6 +97,10 @@ export class Client {
       msg = JSON.parse(line);
     } catch {
       return this.failAll(new ClientError('supervisor sent a malformed line'));
+    }
+    if (msg.op === 'event') {
+      this.onPush(msg as unknown as Record<string, unknown>);
+      return;
     }
     if (msg.op === 'error') {
       this.refusal = msg.message ?? 'refused by the supervisor';

@@ -1,6 +1,7 @@
 // Message shapes of wire protocol v1 (ARCHITECTURE.md, "Wire protocol").
 // Parsing is strict: a line that does not fit its op is an error naming the field.
 import { GROUP_OPS, parseGroupRequest, type GroupRequest } from './group-requests.js';
+import { HEALTH_OPS, parseHealthRequest, type HealthRequest } from './health-requests.js';
 
 export type RestartPolicy = 'on-crash' | 'on-failure' | 'always' | 'never';
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['on-crash', 'on-failure', 'always', 'never'];
@@ -39,7 +40,8 @@ export type ClientRequest =
   | { op: 'logs-info'; id: number; group: string }
   | { op: 'shutdown'; id: number; stopAll: boolean }
   | { op: 'status'; id: number }
-  | GroupRequest;
+  | GroupRequest
+  | HealthRequest;
 
 export interface ClientResult { v: 1; op: 'result'; id: number; ok: boolean; data?: unknown; error?: string }
 
@@ -156,6 +158,7 @@ export function parseClientRequest(msg: Obj): ClientRequest {
     case 'status': return { op: 'status', id };
     default:
       if (GROUP_OPS.has(String(msg.op))) return parseGroupRequest(msg, id);
+      if (HEALTH_OPS.has(String(msg.op))) return parseHealthRequest(msg, id);
       throw new ProtocolError(`unknown request "${String(msg.op)}"`);
   }
 }

@@ -1,0 +1,116 @@
+// The health, events and availability commands of the CLI (issue 5): health,
+// events, stats, metrics, advise. cli.ts dispatches here and keeps the only
+// process.exit. Exit codes: 0 ok; 1 a check is unhealthy (health) or the
+// supervisor refused; 2 usage.
+import { parseArgs } from 'node:util';
+import type { Client } from '../../supervisor/src/protocol/client.js';
+import { ClientError } from '../../supervisor/src/protocol/client.js';
+import type { AdviceAnswer, EventsAnswer, HealthAnswer } from '../../supervisor/src/protocol/health-requests.js';
+import type { DurunEvent } from '../../supervisor/src/protocol/events.js';
+import { badSince, badWindow, followLost, formatEvent, formatStats, formatVerdict, noChecks, type GroupStatsView } from './health-format.js';
+
+export const HEALTH_COMMANDS: ReadonlySet<string> = new Set(['health', 'events', 'stats', 'metrics', 'advise']);
+
+export interface CliIo {
+  withClient<T>(fn: (c: Client) => Promise<T>, startIfDown?: boolean): Promise<T>;
+  print(s: string): void;
+  usage(message: string): Error;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const duration = (text: string) => {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text);
+  return m ? Number(m[1]) * UNITS[m[2]!]! : null;
+};
+
+/** --since: ISO time, a duration ago, or ms since the epoch. */
+export function parseSince(text: string, now: number): number | null {
+  const ago = duration(text);
+  if (ago !== null) return now - ago;
+  if (/^\d{10,}$/.test(text)) return Number(text);
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? null : t;
+}
+
+function args(io: CliIo, cmd: string, rest: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>) {
+  try {
+    return parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw io.usage(`durun ${cmd}: ${(err as Error).message.replace(/\. To specify.*$/, '')} (see durun --help)`);
+  }
+}
+
+function windowOf(io: CliIo, cmd: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = duration(text);
+  if (ms === null || ms <= 0) throw io.usage(`durun ${cmd}: ${badWindow(text)}`);
+  return ms;
+}
+
+export async function runHealthCommand(cmd: string, rest: string[], io: CliIo): Promise<number> {
+  switch (cmd) {
+    case 'health': {
+      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
+      if (positionals.length > 1) throw io.usage('durun health: takes at most one GROUP (see durun --help)');
+      const res = await io.withClient((c) => c.request<HealthAnswer>('health', { group: positionals[0] }));
+      const allHealthy = res.checks.every((v) => v.healthy);
+      if (values.json) io.print(JSON.stringify({ healthy: allHealthy, checks: res.checks }));
+      else if (res.checks.length === 0) process.stderr.write(`${noChecks}\n`);
+      else for (const v of res.checks) io.print(formatVerdict(v));
+      return allHealthy ? 0 : 1;
+    }
+    case 'events': {
+      const { values, positionals } = args(io, cmd, rest, {
+        follow: { type: 'boolean', short: 'f' }, json: { type: 'boolean' }, group: { type: 'string' }, type: { type: 'string' }, since: { type: 'string' },
+      });
+      if (positionals.length) throw io.usage('durun events: takes no positional arguments; use --group G (see durun --help)');
+      const since = values.since === undefined ? undefined : parseSince(values.since as string, Date.now());
+      if (since === null) throw io.usage(`durun events: ${badSince(values.since as string)}`);
+      const show = (e: DurunEvent) => io.print(values.json ? JSON.stringify(e) : formatEvent(e));
+      const query = { group: values.group, type: values.type, since, follow: values.follow === true };
+      if (!values.follow) {
+        const res = await io.withClient((c) => c.request<EventsAnswer>('events', query));
+        for (const e of res.events) show(e);
+        return 0;
+      }
+      return io.withClient(async (c) => {
+        c.onPush = (msg) => show(msg.event as DurunEvent);
+        const lost = new Promise<number>((resolve) => {
+          c.onClosed = () => {
+            process.stderr.write(`${followLost}\n`);
+            resolve(1);
+          };
+        });
+        const res = await c.request<EventsAnswer>('events', query);
+        for (const e of res.events) show(e);
+        return lost; // until interrupted, or the supervisor goes away
+      });
+    }
+    case 'stats': {
+      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' }, window: { type: 'string' } });
+      if (positionals.length > 1) throw io.usage('durun stats: takes at most one GROUP (see durun --help)');
+      const windowMs = windowOf(io, cmd, values.window as string | undefined);
+      const r = await io.withClient((c) => c.request<{ from: string; to: string; groups: GroupStatsView[] }>('stats', { group: positionals[0], windowMs }));
+      io.print(values.json ? JSON.stringify(r) : formatStats(r.groups, r.from, r.to));
+      return 0;
+    }
+    case 'metrics': {
+      const { values, positionals } = args(io, cmd, rest, { window: { type: 'string' } });
+      if (positionals.length) throw io.usage('durun metrics: takes no arguments but --window (see durun --help)');
+      const r = await io.withClient((c) => c.request<{ text: string }>('metrics', { windowMs: windowOf(io, cmd, values.window as string | undefined) }));
+      process.stdout.write(r.text);
+      return 0;
+    }
+    case 'advise': {
+      const { positionals } = args(io, cmd, rest, {});
+      if (positionals.length !== 1) throw io.usage('durun advise: which group? usage: durun advise GROUP (durun ps lists them)');
+      const r = await io.withClient((c) => c.request<AdviceAnswer>('advise', { group: positionals[0] }));
+      for (const n of r.notes) io.print(`# ${n}`);
+      for (const l of r.lines) io.print(l);
+      if (r.lines.length === 0) io.print(`# no changes to propose for ${r.group} yet`);
+      return 0;
+    }
+    default:
+      throw new ClientError(`durun: ${cmd} is not a health command`);
+  }
+}

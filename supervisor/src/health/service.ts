@@ -1,0 +1,135 @@
+// Wires issue 5's parts into the supervisor: the journal and bus, on_event
+// hooks, the health monitor, the recovery engine, the metrics listener, and
+// the client requests that read them (health, events, stats, metrics, advise).
+import path from 'node:path';
+import type http from 'node:http';
+import type { Registry } from '../model/registry.js';
+import type { Policy } from '../policy/types.js';
+import type { HealthRequest, HealthAnswer, EventsAnswer, AdviceAnswer } from '../protocol/health-requests.js';
+import { eventMatches } from '../protocol/events.js';
+import { Journal, readJournal } from '../events/journal.js';
+import { EventBus } from '../events/bus.js';
+import { HookRunner } from '../events/hooks.js';
+import { HealthMonitor } from './monitor.js';
+import { emptyPolicy, groupPolicy, type HealthPolicy } from './config.js';
+import { RecoveryEngine } from '../recovery/engine.js';
+import type { RecoveryActions } from '../recovery/actions.js';
+import { blackBox } from '../recovery/blackbox.js';
+import { advise } from '../recovery/advise.js';
+import { availability, type StatsReport } from '../stats/availability.js';
+import { toPrometheus } from '../stats/prometheus.js';
+import { serveMetrics } from '../stats/http.js';
+import { diag } from '../diag.js';
+
+/** A client connection as the service needs it: a way to push, and to learn that it closed. */
+export interface Connection { send(msg: Record<string, unknown>): void; onClose(fn: () => void): void }
+
+export class RequestFailed extends Error {}
+
+/** Converts the issue-4 policy into the health view of it (depends feeds the correlator). */
+export function healthPolicyOf(p: Policy): HealthPolicy {
+  return { groups: new Map(p.groups.map((g) => [g.name, { ...g.health, dependsOn: g.depends }])), supervisor: p.supervisor };
+}
+
+export class HealthService {
+  readonly bus: EventBus;
+  private readonly monitor: HealthMonitor;
+  private readonly engine: RecoveryEngine;
+  private policy: HealthPolicy = emptyPolicy();
+  private metrics: http.Server | null = null;
+  private metricsAt = '';
+
+  constructor(home: string, private readonly registry: Registry, actions: RecoveryActions) {
+    this.bus = new EventBus(new Journal(path.join(home, 'events.jsonl')));
+    this.bus.enrich = (e) => (e.type === 'fault' && e.group && !e.data?.blackbox ? { ...e, data: { ...e.data, blackbox: this.blackBoxOf(e.group) } } : e);
+    const hooks = new HookRunner((e) => [...(e.group ? groupPolicy(this.policy, e.group).hooks : []), ...this.policy.supervisor.hooks], this.bus, home);
+    this.engine = new RecoveryEngine(registry, this.bus, actions, () => this.policy);
+    this.bus.follow((e) => hooks.run(e));
+    this.bus.follow((e) => this.engine.observe(e));
+    const env = { ...process.env, DURUN_HOME: home };
+    this.monitor = new HealthMonitor(registry, this.bus, (f) => this.engine.fault({ ...f, data: { check: f.check, runs: f.runs, status: f.status } }), env);
+  }
+
+  /** A policy came into force: checks, recovery and hooks follow it; a change of a group's health policy is an event. */
+  setPolicy(p: Policy): void {
+    const next = healthPolicyOf(p);
+    for (const [name, cfg] of next.groups) {
+      const before = this.policy.groups.get(name);
+      if (JSON.stringify(before) !== JSON.stringify(cfg)) {
+        this.bus.emit({ type: 'policy-change', group: name, pid: null, reason: before ? 'health or recovery policy changed' : 'health and recovery policy loaded', data: { checks: cfg.checks.map((c) => c.name), recovery: cfg.recovery.steps } });
+      }
+    }
+    this.policy = next;
+    this.monitor.apply(next);
+    void this.listen(next);
+  }
+
+  close(): void {
+    this.monitor.stop();
+    this.metrics?.close();
+  }
+
+  async handle(req: HealthRequest, conn: Connection): Promise<unknown> {
+    switch (req.op) {
+      case 'health': {
+        const groups = req.group ? [req.group] : this.monitor.groupsWithChecks();
+        if (req.group && !this.monitor.groupsWithChecks().includes(req.group)) {
+          throw new RequestFailed(`group "${req.group}" has no health checks; add check.NAME.command (or .tcp, .http) to its [group ${req.group}] section`);
+        }
+        const checks = await this.monitor.runOnce(groups);
+        return { checks: checks.map(({ startedAt: _s, ...v }) => v) } satisfies HealthAnswer;
+      }
+      case 'events': {
+        const filter = { group: req.group, type: req.type, since: req.since };
+        const events = readJournal(this.bus.journalFile).filter((e) => eventMatches(e, filter));
+        if (req.follow) {
+          const off = this.bus.follow((e) => {
+            if (eventMatches(e, filter)) conn.send({ op: 'event', id: req.id, event: e });
+          });
+          conn.onClose(off);
+        }
+        return { events } satisfies EventsAnswer;
+      }
+      case 'stats':
+        return this.stats(req.windowMs, req.group);
+      case 'metrics':
+        return { text: toPrometheus(this.stats(req.windowMs)) };
+      case 'advise': {
+        if (!this.registry.group(req.group) && !this.policy.groups.has(req.group)) throw new RequestFailed(`unknown group "${req.group}" (durun ps lists them)`);
+        const r = advise(req.group, [...this.monitor.samples(req.group).values()], readJournal(this.bus.journalFile), Date.now());
+        return { group: req.group, ...r } satisfies AdviceAnswer;
+      }
+    }
+  }
+
+  private stats(windowMs?: number, group?: string): StatsReport {
+    const events = readJournal(this.bus.journalFile);
+    const now = Date.now();
+    const from = windowMs ? now - windowMs : events.length ? Date.parse(events[0]!.time) : now;
+    const r = availability(events, from, now);
+    return group ? { ...r, groups: r.groups.filter((g) => g.group === group) } : r;
+  }
+
+  private blackBoxOf(group: string): ReturnType<typeof blackBox> {
+    const logs = (this.registry.group(group)?.programs ?? []).filter((p) => p.detached).map((p) => p.logPath);
+    return blackBox(logs, this.bus.recent(group, 20));
+  }
+
+  private async listen(p: HealthPolicy): Promise<void> {
+    const want = p.supervisor.metricsListen;
+    const at = want ? `${want.host}:${want.port}` : '';
+    if (at === this.metricsAt) return;
+    this.metrics?.close();
+    this.metrics = null;
+    this.metricsAt = at;
+    if (!want) return;
+    try {
+      this.metrics = await serveMetrics(want.host, want.port, () => toPrometheus(this.stats()));
+      diag(`metrics served on http://${at}/metrics`);
+    } catch (err) {
+      this.metricsAt = '';
+      diag(`${(err as Error).message}; metrics are still available with durun metrics`);
+    }
+  }
+}
+

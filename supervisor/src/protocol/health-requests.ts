@@ -1,0 +1,43 @@
+// Client requests for health, events and availability (issue 5): `durun
+// health`, `events`, `stats`, `metrics`, `advise`. messages.ts delegates here.
+// `events` with follow:true answers once, then pushes {op:"event", id, event}
+// lines on the same connection until it closes.
+import { ProtocolError, field } from './messages.js';
+import type { DurunEvent } from './events.js';
+
+export type HealthRequest =
+  | { op: 'health'; id: number; group?: string }
+  | { op: 'events'; id: number; group?: string; type?: string; since?: number; follow?: boolean }
+  | { op: 'stats'; id: number; group?: string; windowMs?: number }
+  | { op: 'metrics'; id: number; windowMs?: number }
+  | { op: 'advise'; id: number; group: string };
+
+export const HEALTH_OPS: ReadonlySet<string> = new Set(['health', 'events', 'stats', 'metrics', 'advise']);
+
+/** One check's verdict as `durun health --json` prints it. */
+export interface CheckVerdict { group: string; check: string; healthy: boolean; status: number | null; timedOut: boolean; durationMs: number; output: string }
+export interface HealthAnswer { checks: CheckVerdict[] }
+export interface EventsAnswer { events: DurunEvent[] }
+export interface EventPush { v: 1; op: 'event'; id: number; event: DurunEvent }
+export interface AdviceAnswer { group: string; lines: string[]; notes: string[] }
+
+type Obj = Record<string, unknown>;
+
+export function parseHealthRequest(msg: Obj, id: number): HealthRequest {
+  const positive = (key: string) => {
+    const n = field<number | undefined>(msg, key, 'number', true);
+    if (n !== undefined && !(n > 0)) throw new ProtocolError(`${String(msg.op)}: ${key} must be positive`);
+    return n;
+  };
+  switch (msg.op) {
+    case 'health': return { op: 'health', id, group: field(msg, 'group', 'string', true) };
+    case 'events': return {
+      op: 'events', id, group: field(msg, 'group', 'string', true), type: field(msg, 'type', 'string', true),
+      since: field(msg, 'since', 'number', true), follow: field(msg, 'follow', 'boolean', true),
+    };
+    case 'stats': return { op: 'stats', id, group: field(msg, 'group', 'string', true), windowMs: positive('windowMs') };
+    case 'metrics': return { op: 'metrics', id, windowMs: positive('windowMs') };
+    case 'advise': return { op: 'advise', id, group: field(msg, 'group', 'string') };
+    default: throw new ProtocolError(`unknown request "${String(msg.op)}"`);
+  }
+}

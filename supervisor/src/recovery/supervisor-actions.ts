@@ -1,0 +1,61 @@
+// The ladder's steps carried out on the process model: through the runners
+// (restart-process), the `durun restart` path (restart-group), and `durun stop`
+// followed by marking the group failed (ladder exhausted).
+import type { Registry } from '../model/registry.js';
+import type { GroupRecord } from '../model/types.js';
+import type { RecoveryActions } from './actions.js';
+import { killInstance } from '../program-control.js';
+
+/** How long a restarted group has to run again before the step counts as failed. */
+const STEP_TIMEOUT_MS = 30_000;
+
+export interface GroupControl {
+  restart(group: GroupRecord): Promise<unknown>;
+  stop(group: GroupRecord): Promise<unknown>;
+}
+
+function waitUntil(done: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    const timer = setInterval(() => {
+      if (done()) {
+        clearInterval(timer);
+        resolve();
+      } else if (Date.now() > deadline) {
+        clearInterval(timer);
+        reject(new Error(`${what} within ${STEP_TIMEOUT_MS / 1000} s`));
+      }
+    }, 50);
+  });
+}
+
+export function supervisorActions(registry: Registry, control: GroupControl): RecoveryActions {
+  const need = (name: string) => {
+    const g = registry.group(name);
+    if (!g) throw new Error(`group ${name} is not known to the supervisor`);
+    return g;
+  };
+  return {
+    async restartProcess(name) {
+      const g = need(name);
+      const targets = g.programs.filter((p) => p.state === 'running' && registry.runner(name, p.id));
+      if (targets.length === 0) throw new Error('no running program with a connected runner to restart');
+      const before = new Map(targets.map((p) => [p, p.instance]));
+      for (const p of targets) {
+        p.restartRequested = true; // the runner restarts it, outside the restart rate limit
+        killInstance(registry, g, p, 9, 0); // a hung program may ignore SIGTERM
+      }
+      await waitUntil(() => targets.every((p) => p.instance > before.get(p)! && p.state === 'running' && p.rootPid !== null), `group ${name} did not run again`);
+    },
+    async restartGroup(name) {
+      await control.restart(need(name));
+    },
+    async failGroup(name, reason) {
+      const g = need(name);
+      await control.stop(g);
+      for (const p of g.programs) p.state = 'failed';
+      g.failedReason = reason;
+      registry.settle(g);
+    },
+  };
+}
