@@ -119,7 +119,14 @@ static __attribute__((noinline)) int dump_after_capture(struct dump_ctx *d, cons
 	uint64_t tw, id = 0;
 	struct sb s;
 
-	/* full or incremental? */
+	/* full or incremental? A fork child inherits the fd but not the
+	 * registrations, and the context still belongs to the parent's memory. */
+	if (g->uffd >= 0 && g->uffd_pid != getpid()) {
+		close(g->uffd);
+		g->uffd = -1;
+		g->tracking = 0;
+		set_reason(res, "forked since the last dump: dirty tracking restarts with a full image", "");
+	}
 	if (req->flags & DURUN_CKPT_FORCE_FULL)
 		set_reason(res, "full image requested", "");
 	else if (!g->tracking || g->uffd < 0 || !g->last_image_id)

@@ -44,6 +44,7 @@ struct dump_state {
 	struct thr_slot slots[DUMP_MAX_THREADS]; /* [0] = leader */
 	/* dirty tracking between dumps */
 	int uffd;                     /* -1 when not armed */
+	int uffd_pid;                 /* process that opened it (a fork child must not use it) */
 	int tracking;                 /* 1: uffd armed against last_image */
 	uint64_t last_image_id;
 	char last_image[4096];

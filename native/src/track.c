@@ -42,6 +42,7 @@ int track_open(struct dump_ctx *d)
 		fd = hi;
 	}
 	g->uffd = fd;
+	g->uffd_pid = getpid();
 	return 0;
 }
 
