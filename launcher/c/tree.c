@@ -1,0 +1,222 @@
+/* The program's process tree, read from /proc. As a child subreaper the
+ * runner inherits every orphan of the program, so "the tree" is exactly the
+ * processes whose parent chain reaches the runner, minus any supervisor the
+ * runner started (it re-parents to us too, but is not the program's). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launcher.h"
+
+#define MAX_EXCLUDED 16
+static pid_t excluded[MAX_EXCLUDED];
+
+void tree_exclude(pid_t pid)
+{
+	for (int i = 0; i < MAX_EXCLUDED; i++)
+		if (!excluded[i]) {
+			excluded[i] = pid;
+			return;
+		}
+	/* Full: keep the newest, an old one has most likely ended. */
+	memmove(excluded, excluded + 1, sizeof excluded - sizeof excluded[0]);
+	excluded[MAX_EXCLUDED - 1] = pid;
+}
+
+static int is_excluded(pid_t pid)
+{
+	for (int i = 0; i < MAX_EXCLUDED; i++)
+		if (excluded[i] == pid)
+			return 1;
+	return 0;
+}
+
+int tree_forget_excluded(pid_t pid)
+{
+	for (int i = 0; i < MAX_EXCLUDED; i++)
+		if (excluded[i] == pid) {
+			excluded[i] = 0;
+			return 1;
+		}
+	return 0;
+}
+
+struct proc {
+	pid_t pid, ppid;
+	char state;
+	int in_tree;
+};
+
+/* Reads pid, ppid and state from /proc/PID/stat. 0, or -1 if it is gone. */
+static int read_stat(pid_t pid, struct proc *p)
+{
+	char path[32], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* comm may contain spaces and parentheses: parse after the last ')'. */
+	char *rp = strrchr(buf, ')');
+	if (!rp || rp[1] != ' ' || !rp[2])
+		return -1;
+	p->pid = pid;
+	p->state = rp[2];
+	p->ppid = (pid_t)strtol(rp + 3, NULL, 10);
+	p->in_tree = 0;
+	return 0;
+}
+
+/* Lists the live (non-zombie) processes of the tree into *out (malloc'd).
+ * Returns the count, or -1 if /proc cannot be read. */
+static int list_tree(pid_t **out)
+{
+	DIR *dir = opendir("/proc");
+	if (!dir) {
+		note_err(errno, "cannot read /proc to find the program's processes");
+		return -1;
+	}
+	struct proc *all = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 512;
+			struct proc *grown = realloc(all, ncap * sizeof *all);
+			if (!grown) {
+				note_err(ENOMEM, "cannot list /proc");
+				free(all);
+				closedir(dir);
+				return -1;
+			}
+			all = grown;
+			cap = ncap;
+		}
+		if (read_stat((pid_t)pid, &all[n]) == 0)
+			n++;
+	}
+	closedir(dir);
+
+	/* Mark descendants of the runner, one generation per pass. */
+	pid_t self = getpid();
+	for (int changed = 1; changed; ) {
+		changed = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (all[i].in_tree || is_excluded(all[i].pid))
+				continue;
+			int parent_in = all[i].ppid == self;
+			for (size_t j = 0; !parent_in && j < n; j++)
+				parent_in = all[j].in_tree && all[j].pid == all[i].ppid;
+			if (parent_in) {
+				all[i].in_tree = 1;
+				changed = 1;
+			}
+		}
+	}
+	pid_t *pids = malloc((n ? n : 1) * sizeof *pids);
+	if (!pids) {
+		note_err(ENOMEM, "cannot list the program's processes");
+		free(all);
+		return -1;
+	}
+	int count = 0;
+	for (size_t i = 0; i < n; i++)
+		if (all[i].in_tree && all[i].state != 'Z' && all[i].state != 'X')
+			pids[count++] = all[i].pid;
+	free(all);
+	*out = pids;
+	return count;
+}
+
+int tree_any(void)
+{
+	/* Fast path: no child at all means no descendant at all, because every
+	 * orphan of the tree becomes our child. */
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+		return 0;
+	pid_t *pids;
+	int n = list_tree(&pids);
+	if (n < 0)
+		return 1; /* cannot tell: assume something is left rather than end early */
+	free(pids);
+	return n > 0;
+}
+
+/* ESRCH is normal (it ended meanwhile); anything else is worth a line. */
+static void send_sig(pid_t pid, int sig)
+{
+	if (kill(pid, sig) < 0 && errno != ESRCH)
+		note_err(errno, "cannot send signal %d to pid %d", sig, (int)pid);
+}
+
+static int contains(const pid_t *v, int n, pid_t pid)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i] == pid)
+			return 1;
+	return 0;
+}
+
+int tree_signal(int sig)
+{
+	pid_t *pids;
+	int n = list_tree(&pids);
+	if (n <= 0)
+		return 0;
+	if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCONT) {
+		/* A killed process cannot fork; orphans of the killed re-parent
+		 * to us and the caller's next round (grace timer, SIGCHLD)
+		 * catches them. */
+		for (int i = 0; i < n; i++)
+			send_sig(pids[i], sig);
+		free(pids);
+		return n;
+	}
+	/* Freeze first, rescanning until no new process shows up, so a handler
+	 * that forks cannot put a child out of reach; then signal and thaw. */
+	for (int i = 0; i < n; i++)
+		send_sig(pids[i], SIGSTOP);
+	for (int round = 0; round < 20; round++) {
+		pid_t *again;
+		int m = list_tree(&again);
+		if (m < 0)
+			break;
+		int added = 0;
+		for (int i = 0; i < m; i++) {
+			if (contains(pids, n, again[i]))
+				continue;
+			pid_t *grown = realloc(pids, (size_t)(n + 1) * sizeof *pids);
+			if (!grown)
+				break;
+			pids = grown;
+			pids[n++] = again[i];
+			send_sig(again[i], SIGSTOP);
+			added = 1;
+		}
+		free(again);
+		if (!added)
+			break;
+	}
+	for (int i = 0; i < n; i++)
+		send_sig(pids[i], sig);
+	for (int i = 0; i < n; i++)
+		send_sig(pids[i], SIGCONT);
+	free(pids);
+	return n;
+}
