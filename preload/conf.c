@@ -22,9 +22,11 @@ struct conf conf = {
 	.signo = -1,
 };
 
-/* One static area for all saved entries: no malloc at load. A variable that
- * does not fit is treated as unset. */
-static char store[3 * 4096 + 1024];
+/* One static area for all saved entries and the exe path: no malloc at load.
+ * Zero-filled (bss), so only the page or two really used costs a page fault
+ * (expensive in VMs, and paid by every process). A variable that does not
+ * fit is treated as unset. */
+static char store[4 * 4096];
 static size_t store_used;
 
 static char *save_entry(const char *name, const char *value)
@@ -77,8 +79,13 @@ void conf_load(int argc, char **argv)
 	if (!conf.active)
 		return;
 	/* The image never changes until the next exec: every hello reuses it. */
-	ssize_t n = readlink("/proc/self/exe", conf.exe, sizeof conf.exe - 1);
-	conf.exe[n > 0 ? n : 0] = '\0';
+	size_t room = sizeof store - store_used;
+	ssize_t n = room > 1 ? readlink("/proc/self/exe", store + store_used, room - 1) : -1;
+	conf.exe = store + store_used;
+	store_used += n > 0 ? (size_t)n + 1 : 1;
+	store[store_used - 1] = '\0';
+	if (n <= 0)
+		conf.exe = "";
 	if (!conf.var[SV_LIB].entry) {
 		/* Launched without DURUN_LIB: our own path still lets exec keep
 		 * the library in LD_PRELOAD. */

@@ -12,7 +12,9 @@ static _Atomic int pretend_closed = -1;
 
 void fdguard_forget(void)
 {
-	atomic_store(&pretend_closed, -1);
+	/* Only write when needed: a write after fork costs a copy-on-write fault. */
+	if (atomic_load_explicit(&pretend_closed, memory_order_relaxed) != -1)
+		atomic_store(&pretend_closed, -1);
 }
 
 static int is_link(int fd)

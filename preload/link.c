@@ -83,11 +83,19 @@ static size_t argv_len(char *const *argv)
 
 void link_hello(const char *reason, pid_t ppid)
 {
-	char cwd[PATH_MAX];
+	/* Most cwds are short: a small buffer first keeps this frame within the
+	 * stack pages already touched (each new page is a fault, dear in VMs).
+	 * The raw syscall: glibc's getcwd may fall back to opendir + malloc. */
+	char small[256];
+	int saved = errno;
+	int fits = syscall(SYS_getcwd, small, sizeof small) >= 0;
+	errno = saved;
+	char big[fits ? 1 : PATH_MAX];
+	char *cwd = fits ? small : big;
+	if (!fits && syscall(SYS_getcwd, big, sizeof big) < 0)
+		big[0] = '\0';
+	errno = saved;
 	const char *exe = conf.exe;
-	/* The raw syscall: glibc's getcwd may fall back to opendir + malloc. */
-	if (syscall(SYS_getcwd, cwd, sizeof cwd) < 0)
-		cwd[0] = '\0';
 
 	/* Sized to the message, not DURUN_MSG_MAX: this runs in signal
 	 * handlers on whatever stack the interrupted thread has. */

@@ -45,7 +45,7 @@ struct conf {
 	long long started_ms;  /* when this process (image, or fork child) began */
 	int argc;
 	char **argv;           /* main's argv, as glibc passed it to the constructor */
-	char exe[4096];        /* /proc/self/exe, read once per image */
+	const char *exe;       /* /proc/self/exe, read once per image (in conf.c's store) */
 };
 
 extern struct conf conf;
