@@ -25,6 +25,8 @@ const finishWithStatus: Answer = (m) => ({ op: 'finish', code: m.signal ? 128 + 
 class FakeSupervisor {
   readonly runnerMsgs: Msg[] = [];
   decide: Answer = finishWithStatus;
+  /** Answer to a runner's hello; undefined: accept it. */
+  refuse: string | undefined;
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private runner: net.Socket | undefined;
@@ -80,7 +82,9 @@ class FakeSupervisor {
 
   private onRunner(s: net.Socket, msg: Msg): void {
     this.runnerMsgs.push(msg);
-    if (msg.op === 'hello') {
+    if (msg.op === 'hello' && this.refuse) {
+      s.write(JSON.stringify({ v: 1, op: 'error', message: this.refuse }) + '\n');
+    } else if (msg.op === 'hello') {
       this.runner = s;
       const program = msg.readopt ? msg.program : 1;
       const reply = { op: 'accepted', program, instance: msg.readopt ? msg.instance : 1,
@@ -220,6 +224,26 @@ test('usage errors exit 2 with one line', async () => {
     assert.match(res.stderr, /^durun: /);
   }
   assert.is(sup.runnerMsgs.length, 0);
+});
+
+test('an error answer to hello is printed and durun exits 1 without starting the program', async () => {
+  const { sup, env } = await setup();
+  sup.refuse = 'group g is stopping; try again';
+  const marker = file('marker');
+  const res = await durun(env, ['--group', 'g', '--', 'touch', marker]).done;
+  assert.is(res.code, 1);
+  assert.is(res.stderr, 'durun: group g is stopping; try again\n');
+  assert.not.ok(existsSync(marker), 'the program ran anyway');
+});
+
+test('a DURUN_HOME open to others is refused with a fix', async () => {
+  const { env } = await setup();
+  const open = file('home');
+  mkdirSync(open, { mode: 0o755 });
+  chmodSync(open, 0o755);
+  const res = await durun({ ...env, DURUN_HOME: open }, ['--', 'true']).done;
+  assert.is(res.code, 1);
+  assert.is(res.stderr, `durun: DURUN_HOME ${open} is open to group or others (mode 755); run chmod 700 ${open}\n`);
 });
 
 test('restart answer starts instance 2 with a new pid and DURUN_INSTANCE=2', async () => {

@@ -157,11 +157,7 @@ int supervisor_start(const struct durun *d, pid_t *pid)
 	}
 	close(p[1]);
 	pid_t g = 0;
-	ssize_t n;
-	do
-		n = read(p[0], &g, sizeof g);
-	while (n < 0 && errno == EINTR);
-	close(p[0]);
+	ssize_t n = read_report(p[0], &g, sizeof g);
 	int st;
 	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
 		;

@@ -64,6 +64,10 @@ void note_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 long long now_ms(void); /* CLOCK_MONOTONIC */
 /* 0 for a normal exit, the shell's code for a wait status (128+N for signal N). */
 int status_code(int wstatus);
+/* Reads one small fixed-size report (a pid, an errno) from a pipe whose
+ * writer is a child we forked, then closes it. Returns bytes read; 0 means
+ * the writer closed without a word (a close-on-exec pipe after exec). */
+ssize_t read_report(int fd, void *buf, size_t n);
 /* Finds the install root from /proc/self/exe. Returns 0 or -1 (message printed). */
 int find_root(char *out, size_t n);
 /* Finds node: $DURUN_NODE, else PATH. Returns 0 or -1 (message printed). */

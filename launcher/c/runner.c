@@ -199,7 +199,11 @@ static void on_supervisor(void *ctx, const char *line)
 			return;
 		}
 		long long code = status_code(r->root_status);
+		char reason[1024];
 		json_get_int(line, "code", &code);
+		/* e.g. "group web failed: ...": the operator should know why it stopped. */
+		if (json_get_str(line, "reason", reason, sizeof reason) == 0 && reason[0])
+			note("%s", reason);
 		finish(r, (int)(code & 255));
 	} else if (strcmp(op, "error") == 0) {
 		char msg[1024] = "";

@@ -174,12 +174,7 @@ pid_t spawn_instance(const struct durun *d, int out_fd, int err_fd)
 	close(p[1]);
 	/* EOF means the exec happened (the pipe was close-on-exec). */
 	int err = 0;
-	ssize_t n;
-	do
-		n = read(p[0], &err, sizeof err);
-	while (n < 0 && errno == EINTR);
-	close(p[0]);
-	if (n == (ssize_t)sizeof err)
+	if (read_report(p[0], &err, sizeof err) == (ssize_t)sizeof err)
 		note("%s: %s", d->opt.cmd[0], strerror(err));
 	/* The child exits 126/127 by itself and is reaped and reported as any
 	 * other end, so the supervisor sees it. */

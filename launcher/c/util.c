@@ -105,3 +105,15 @@ int find_node(char *out, size_t n, const char *why)
 	}
 	return 0;
 }
+
+ssize_t read_report(int fd, void *buf, size_t n)
+{
+	ssize_t got;
+	do
+		got = read(fd, buf, n);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		note_err(errno, "cannot read from a child's report pipe");
+	close(fd);
+	return got;
+}
