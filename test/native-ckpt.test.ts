@@ -83,11 +83,12 @@ interface Dumped {
   bytes: number;
 }
 
-/** Sends the checkpoint signal and waits for the harness's report number n. */
-async function checkpoint(p: Proc, n: number): Promise<Dumped> {
+/** Sends the checkpoint signal and waits for the harness's report number n
+ * (failedBefore: dump failures already reported, expected by the caller). */
+async function checkpoint(p: Proc, n: number, failedBefore = 0): Promise<Dumped> {
   process.kill(p.child.pid!, CKPT_SIGNAL);
   const line = await waitFor(`checkpoint ${n} of pid ${p.child.pid}`, () => {
-    if (/harness: dump failed: .*/.test(p.err)) throw new Error(p.err);
+    if ((p.err.match(/^harness: dump failed: /gm) ?? []).length > failedBefore) throw new Error(p.err);
     return [...p.err.matchAll(/^harness: dumped (\S+) kind=(\d) counter=(\d+) bytes=(\d+).*$/gm)][n - 1];
   });
   const d = { image: line[1], kind: Number(line[2]), counter: Number(line[3]), bytes: Number(line[4]) };
@@ -252,6 +253,28 @@ test('corrupted image: restore refuses and names the file and the record', async
     const t = spawnSync(RESTORE, [bad], { encoding: 'utf8', env: home.env });
     assert.is(t.status, 1);
     assert.match(t.stderr, /truncated image|past the end/);
+  } finally {
+    home.cleanup();
+  }
+});
+
+test('fault injection: a dump failing mid-way leaves no image, the program runs on, the next dump is full', async () => {
+  const home = homeFor(null);
+  try {
+    const env = { ...home.env, CKPT_DIR: home.dir, CKPT_TRACK: '1', COUNTER_LIMIT: '100000', DURUN_FAULT: 'ckpt:memory@1' };
+    const p = run(COUNTER, [path.join(home.dir, 'data')], env, null);
+    await waitFor('counter at 5', () => lastTick(p.out) >= 5);
+    process.kill(p.child.pid!, CKPT_SIGNAL);
+    const failed = await waitFor('injected failure', () => p.err.match(/^harness: dump failed: (.*)$/m));
+    assert.match(failed[1], /dump: fault injected at memory/);
+    assert.not.ok(existsSync(path.join(home.dir, 'ckpt-1.img')), 'no image');
+    assert.not.ok(existsSync(path.join(home.dir, 'ckpt-1.img.tmp')), 'no temporary file');
+    const after = lastTick(p.out);
+    await waitFor('program runs on', () => lastTick(p.out) >= after + 5);
+    const d = await checkpoint(p, 1, 1);
+    assert.is(d.kind, 1, 'after a failed dump the next image is full');
+    assert.match(p.err, /reason=dirty tracking was not armed/);
+    await killHard(p);
   } finally {
     home.cleanup();
   }

@@ -319,7 +319,7 @@ int dump_memory(struct dump_ctx *d)
 			}
 			if (skip)
 				continue;
-			if (dump_piece(d, &m, s, e, pm))
+			if (dump_piece(d, &m, s, e, pm) || dump_fault(d, "memory"))
 				goto out;
 			s = e;
 		}

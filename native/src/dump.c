@@ -15,6 +15,27 @@
 
 struct dump_state durun_g = { .uffd = -1 };
 
+extern char **environ;
+
+int dump_fault(struct dump_ctx *d, const char *point)
+{
+	const char *v = NULL;
+	for (char **e = environ; e && *e; e++) /* getenv without locale or locks */
+		if (d_startswith(*e, "DURUN_FAULT=ckpt:"))
+			v = *e + 17;
+	if (!v || !d_startswith(v, point))
+		return 0;
+	v += d_strlen(point);
+	if (*v == '@') {
+		v++;
+		if ((int)d_parse_dec(&v) != durun_g.ndumps)
+			return 0;
+	} else if (*v)
+		return 0;
+	ERR(&d->err, "dump", "fault injected at", point, EIO);
+	return 1;
+}
+
 static int restored(struct durun_ckpt_result *res)
 {
 	struct dump_state *g = &durun_g;
@@ -84,7 +105,7 @@ static int write_image(struct dump_ctx *d, const char *tmp, uint64_t id)
 		goto err;
 	}
 	if (iw_init(&d->w, d->img_fd, buf, WRITE_BUF, &d->err) ||
-	    dump_header(d, id, d->incremental ? g->last_image_id : 0, parent) ||
+	    dump_header(d, id, d->incremental ? g->last_image_id : 0, parent) || dump_fault(d, "header") ||
 	    dump_mm(d) || dump_proc(d) || dump_sigacts(d) || dump_fds(d) ||
 	    dump_thread_records(d) || dump_memory(d) || iw_finish(&d->w))
 		goto err;
@@ -154,6 +175,10 @@ static __attribute__((noinline)) int dump_after_capture(struct dump_ctx *d, cons
 	tw = d_now_ns(CLOCK_MONOTONIC);
 	if (write_image(d, tmp, id))
 		return DURUN_CKPT_ERROR;
+	if (dump_fault(d, "rename")) {
+		unlink(tmp);
+		return DURUN_CKPT_ERROR;
+	}
 	if (rename(tmp, req->image_path)) {
 		ERR(&d->err, "dump", "rename to", req->image_path, errno);
 		unlink(tmp);
@@ -211,6 +236,7 @@ int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *
 		return DURUN_CKPT_ERROR;
 	}
 	t0 = d_now_ns(CLOCK_MONOTONIC);
+	g->ndumps++;
 	d = mmap(NULL, sizeof(*d) + 4096 + 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (d == MAP_FAILED) {
 		d = NULL;

@@ -48,6 +48,7 @@ struct dump_state {
 	int tracking;                 /* 1: uffd armed against last_image */
 	uint64_t last_image_id;
 	char last_image[4096];
+	int ndumps;                   /* dumps attempted by this process */
 	int ntracked;
 	struct range tracked[DUMP_MAX_TRACKED]; /* pieces dumped last time */
 };
@@ -67,6 +68,11 @@ struct dump_ctx {
 	int ntracked_new;
 	struct range tracked_new[DUMP_MAX_TRACKED];
 };
+
+/* Fault injection for tests (STYLE.md): DURUN_FAULT=ckpt:POINT fails every
+ * dump at POINT, DURUN_FAULT=ckpt:POINT@N only the N-th dump of the process.
+ * Points: header, memory, rename. */
+int dump_fault(struct dump_ctx *d, const char *point);
 
 /* dump-threads.c */
 int dump_stop_threads(struct dump_ctx *d);
