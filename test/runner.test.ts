@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync, w
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import * as pty from 'node-pty';
 import { tempHome, type TempHome } from './helpers/home.js';
 import { DURUN_BIN, LIBDURUN } from './helpers/paths.js';
 import { isAlive, waitFor } from './helpers/wait.js';
@@ -313,6 +314,30 @@ test('SIGTERM sent to durun is forwarded to the root and announced with stopping
   assert.is(sup.runnerMsgs.find((m) => m.op === 'stopping')!.signal, 15);
   assert.is(sup.runnerMsgs.find((m) => m.op === 'child-exit')!.signal, 15);
   assert.not.ok(isAlive(root));
+});
+
+// Whether durun also forwards the terminal's SIGINT cannot be seen from here:
+// two SIGINTs close together merge into one pending signal. This checks that
+// the terminal's signal reaches the program and the end is announced.
+test('Ctrl-C on a terminal reaches the program and is announced with stopping', async () => {
+  const { sup, env } = await setup();
+  const counter = file('ints');
+  // Counts the SIGINTs it gets and ends on the second Ctrl-C.
+  const script = `n=0; trap 'n=$((n+1)); echo $n > ${counter}; [ $n -ge 2 ] && exit 9' INT; echo ready; while :; do sleep 0.02; done`;
+  const term = pty.spawn(DURUN_BIN, ['--', 'sh', '-c', script], { env: env as Record<string, string>, cols: 80, rows: 24 });
+  started.push(term.pid);
+  let out = '';
+  term.onData((d) => (out += d));
+  const exited = new Promise<number>((resolve) => term.onExit(({ exitCode }) => resolve(exitCode)));
+  await waitFor('program ready', () => out.includes('ready'));
+  assert.is((await sup.next('hello', (m) => m.op === 'hello')).tty, true);
+  term.write('\x03');
+  await sup.next('stopping', (m) => m.op === 'stopping' && m.signal === 2);
+  await waitFor('first SIGINT counted', () => existsSync(counter) && readFileSync(counter, 'utf8').trim() === '1');
+  assert.not.ok(ops(sup).includes('instance-end'), 'the program ended on the first Ctrl-C');
+  term.write('\x03');
+  assert.is(await exited, 9, out);
+  assert.equal(sup.runnerMsgs.at(-1), { v: 1, op: 'instance-end', instance: 1, status: 9 });
 });
 
 test('detached: prints the started line, writes timestamped 0600 log lines, partial lines flushed', async () => {
