@@ -57,9 +57,13 @@ struct durun_ckpt_result {
 	char error[320];           /* "file:line subsystem: what: strerror" on DURUN_CKPT_ERROR */
 };
 
-int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *res);
+/* Everything else in the archive is hidden, so linking it into libdurun.so
+ * exports only these two and no program symbol can interpose on internals. */
+#define DURUN_CKPT_API __attribute__((visibility("default")))
+
+DURUN_CKPT_API int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *res);
 
 /* Call first in the checkpoint-signal handler; 1 = handled, return at once. */
-int durun_ckpt_on_signal(int sig, siginfo_t *info, void *uctx);
+DURUN_CKPT_API int durun_ckpt_on_signal(int sig, siginfo_t *info, void *uctx);
 
 #endif
