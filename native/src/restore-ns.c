@@ -130,7 +130,7 @@ static void __attribute__((noreturn)) outer(const struct loaded_image *li, const
 			}
 		if (!strncmp(msg, "OK", 2)) {
 			fprintf(stderr, "durun-restore: restored pid %d (pid %d outside its namespace) from %s\n",
-				li->h.pid, target_outer_pid, li->path);
+				li->h.pid, target_outer_pid, o->image);
 			if (o->pidfile) {
 				FILE *f = fopen(o->pidfile, "w");
 				if (!f || fprintf(f, "%d\n", target_outer_pid) < 0 || fclose(f))
