@@ -33,9 +33,13 @@ interface User {
   gid: number;
 }
 
+/** Everything a test started, killed after each test even when it failed. */
+const started: ChildProcess[] = [];
+
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, user: User | null): Proc {
   const argv = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', cmd, ...args] : [cmd, ...args];
   const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
   const p: Proc = {
     child,
     out: '',
@@ -116,6 +120,7 @@ async function restoreAndCheck(image: string, home: TempHome, user: User | null,
   maxAhead: number, killedAt: number) {
   const pidfile = path.join(home.dir, 'restored.pid');
   const r = run(RESTORE, ['--pidfile', pidfile, image], home.env, user);
+  restoredPidfiles.push(pidfile);
   const done = await Promise.race([r.exit, deadline('the restored program to finish', 30_000)]);
   assert.is(done.code, 0, `durun-restore exit code (stderr: ${r.err})`);
   assert.match(r.err, /durun-restore: restored pid (\d+)/);
@@ -171,6 +176,17 @@ async function threadsScenario(user: User | null) {
     home.cleanup();
   }
 }
+
+const restoredPidfiles: string[] = [];
+
+test.after.each(() => {
+  // the restored program runs under another pid than durun-restore: its pidfile names it
+  for (const f of restoredPidfiles.splice(0)) {
+    const pid = existsSync(f) ? Number(readFileSync(f, 'utf8')) : 0;
+    if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  for (const c of started.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 test('counter: checkpoint, run on, SIGKILL, restore continues from the checkpoint (root)', async () => {
   await counterScenario(null);
