@@ -3,21 +3,14 @@
 // Programs write their own start/stop timestamps (test/fixtures/groups/stamp.sh).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { tempHome } from './helpers/home.js';
-import { durunAsync, durunSync, group, ps, shutdownAll } from './helpers/durun.js';
+import { durunAsync, durunSync, group, ps } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
-import { at, order, readyGroup, stampGroup, stamps } from './helpers/stamps.js';
+import { at, order, readyGroup, stampGroup, stamps, workspace } from './helpers/stamps.js';
 
-const home = tempHome();
-const dir = mkdtempSync(path.join(os.tmpdir(), 'durun-pol-'));
-test.after(() => {
-  shutdownAll(home.env);
-  home.cleanup();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { home, dir, cleanup } = workspace('durun-pol-');
+test.after(cleanup);
 
 function policy(name: string, text: string): string {
   const file = path.join(dir, `${name}.ini`);

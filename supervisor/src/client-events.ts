@@ -8,6 +8,7 @@ import type { GroupRecord, ProgramRecord } from './model/types.js';
 import type { ClientRequest } from './protocol/messages.js';
 import type { StatusView } from './protocol/views.js';
 import type { GroupRequest, PolicyStatus } from './protocol/group-requests.js';
+import { pace, relaunchPlan } from './groups/launch-plan.js';
 import { groupViews } from './views.js';
 import { killInstance } from './program-control.js';
 import { diag } from './diag.js';
@@ -80,9 +81,12 @@ export class ClientEvents {
 
   /** Restarts the group: running programs through their runners, finished ones with a new detached runner. */
   async restart(group: GroupRecord): Promise<{ group: string; restarted: number }> {
-    const programs = [...group.programs];
+    // Relaunched programs come back in their recorded launch order and spacing (issue 4).
+    const plan = relaunchPlan(group.programs, group.history);
+    const programs = plan.map((step) => step.program);
+    let lastLaunch = 0;
     group.failedReason = null;
-    for (const p of programs) {
+    for (const { program: p, delayMs } of plan) {
       if (active(p) && this.registry.runner(group.name, p.id)) {
         const before = p.instance;
         p.restartRequested = true;
@@ -95,6 +99,8 @@ export class ClientEvents {
           killInstance(this.registry, group, p, 9, 0);
         }
         group.programs = group.programs.filter((q) => q !== p);
+        await pace(lastLaunch, delayMs);
+        lastLaunch = Date.now();
         await this.relaunch(group, p);
       }
     }

@@ -2,7 +2,9 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { DURUN_BIN } from './paths.js';
 import type { PsView, GroupView } from '../../supervisor/src/protocol/views.js';
-import { waitFor } from './wait.js';
+import { isAlive, waitFor } from './wait.js';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 export interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
@@ -47,5 +49,11 @@ export function waitGroup(env: NodeJS.ProcessEnv, name: string, what: string, ch
 
 /** Stops every group and the supervisor of a test home (best effort at the end of a test). */
 export function shutdownAll(env: NodeJS.ProcessEnv): void {
+  const pidFile = env.DURUN_HOME ? path.join(env.DURUN_HOME, 'supervisor.pid') : '';
+  const pid = pidFile && existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
   spawnSync(DURUN_BIN, ['shutdown', '--stop-all'], { env, timeout: 30_000 });
+  // The answer comes before the supervisor has stopped everything and exited; a home
+  // removed meanwhile fails with ENOTEMPTY. Wait (with a deadline) for it to be gone.
+  const deadline = Date.now() + 30_000;
+  while (pid && isAlive(pid) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
 }

@@ -1,8 +1,11 @@
 // Reading what test programs (test/fixtures/groups/stamp.sh) wrote about
 // themselves: "start NAME NS PID" and "stop NAME NS HOW", in the order written.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { BUILD, FIXTURES } from './paths.js';
+import { tempHome, type TempHome } from './home.js';
+import { shutdownAll } from './durun.js';
 
 export interface Stamp { event: 'start' | 'stop'; name: string; ns: bigint; extra: string }
 
@@ -35,4 +38,18 @@ export function readyGroup(name: string, log: string, lines: string[] = []): str
 /** A [group NAME] section running stamp.sh with extra policy lines. */
 export function stampGroup(name: string, log: string, lines: string[] = [], mode = ''): string {
   return [`[group ${name}]`, `command = ${STAMP} ${name} ${log} ${mode}`.trimEnd(), `env.PATH = ${PROGRAM_PATH}`, ...lines, ''].join('\n');
+}
+
+/** A private DURUN_HOME and a scratch directory for policies and logs; cleanup stops everything and removes both. */
+export function workspace(prefix: string): { home: TempHome; dir: string; cleanup(): void } {
+  const home = tempHome();
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return {
+    home, dir,
+    cleanup: () => {
+      shutdownAll(home.env);
+      home.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -111,6 +111,7 @@ export class PolicyManager {
       if (unknown.length) throw new GroupError(`unknown group ${unknown.join(', ')}; durun ps lists the groups`);
       const stopping = [...withDependents(policy.groups, targets)].filter((n) => isActive(this.registry, n));
       if (this.saved.mode === 'named') this.saved.named = this.saved.named.filter((n) => !stopping.includes(n));
+      writeJsonAtomic(this.stateFile, this.saved, true);
       const errors = await downGroups(policy, targets, this.ops());
       if (errors.length) throw new GroupError(errors.join('\n'));
       return { stopped: stopping };
