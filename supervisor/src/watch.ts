@@ -53,7 +53,8 @@ export function scanOnce(registry: Registry, linked: ReadonlySet<number>): void 
     for (const program of group.programs) {
       if (program.state !== 'running' || !isRunning(program.runnerPid)) continue;
       for (const d of descendants(program.runnerPid)) {
-        if (registry.liveProcess(d.pid) || d.state === 'Z') continue;
+        // A runner that lost us starts the next supervisor as its own child: that is us, not the program.
+        if (registry.liveProcess(d.pid) || d.state === 'Z' || d.pid === process.pid) continue;
         registry.addProcess(group, unregistered(d.pid, d.ppid, d.startTime, program.id, program.instance));
       }
     }

@@ -51,7 +51,12 @@ export const DEFAULTS = {
 
 export const emptyPolicy = (): HealthPolicy => ({ groups: new Map(), supervisor: { metricsListen: null, hooks: [] } });
 
-/** A group's policy, or the defaults (no checks) for a group started without one. */
+/**
+ * A group's policy, or for a group started without one (`durun -- CMD`) no
+ * checks and a ladder of restart-process alone: its restart policy's rate
+ * limit is final, as `durun --help` promises, and nothing relaunches it behind
+ * the operator's back.
+ */
 export function groupPolicy(policy: HealthPolicy, group: string): GroupHealthConfig {
-  return policy.groups.get(group) ?? { group, checks: [], recovery: { ...DEFAULTS.recovery }, hooks: [], dependsOn: [] };
+  return policy.groups.get(group) ?? { group, checks: [], recovery: { ...DEFAULTS.recovery, steps: ['restart-process'] }, hooks: [], dependsOn: [] };
 }

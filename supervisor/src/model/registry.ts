@@ -11,6 +11,8 @@ import { NO_EVENTS, type EventSink } from '../events/sink.js';
 const ENDED_KEEP = 200;
 /** How many launch-history entries a group keeps. */
 const HISTORY_KEEP = 1000;
+/** Longest a change waits before it is saved to state.json. */
+const SAVE_DELAY_MS = 250;
 
 /** What the supervisor can say to a connected runner. */
 export interface RunnerPort {
@@ -40,13 +42,18 @@ export class Registry {
     }
   }
 
-  /** Schedules an atomic save of the whole model (coalescing bursts of changes). */
+  /**
+   * Schedules an atomic save of the whole model, coalescing bursts (a shell
+   * loop forks hundreds of times a second). Losing the last moments to a
+   * supervisor crash is harmless: the next supervisor re-learns every live
+   * process from /proc and from the interceptors calling home.
+   */
   changed(): void {
     if (this.saveTimer) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = null;
       this.saveNow();
-    }, 20);
+    }, SAVE_DELAY_MS);
   }
 
   saveNow(): void {
@@ -55,7 +62,7 @@ export class Registry {
       this.saveTimer = null;
     }
     try {
-      writeJsonAtomic(this.stateFile, { version: 1, groups: [...this.groups.values()] } satisfies PersistedState);
+      writeJsonAtomic(this.stateFile, { version: 1, groups: [...this.groups.values()] } satisfies PersistedState, false);
     } catch (err) {
       diag(`cannot save ${this.stateFile}: ${(err as Error).message}`);
     }
@@ -158,6 +165,7 @@ export class Registry {
   }
 
   private trimEnded(group: GroupRecord): void {
+    if (group.processes.length <= ENDED_KEEP * 2) return; // trim in batches, not on every fork
     const ended = group.processes.filter((p) => p.state !== 'running');
     if (ended.length <= ENDED_KEEP) return;
     const drop = new Set(ended.slice(0, ended.length - ENDED_KEEP));

@@ -12,6 +12,9 @@ import { ENV } from './names.js';
 /** A failure the operator can act on; the message is one line saying what to do. */
 export class ClientError extends Error {}
 
+/** Answers (a `ps` of many groups) may be far longer than requests; still bounded. */
+const RESULT_MAX = 256 * 1024 * 1024;
+
 const SUPERVISOR_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
 
 function connectOnce(sock: string): Promise<net.Socket> {
@@ -43,7 +46,7 @@ export class Client {
   onClosed: () => void = () => {};
 
   private constructor(private readonly socket: net.Socket) {
-    const splitter = new LineSplitter((line) => this.onLine(line), () => this.failAll(new ClientError('supervisor sent an oversized message')));
+    const splitter = new LineSplitter((line) => this.onLine(line), () => this.failAll(new ClientError('supervisor sent an oversized message')), RESULT_MAX);
     socket.on('data', (d) => splitter.push(d));
     socket.on('close', () => {
       this.failAll(new ClientError(this.refusal ?? 'the supervisor closed the connection (see supervisor.log in DURUN_HOME)'));

@@ -1,10 +1,11 @@
-// Splits a byte stream into protocol lines; a line over MSG_MAX is an error,
-// so a peer can never make the other side buffer without bound.
+// Splits a byte stream into protocol lines; a line over the cap (MSG_MAX for
+// what the supervisor receives) is an error, so a peer can never make the
+// other side buffer without bound.
 import { MSG_MAX } from './names.js';
 
 export class LineSplitter {
   private pending = '';
-  constructor(private readonly onLine: (line: string) => void, private readonly onOverflow: () => void) {}
+  constructor(private readonly onLine: (line: string) => void, private readonly onOverflow: () => void, private readonly max = MSG_MAX) {}
 
   push(chunk: Buffer | string): void {
     this.pending += chunk.toString();
@@ -14,7 +15,7 @@ export class LineSplitter {
       this.pending = this.pending.slice(nl + 1);
       if (line.length > 0) this.onLine(line);
     }
-    if (this.pending.length > MSG_MAX) {
+    if (this.pending.length > this.max) {
       this.pending = '';
       this.onOverflow();
     }
