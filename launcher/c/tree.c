@@ -142,13 +142,19 @@ static int list_tree(pid_t **out)
 	return count;
 }
 
-int tree_any(void)
+/* No child at all means no descendant at all, because every orphan of the
+ * tree becomes our child: then /proc need not be read (the common case on
+ * the crash-to-restart path). */
+static int no_children(void)
 {
-	/* Fast path: no child at all means no descendant at all, because every
-	 * orphan of the tree becomes our child. */
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
-	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
+int tree_any(void)
+{
+	if (no_children())
 		return 0;
 	pid_t *pids;
 	int n = list_tree(&pids);
@@ -175,6 +181,8 @@ static int contains(const pid_t *v, int n, pid_t pid)
 
 int tree_signal(int sig)
 {
+	if (no_children())
+		return 0;
 	pid_t *pids;
 	int n = list_tree(&pids);
 	if (n <= 0)
