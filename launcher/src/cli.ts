@@ -99,6 +99,11 @@ async function main(argv: string[]): Promise<number> {
       print(values['stop-all'] ? 'durun: supervisor stopping all groups, then exiting' : 'durun: supervisor exiting; programs keep running');
       return 0;
     }
+    case 'tui': {
+      parse('tui', rest, {});
+      const { runTui } = await import('../../tui/src/tui.js');
+      return runTui(resolveHome());
+    }
     case 'daemon': {
       parse('daemon', rest, {});
       const child = spawn(process.execPath, [SUPERVISOR_MAIN], { stdio: 'inherit' });

@@ -12,7 +12,8 @@ function mem(rss: number | null): string {
   return rss >= 1 << 20 ? `${(rss / (1 << 20)).toFixed(1)}M` : `${Math.round(rss / 1024)}K`;
 }
 
-function tree(processes: ProcessView[]): string[] {
+/** The processes as an indented tree, one line each (shared with the TUI). */
+export function processTree(processes: ProcessView[]): string[] {
   const byPid = new Map(processes.map((p) => [p.pid, p]));
   const roots = processes.filter((p) => !byPid.has(p.ppid) || byPid.get(p.ppid) === p);
   const children = (pid: number) => processes.filter((p) => p.ppid === pid && p.pid !== pid);
@@ -32,7 +33,7 @@ export function formatPs(groups: GroupView[], showEnded: boolean): string {
   for (const g of groups) {
     out.push(`${g.name}  ${g.state}  restarts=${g.restarts}${g.failedReason ? `  (${g.failedReason})` : ''}`);
     const procs = showEnded ? g.processes : g.processes.filter((p) => p.state === 'running');
-    if (procs.length) out.push(`      PID STATE          CPU%     RSS  COMMAND`, ...tree(procs));
+    if (procs.length) out.push(`      PID STATE          CPU%     RSS  COMMAND`, ...processTree(procs));
     if (g.history) {
       out.push('  launch history (offset from instance start):');
       for (const h of g.history) out.push(`    +${String(h.offsetMs).padStart(6)} ms  program ${h.program}/${h.instance}  pid ${h.pid} (parent ${h.ppid})  ${h.argv.join(' ').slice(0, 60)}`);

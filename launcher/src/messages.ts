@@ -7,6 +7,7 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun logs GROUP [--follow] [-n LINES]       output of a group's detached programs
        durun status                                 the supervisor of this DURUN_HOME
        durun shutdown [--stop-all]                  stop the supervisor (programs keep running unless --stop-all)
+       durun tui                                    groups, trees, health and events, live
        durun daemon                                 run the supervisor in the foreground
        durun health [GROUP] [--json]                run the health checks once; exit 0 only if all pass
        durun events [--follow] [--json] [--group G] [--type T] [--since T]  the event journal
