@@ -77,7 +77,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   adoptSurvivors(registry);
   groups.resume();
   const scanner = setInterval(() => {
-    scanOnce(registry, server!.linkedPids());
+    scanOnce(registry, server!.linkedPids(), (group, rec) => procs.ended(group, rec, null, null));
     registry.onSettle();
   }, SCAN_INTERVAL_MS);
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(false));

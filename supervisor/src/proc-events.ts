@@ -128,7 +128,8 @@ export class ProcEvents {
     this.registry.changed();
   }
 
-  private ended(group: GroupRecord, rec: ProcRecord, status: number | null, signal: number | null): void {
+  /** A process ended: records how and, if it was a crash, has its instance restarted. */
+  ended(group: GroupRecord, rec: ProcRecord, status: number | null, signal: number | null): void {
     const state = signal ? 'killed' : status !== null ? 'exited' : 'lost';
     this.registry.endProcess(rec, { state, status, signal });
     const program = this.registry.program(group, rec.program);

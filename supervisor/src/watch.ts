@@ -2,7 +2,7 @@
 // remembered processes survived (re-adoption); afterwards, descendants that
 // never registered (static, setuid) and unlinked processes that vanished.
 import type { Registry } from './model/registry.js';
-import type { ProcRecord } from './model/types.js';
+import type { GroupRecord, ProcRecord } from './model/types.js';
 import { callHomeSignal } from './signals.js';
 import { descendants, hasInterceptor, isRunning, readCmdline, readCwd, readExe, readStat } from './procfs.js';
 import { diag } from './diag.js';
@@ -40,15 +40,18 @@ export function adoptSurvivors(registry: Registry): void {
   diag(`re-adopted ${kept} running process(es); asked ${asked} interceptor(s) to call home`);
 }
 
-/** One pass of the periodic scan. `linked` is the set of pids with an open interceptor link. */
-export function scanOnce(registry: Registry, linked: ReadonlySet<number>): void {
+/**
+ * One pass of the periodic scan. `linked` is the set of pids with an open
+ * interceptor link. A process that vanished with no link and no report (its
+ * parent's `reaped` went down a link the last supervisor took with it) goes
+ * to `vanished`, which judges it like a broken link: an unplanned end.
+ */
+export function scanOnce(registry: Registry, linked: ReadonlySet<number>, vanished: (group: GroupRecord, rec: ProcRecord) => void): void {
   for (const group of registry.groups.values()) {
     for (const rec of registry.liveProcessesOf(group)) {
       if (linked.has(rec.pid) || rec.pendingExec) continue;
       const st = readStat(rec.pid);
-      if (!st || (rec.startTime !== null && st.startTime !== rec.startTime)) {
-        registry.endProcess(rec, { state: 'lost', status: null, signal: null });
-      }
+      if (!st || (rec.startTime !== null && st.startTime !== rec.startTime)) vanished(group, rec);
     }
     for (const program of group.programs) {
       if (program.state !== 'running' || !isRunning(program.runnerPid)) continue;
