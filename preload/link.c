@@ -69,7 +69,22 @@ void link_send(pid_t pid, const char *line, size_t len)
 		return;
 	int saved = errno;
 	struct wbuf b = { (char *)line, len, len, 0 };
-	wire_send(fd, &b);
+	int rc = wire_send(fd, &b);
+	/* The supervisor that held this link died and another may be up: open a
+	 * new link, introduce ourselves again, then resend, so a report (an exit,
+	 * a child reaped) is not lost before the call-home signal arrives. Once
+	 * only: the hello itself must not recurse. */
+	static __thread int resending;
+	if ((rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN) && !resending) {
+		resending = 1;
+		if (link_reopen() == 0) {
+			link_hello("callhome", 0);
+			int nfd = link_fd();
+			if (nfd >= 0)
+				wire_send(nfd, &b);
+		}
+		resending = 0;
+	}
 	errno = saved;
 }
 
