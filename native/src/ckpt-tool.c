@@ -32,7 +32,7 @@ static void print_text(const struct loaded_image *li, int ok, const char *err)
 {
 	printf("image      %s (%llu bytes)\n", li->path, (unsigned long long)li->file_size);
 	if (li->nrec) {
-		printf("format     version %d, %s, id %016llx", IMG_VERSION, kind_name(li->h.kind), (unsigned long long)li->h.image_id);
+		printf("format     version %u, %s, id %016llx", li->version, kind_name(li->h.kind), (unsigned long long)li->h.image_id);
 		if (li->h.parent_id)
 			printf(", parent %016llx (%s)", (unsigned long long)li->h.parent_id, li->parent ? li->parent : "");
 		printf("\nprocess    pid %d ppid %d uid %u exe %s (size %llu, inode %llu)\n", li->h.pid, li->h.ppid, li->h.uid,
@@ -65,6 +65,10 @@ static void print_text(const struct loaded_image *li, int ok, const char *err)
 	for (size_t i = 0; i < li->nfd; i++)
 		printf("  %-4d kind %u flags %#o offset %lld  %s\n", li->fds[i].f.fd, li->fds[i].f.kind, li->fds[i].f.oflags,
 		       (long long)li->fds[i].f.offset, li->fds[i].path);
+	printf("pipes      %zu\n", li->npipe);
+	for (size_t i = 0; i < li->npipe; i++)
+		printf("  pipe:[%llu] size %u, %u bytes in flight\n", (unsigned long long)li->pipes[i].p.ino,
+		       li->pipes[i].p.pipe_size, li->pipes[i].p.len);
 	if (ok)
 		printf("verdict    OK: every record checksum and the whole-file checksum (%08x) verified\n", li->end.file_crc);
 	else
@@ -80,7 +84,7 @@ static void print_json(const struct loaded_image *li, int ok, const char *err)
 		printf("null");
 	else
 		json_str(stdout, err);
-	printf(",\"version\":%d,\"size\":%llu", IMG_VERSION, (unsigned long long)li->file_size);
+	printf(",\"version\":%u,\"size\":%llu", li->version, (unsigned long long)li->file_size);
 	if (li->nrec) {
 		printf(",\"header\":{\"kind\":\"%s\",\"id\":\"%016llx\",\"parentId\":\"%016llx\",\"parent\":", kind_name(li->h.kind),
 		       (unsigned long long)li->h.image_id, (unsigned long long)li->h.parent_id);
@@ -119,6 +123,10 @@ static void print_json(const struct loaded_image *li, int ok, const char *err)
 		json_str(stdout, li->fds[i].path);
 		printf("}");
 	}
+	printf("],\"pipes\":[");
+	for (size_t i = 0; i < li->npipe; i++)
+		printf("%s{\"ino\":%llu,\"size\":%u,\"inFlight\":%u}", i ? "," : "", (unsigned long long)li->pipes[i].p.ino,
+		       li->pipes[i].p.pipe_size, li->pipes[i].p.len);
 	printf("]}\n");
 }
 

@@ -66,6 +66,7 @@ const char *img_rec_name(unsigned type)
 	case 6: return "SIGACTS";
 	case 7: return "FD";
 	case 8: return "PROC";
+	case 9: return "PIPE";
 	case 15: return "END";
 	default: return "UNKNOWN";
 	}

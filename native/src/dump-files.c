@@ -1,6 +1,6 @@
 /* File descriptors: one FD record per open fd. Log prefix "files".
  * Regular files and directories are reopened by path at restore, pipes by
- * their inode (pipe:[N]), ttys and sockets are recorded for the restorer to
+ * their inode (pipe:[N]) with their contents (dump-pipes.c), ttys and sockets are recorded for the restorer to
  * substitute (see ARCHITECTURE.md). */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,7 +22,16 @@ static int skipped(struct dump_ctx *d, int fd, int dirfd)
 	return 0;
 }
 
-static int dump_one(struct dump_ctx *d, int fd)
+#define MAX_PIPE_FDS 256
+
+struct pipe_list {
+	int n;
+	int fd[MAX_PIPE_FDS];
+	int readable[MAX_PIPE_FDS];
+	uint64_t ino[MAX_PIPE_FDS];
+};
+
+static int dump_one(struct dump_ctx *d, int fd, struct pipe_list *pl)
 {
 	struct img_fd f;
 	struct stat st;
@@ -69,6 +78,11 @@ static int dump_one(struct dump_ctx *d, int fd)
 		f.kind = FD_TTY;
 	else
 		f.kind = FD_OTHER;
+	if (f.kind == FD_PIPE && pl->n < MAX_PIPE_FDS) {
+		pl->fd[pl->n] = fd;
+		pl->readable[pl->n] = (fl & O_ACCMODE) != O_WRONLY;
+		pl->ino[pl->n++] = st.st_ino;
+	}
 	if (f.kind == FD_REG || f.kind == FD_DIR) {
 		off_t o = lseek(fd, 0, SEEK_CUR);
 		f.offset = o;
@@ -80,11 +94,13 @@ static int dump_one(struct dump_ctx *d, int fd)
 int dump_fds(struct dump_ctx *d)
 {
 	char buf[4096];
+	struct pipe_list pl;
 	int dirfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		ERR(&d->err, "files", "open", "/proc/self/fd", errno);
 		return -1;
 	}
+	pl.n = 0;
 	for (;;) {
 		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
 		if (n < 0) {
@@ -103,12 +119,12 @@ int dump_fds(struct dump_ctx *d)
 			fd = (int)d_parse_dec(&p);
 			if (skipped(d, fd, dirfd))
 				continue;
-			if (dump_one(d, fd))
+			if (dump_one(d, fd, &pl))
 				goto err;
 		}
 	}
 	close(dirfd);
-	return 0;
+	return dump_pipes(d, pl.fd, pl.readable, pl.ino, pl.n);
 err:
 	close(dirfd);
 	return -1;

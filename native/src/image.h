@@ -1,4 +1,4 @@
-/* On-disk image format, version 1 (documented in ARCHITECTURE.md, "On-disk
+/* On-disk image format, version 2 (documented in ARCHITECTURE.md, "On-disk
  * image format", and native/README.md). All integers little-endian (x86_64
  * native), structs packed to the layout written here. */
 #ifndef DURUN_IMAGE_H
@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 #define IMG_MAGIC      "DURUNIMG"  /* 8 bytes, no NUL stored */
-#define IMG_VERSION    1
+#define IMG_VERSION    2          /* written; 2 = 1 + PIPE records */
+#define IMG_VERSION_MIN 1         /* oldest one read (has no PIPE records) */
 #define IMG_PAGE       4096u
 
 /* File = struct img_file_head, then records; first HEADER, last END. */
@@ -37,6 +38,7 @@ enum img_rec_type {
 	REC_SIGACTS = 6,
 	REC_FD = 7,
 	REC_PROC = 8,
+	REC_PIPE = 9,   /* version 2: bytes in flight in a pipe */
 	REC_END = 15,
 };
 
@@ -133,6 +135,15 @@ struct img_fd {
 	int64_t offset;       /* lseek(SEEK_CUR), -1 if not seekable */
 	uint64_t dev, ino;
 	uint32_t mode, path_len;
+} __attribute__((packed));
+
+/* REC_PIPE (version 2): one per pipe inode the process holds, after its FD
+ * records: this struct, then the `len` bytes that were in the pipe, read with
+ * tee(2) (not consumed). */
+struct img_pipe {
+	uint64_t ino;         /* as in the FD records (pipe:[ino]) */
+	uint32_t pipe_size;   /* F_GETPIPE_SZ */
+	uint32_t len;         /* bytes in flight */
 } __attribute__((packed));
 
 /* REC_PROC: this struct, then cwd (cwd_len bytes). */

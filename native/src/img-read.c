@@ -97,9 +97,10 @@ static int load(const char *path, struct loaded_image *li, char *err, size_t err
 			    rc == -EIO ? "truncated" : strerror(-rc));
 	if (memcmp(fh.magic, IMG_MAGIC, 8))
 		return fail(err, errsz, "%s: file head (offset 0): bad magic, not a durun image", path);
-	if (fh.version != IMG_VERSION)
-		return fail(err, errsz, "%s: file head (offset 0): image version %u, this build reads version %u",
-			    path, fh.version, IMG_VERSION);
+	if (fh.version < IMG_VERSION_MIN || fh.version > IMG_VERSION)
+		return fail(err, errsz, "%s: file head (offset 0): image version %u, this build reads versions %u to %u",
+			    path, fh.version, IMG_VERSION_MIN, IMG_VERSION);
+	li->version = fh.version;
 	file_crc = crc32c(0, &fh, sizeof(fh));
 	off = sizeof(fh);
 
@@ -237,6 +238,18 @@ static int load(const char *path, struct loaded_image *li, char *err, size_t err
 				f->path = dupmem(payload + sizeof(f->f), f->f.path_len);
 				break;
 			}
+			case REC_PIPE: {
+				struct li_pipe *pp;
+				if (li->version < 2 || r.len < sizeof(struct img_pipe))
+					return fail(err, errsz, WHERE "PIPE record in a version %u image or short", AT, li->version);
+				li->pipes = grow(li->pipes, li->npipe, sizeof(*li->pipes));
+				pp = &li->pipes[li->npipe++];
+				memcpy(&pp->p, payload, sizeof(pp->p));
+				if (sizeof(pp->p) + (uint64_t)pp->p.len != r.len || pp->p.len > pp->p.pipe_size)
+					return fail(err, errsz, WHERE "PIPE length does not add up", AT);
+				pp->data = dupmem(payload + sizeof(pp->p), pp->p.len);
+				break;
+			}
 			case REC_PROC:
 				if (r.len < sizeof(li->proc))
 					return fail(err, errsz, WHERE "short PROC", AT);
@@ -274,6 +287,9 @@ void li_free(struct loaded_image *li)
 	}
 	for (size_t i = 0; i < li->nfd; i++)
 		free(li->fds[i].path);
+	for (size_t i = 0; i < li->npipe; i++)
+		free(li->pipes[i].data);
+	free(li->pipes);
 	free(li->vmas);
 	free(li->fds);
 	free(li->thr);

@@ -20,6 +20,11 @@ struct li_fd {
 	char *path;
 };
 
+struct li_pipe {
+	struct img_pipe p;
+	char *data;
+};
+
 struct li_rec {         /* one entry per record, for `inspect` */
 	uint16_t type;
 	uint64_t off, len;
@@ -33,7 +38,9 @@ struct loaded_image {
 	struct img_mm mm;
 	int have_mm;
 	unsigned char *auxv;
-	size_t nvma, nthr, nfd, nrec;
+	uint32_t version;     /* of the file head */
+	size_t nvma, nthr, nfd, nrec, npipe;
+	struct li_pipe *pipes;
 	struct li_vma *vmas;
 	struct img_thread *thr;
 	struct li_fd *fds;

@@ -110,6 +110,9 @@ static int write_merged(struct loaded_image *chain, int n, int fd, char *err, si
 	for (size_t i = 0; i < c->nfd; i++)
 		if (iw_record(&w, REC_FD, &c->fds[i].f, sizeof(c->fds[i].f), c->fds[i].path, c->fds[i].f.path_len, NULL, 0))
 			goto werr;
+	for (size_t i = 0; i < c->npipe; i++)
+		if (iw_record(&w, REC_PIPE, &c->pipes[i].p, sizeof(c->pipes[i].p), c->pipes[i].data, c->pipes[i].p.len, NULL, 0))
+			goto werr;
 	for (size_t i = 0; i < c->nthr; i++)
 		if (iw_record(&w, REC_THREAD, &c->thr[i], sizeof(c->thr[i]), NULL, 0, NULL, 0))
 			goto werr;

@@ -1,5 +1,8 @@
 /* See harness.h. Environment: CKPT_DIR (required), CKPT_TRACK=1 (arm dirty
- * tracking so later images are incremental). */
+ * tracking so later images are incremental), CKPT_TREE=1 (process groups:
+ * images are named ckpt-PID-N.img, and after its dump each process stops
+ * itself with SIGSTOP, still inside the handler, until the test has seen
+ * every member dump and sends SIGCONT: the group's barrier). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +18,24 @@ volatile long harness_counter;
 static char dir[2048];
 static int seq;
 static unsigned flags;
+static int tree;
+
+/* Decimal digits of v at out + *n (no stdio: runs in a signal handler). */
+static void put_dec(char *out, size_t *n, long v)
+{
+	char tmp[24];
+	int k = 0;
+	if (v < 0) {
+		out[(*n)++] = '-';
+		v = -v;
+	}
+	do {
+		tmp[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (k)
+		out[(*n)++] = tmp[--k];
+}
 
 void hprint(int fd, const char *fmt, ...)
 {
@@ -36,18 +57,7 @@ void hprint(int fd, const char *fmt, ...)
 				out[n++] = *s++;
 		} else if (*p == 'd') {
 			long v = p[-1] == 'l' ? va_arg(ap, long) : va_arg(ap, int);
-			char tmp[24];
-			int k = 0;
-			if (v < 0) {
-				out[n++] = '-';
-				v = -v;
-			}
-			do {
-				tmp[k++] = (char)('0' + v % 10);
-				v /= 10;
-			} while (v);
-			while (k)
-				out[n++] = tmp[--k];
+			put_dec(out, &n, v);
 		}
 	}
 	va_end(ap);
@@ -66,19 +76,16 @@ static void on_ckpt(int sig, siginfo_t *si, void *uc)
 		return;
 	memset(&req, 0, sizeof(req));
 	seq++;
-	{ /* path = dir/ckpt-SEQ.img, built without stdio */
+	{ /* path = dir/ckpt-[PID-]SEQ.img, built without stdio */
 		size_t n = strlen(dir);
 		memcpy(path, dir, n);
 		memcpy(path + n, "/ckpt-", 6);
 		n += 6;
-		char tmp[16];
-		int k = 0, v = seq;
-		do {
-			tmp[k++] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v);
-		while (k)
-			path[n++] = tmp[--k];
+		if (tree) {
+			put_dec(path, &n, getpid());
+			path[n++] = '-';
+		}
+		put_dec(path, &n, seq);
 		memcpy(path + n, ".img", 5);
 	}
 	req.image_path = path;
@@ -91,7 +98,9 @@ static void on_ckpt(int sig, siginfo_t *si, void *uc)
 		hprint(2, "harness: dumped %s kind=%d counter=%ld bytes=%ld pages=%ld resident=%ld stall_us=%ld write_us=%ld threads=%d reason=%s\n",
 		       path, res.kind, counter, (long)res.bytes, (long)res.pages_written, (long)res.pages_resident,
 		       (long)(res.stall_ns / 1000), (long)(res.write_ns / 1000), (int)res.nthreads, res.reason);
-	else
+	if (rc == DURUN_CKPT_DUMPED && tree)
+		raise(SIGSTOP); /* barrier: the test continues the whole group at once */
+	if (rc == DURUN_CKPT_ERROR)
 		hprint(2, "harness: dump failed: %s\n", res.error);
 	errno = saved;
 }
@@ -105,6 +114,7 @@ void harness_init(void)
 		exit(2);
 	}
 	strcpy(dir, d);
+	tree = getenv("CKPT_TREE") && !strcmp(getenv("CKPT_TREE"), "1");
 	if (getenv("CKPT_TRACK") && !strcmp(getenv("CKPT_TRACK"), "1"))
 		flags |= DURUN_CKPT_TRACK;
 	memset(&sa, 0, sizeof(sa));
