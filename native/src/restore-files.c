@@ -105,30 +105,64 @@ static int open_one(const struct li_fd *f)
 	}
 }
 
-/* keep[]: our own fds; they are moved above every saved fd and updated. */
-int restore_files(const struct loaded_image *li, int *keep, int nkeep)
+/* A pipe shared inside a restored tree (t->pipes, made by restore-shared.c):
+ * every holder gets the same pipe, whatever its fd number. */
+static int place_tree_pipe(const struct li_fd *f, const struct tree_pipe *tp)
+{
+	int src = dup((f->f.oflags & O_ACCMODE) == O_RDONLY ? tp->rd : tp->wr);
+	if (src < 0 || place(src, f->f.fd, f->f.fdflags) < 0) {
+		RERR("files", errno, "place shared pipe:[%llu] on fd %d", (unsigned long long)tp->ino, f->f.fd);
+		return -1;
+	}
+	if (fcntl(f->f.fd, F_SETFL, (int)f->f.oflags) < 0) {
+		RERR("files", errno, "flags of shared pipe fd %d", f->f.fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* keep[]: our own fds; they are moved above every saved fd and updated.
+ * t (tree mode): its pipe fds are kept the same way until placed, then closed. */
+int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tree_ctx *t)
 {
 	int top = max_fd(li) + 1;
 	char *saved;
+	int **own;
+	size_t nown;
 	DIR *dir;
 	struct dirent *de;
 
 	if (top < 100)
 		top = 100;
-	for (int k = 0; k < nkeep; k++) {
-		if (keep[k] < 0)
+	nown = 0;
+	own = calloc((size_t)nkeep + (t ? 2 * t->npipe + t->nshm : 0) + 1, sizeof(*own));
+	if (!own)
+		return -1;
+	for (int k = 0; k < nkeep; k++)
+		own[nown++] = &keep[k];
+	for (size_t k = 0; t && k < t->npipe; k++) {
+		own[nown++] = &t->pipes[k].rd;
+		own[nown++] = &t->pipes[k].wr;
+	}
+	for (size_t k = 0; t && k < t->nshm; k++)
+		own[nown++] = &t->shms[k].fd;
+	for (size_t k = 0; k < nown; k++) {
+		if (*own[k] < 0)
 			continue;
-		int nfd = fcntl(keep[k], F_DUPFD_CLOEXEC, top);
+		int nfd = fcntl(*own[k], F_DUPFD_CLOEXEC, top);
 		if (nfd < 0) {
-			RERR("files", errno, "move our fd %d above %d", keep[k], top);
+			RERR("files", errno, "move our fd %d above %d", *own[k], top);
+			free(own);
 			return -1;
 		}
-		close(keep[k]);
-		keep[k] = nfd;
+		close(*own[k]);
+		*own[k] = nfd;
 	}
 	saved = calloc((size_t)top, 1);
-	if (!saved)
+	if (!saved) {
+		free(own);
 		return -1;
+	}
 	for (size_t i = 0; i < li->nfd; i++)
 		saved[li->fds[i].f.fd] = 1;
 	/* close what the program did not have (inherited from whoever ran us) */
@@ -136,13 +170,14 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep)
 	if (!dir) {
 		RERR("files", errno, "opendir /proc/self/fd");
 		free(saved);
+		free(own);
 		return -1;
 	}
 	while ((de = readdir(dir))) {
 		int fd = atoi(de->d_name);
 		int ours = fd == dirfd(dir) || fd == li->fd;
-		for (int k = 0; k < nkeep; k++)
-			ours |= keep[k] == fd;
+		for (size_t k = 0; k < nown; k++)
+			ours |= *own[k] == fd;
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' || ours)
 			continue;
 		if (fd >= top || !saved[fd])
@@ -150,11 +185,18 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep)
 	}
 	closedir(dir);
 	free(saved);
+	free(own);
 
 	/* pipes: one new pipe per pipe inode */
 	for (size_t i = 0; i < li->nfd; i++) {
 		const struct li_fd *f = &li->fds[i];
+		const struct tree_pipe *tp = t && f->f.kind == FD_PIPE ? tree_find_pipe(t, f->f.ino) : NULL;
 		int fd;
+		if (tp) {
+			if (place_tree_pipe(f, tp))
+				return -1;
+			continue;
+		}
 		if (f->f.fd <= 2 && (f->f.kind == FD_TTY || f->f.kind == FD_PIPE || f->f.kind == FD_SOCKET ||
 				     f->f.kind == FD_OTHER))
 			continue; /* keep ours */
@@ -200,6 +242,11 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep)
 			RERR("files", errno, "place fd %d", f->f.fd);
 			return -1;
 		}
+	}
+	for (size_t k = 0; t && k < t->npipe; k++) {
+		close(t->pipes[k].rd);
+		close(t->pipes[k].wr);
+		t->pipes[k].rd = t->pipes[k].wr = -1;
 	}
 	return 0;
 }

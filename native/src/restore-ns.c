@@ -41,8 +41,7 @@ static int write_file(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-/* fork() whose child gets pid `want` in the current pid namespace. */
-static pid_t fork_as(pid_t want)
+pid_t fork_as(pid_t want)
 {
 	struct clone_args ca;
 	pid_t tid = want;
@@ -66,13 +65,12 @@ static pid_t fork_as(pid_t want)
 	return (pid_t)r;
 }
 
-static int exit_code(int st)
+int exit_code(int st)
 {
 	return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
 }
 
-/* Waits for `child`, reaping anything else; exits with its status. */
-static void __attribute__((noreturn)) wait_and_exit(pid_t child)
+void wait_and_exit(pid_t child)
 {
 	for (;;) {
 		int st;
@@ -90,7 +88,7 @@ static void forward(int sig)
 		kill(target_outer_pid, sig);
 }
 
-static const char *step_name(int step)
+const char *rst_step_name(int step)
 {
 	static const char *names[] = { "?", "unmap", "vdso move", "mmap", "read pages", "mprotect", "start thread", "itimer" };
 	return step > 0 && step < 8 ? names[step] : "?";
@@ -107,7 +105,7 @@ static void __attribute__((noreturn)) outer(const struct loaded_image *li, const
 		char buf[CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} cm;
-	int st, have_pid = 0;
+	int have_pid = 0;
 
 	for (int i = 0; i < 2; i++) {
 		memset(&mh, 0, sizeof(mh));
@@ -141,11 +139,18 @@ static void __attribute__((noreturn)) outer(const struct loaded_image *li, const
 		if (!strncmp(msg, "ERR ", 4)) {
 			int step = 0, e = 0;
 			sscanf(msg + 4, "%d %d", &step, &e);
-			RERR("ns", e, "restorer failed at step \"%s\" (the address space was already replaced)", step_name(step));
+			RERR("ns", e, "restorer failed at step \"%s\" (the address space was already replaced)", rst_step_name(step));
 			break;
 		}
 	}
 	close(sock);
+	forward_and_wait(target_outer_pid, init);
+}
+
+void forward_and_wait(pid_t target, pid_t init)
+{
+	int st;
+	target_outer_pid = target;
 	signal(SIGTERM, forward);
 	signal(SIGINT, forward);
 	signal(SIGHUP, forward);
@@ -159,20 +164,12 @@ static void __attribute__((noreturn)) outer(const struct loaded_image *li, const
 	}
 }
 
-int ns_enter(const struct loaded_image *li, const struct ropts *o, int *status_fd)
+int ns_unshare(void)
 {
-	int sv[2], one = 1;
-	pid_t init, p;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	char map[64];
 
-	if (o->no_pidns) {
-		fprintf(stderr, "durun-restore: --no-pidns: the restored process gets pid %d instead of %d\n",
-			getpid(), li->h.pid);
-		*status_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-		return 0;
-	}
 	if (uid != 0) {
 		if (unshare(CLONE_NEWUSER)) {
 			RERR("ns", errno, "unshare(CLONE_NEWUSER) (unprivileged user namespaces disabled? use --no-pidns)");
@@ -193,6 +190,22 @@ int ns_enter(const struct loaded_image *li, const struct ropts *o, int *status_f
 		RERR("ns", errno, "unshare(CLONE_NEWPID)");
 		return -1;
 	}
+	return 0;
+}
+
+int ns_enter(const struct loaded_image *li, const struct ropts *o, int *status_fd)
+{
+	int sv[2], one = 1;
+	pid_t init, p;
+
+	if (o->no_pidns) {
+		fprintf(stderr, "durun-restore: --no-pidns: the restored process gets pid %d instead of %d\n",
+			getpid(), li->h.pid);
+		*status_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		return 0;
+	}
+	if (ns_unshare())
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
 		RERR("ns", errno, "socketpair");
 		return -1;

@@ -65,7 +65,26 @@ static int is_special(const char *name)
 	return !strncmp(name, "[vdso]", 6) || !strncmp(name, "[vvar", 5) || !strncmp(name, "[vsyscall]", 10);
 }
 
-int restore_enter(const struct loaded_image *li, int status_fd)
+/* tree mode: a mapping shared with other processes maps the tree's memfd */
+static int map_tree_shm(struct rst_args *a, struct rst_vma *r, const struct li_vma *v, const struct tree_ctx *t)
+{
+	const struct tree_shm *s = tree_find_shm(t, v->v.dev, v->v.ino);
+	int hi = s ? fcntl(s->fd, F_DUPFD_CLOEXEC, 1000) : -1;
+	if (hi < 0) {
+		RERR("plan", s ? errno : ENOENT, "shared memory %s (inode %llu) at %#llx", v->path,
+		     (unsigned long long)v->v.ino, (unsigned long long)v->v.start);
+		return -1;
+	}
+	r->fd = hi;
+	r->pgoff = v->v.pgoff;
+	r->mflags = MAP_SHARED;
+	r->first_run = a->nrun;
+	r->nruns = 0;
+	a->close_fds[a->nclose++] = hi;
+	return 0;
+}
+
+int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t)
 {
 	static struct cur_map cur[MAX_UNMAP];
 	size_t code_len = (size_t)(__stop_durun_restorer - __start_durun_restorer);
@@ -132,6 +151,7 @@ int restore_enter(const struct loaded_image *li, int status_fd)
 	a->img_fd = li->fd;
 	a->status_fd = status_fd;
 	a->use_set_tid = 1;
+	a->coord = t ? (uint64_t)(uintptr_t)t->coord : 0;
 	a->close_fds[a->nclose++] = li->fd;
 
 	/* mappings */
@@ -146,6 +166,11 @@ int restore_enter(const struct loaded_image *li, int status_fd)
 		r->end = v->v.end;
 		r->prot = v->v.prot;
 		r->fd = -1;
+		if (t && tree_vma_shared(v)) {
+			if (map_tree_shm(a, r, v, t))
+				return -1;
+			continue;
+		}
 		r->mflags = (v->v.vflags & VMA_SHARED) ? MAP_SHARED : MAP_PRIVATE;
 		if (v->v.vflags & VMA_FILE) {
 			int wr = (v->v.vflags & VMA_SHARED) && (v->v.prot & PROT_WRITE);
@@ -252,6 +277,8 @@ int restore_enter(const struct loaded_image *li, int status_fd)
 	for (int i = 0; i < ncur; i++) {
 		if (cur[i].start >= base && cur[i].end <= base + blob_len)
 			continue;
+		if (t && cur[i].start <= (uint64_t)(uintptr_t)t->coord && (uint64_t)(uintptr_t)t->coord < cur[i].end)
+			continue; /* the release page stays until every process is ready */
 		if (!strncmp(cur[i].name, "[vsyscall]", 10))
 			continue;
 		if (is_special(cur[i].name)) {
@@ -290,6 +317,10 @@ int restore_enter(const struct loaded_image *li, int status_fd)
 		if (syscall(SYS_rseq, (void *)(uintptr_t)(fs + (uint64_t)__rseq_offset), __rseq_size < 32 ? 32 : __rseq_size,
 			    1 /* RSEQ_FLAG_UNREGISTER */, 0x53053053) && errno != EINVAL)
 			RINFO("rseq unregister: %s", strerror(errno));
+	}
+	for (size_t k = 0; t && k < t->nshm; k++) { /* our dups are in close_fds */
+		close(t->shms[k].fd);
+		t->shms[k].fd = -1;
 	}
 	if (mprotect(blob, UP(code_len), PROT_READ | PROT_EXEC)) {
 		RERR("plan", errno, "mprotect restorer code");

@@ -6,6 +6,7 @@
  * Exit codes: 1 refused or failed before the switch (nothing restored),
  * 2 usage; otherwise the restored program's own status (128+N for signal N). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ static int same_file(const char *path, uint64_t size, uint64_t mtime_ns, uint64_
 	return 0;
 }
 
-static int check_files(const struct loaded_image *li)
+int check_files(const struct loaded_image *li)
 {
 	if (same_file(li->exe, li->h.exe_size, li->h.exe_mtime_ns, li->h.exe_ino, "program"))
 		return -1;
@@ -70,67 +71,107 @@ static int check_files(const struct loaded_image *li)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: durun-restore [--pidfile FILE] [--no-pidns] [-v] IMAGE\n"
+		"usage: durun-restore [--pidfile FILE] [--log FILE] [--no-pidns] [-v] IMAGE\n"
+		"       durun-restore [--pidfile FILE] [--pids FILE] [--log FILE] [-v] --tree IMAGE...\n"
 		"  Recreates the process saved in IMAGE (an incremental image is merged\n"
 		"  with its parents first). The restored process keeps its pid inside a\n"
-		"  new pid namespace; --pidfile receives its pid as seen from outside.\n");
+		"  new pid namespace; --pidfile receives its pid as seen from outside.\n"
+		"  --tree: one image per process of a group dumped at one barrier; all\n"
+		"  are restored in one namespace with their pids and parents, and\n"
+		"  released together. --pids: \"OLDPID OUTERPID\" per process.\n"
+		"  --log FILE: our stdout and stderr (and so the program's, where it\n"
+		"  wrote to a pipe or terminal) go to FILE, appended.\n");
+}
+
+/* Loads and verifies path; an incremental chain is merged into `merged`
+ * first (unlinked at once, kept open). */
+int load_image(const char *path, struct loaded_image *li, char *merged, size_t merged_sz)
+{
+	char err[1024];
+	if (li_load(path, li, err, sizeof(err))) {
+		fprintf(stderr, "durun-restore: refusing to restore: %s\n", err);
+		return -1;
+	}
+	if (li->h.kind != IMG_KIND_INCR)
+		return 0;
+	snprintf(merged, merged_sz, "%s.merged", path);
+	if (merge_chain(path, merged, err, sizeof(err))) {
+		fprintf(stderr, "durun-restore: refusing to restore: %s\n", err);
+		return -1;
+	}
+	li_free(li);
+	if (li_load(merged, li, err, sizeof(err))) {
+		fprintf(stderr, "durun-restore: refusing to restore: merged image: %s\n", err);
+		return -1;
+	}
+	unlink(merged); /* li keeps it open */
+	li->path = path;
+	RINFO("%s: merged incremental chain into one image", path);
+	return 0;
+}
+
+static int redirect_log(const char *file)
+{
+	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+		RERR("restore", errno, "--log %s", file);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct ropts o;
 	struct loaded_image li;
-	char err[1024], merged[4200];
-	int status_fd = -1;
+	char merged[4200];
+	const char *log = NULL;
+	int status_fd = -1, tree = 0;
 
 	memset(&o, 0, sizeof(o));
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--pidfile") && i + 1 < argc)
 			o.pidfile = argv[++i];
+		else if (!strcmp(argv[i], "--pids") && i + 1 < argc)
+			o.pidsfile = argv[++i];
+		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
+			log = argv[++i];
 		else if (!strcmp(argv[i], "--no-pidns"))
 			o.no_pidns = 1;
 		else if (!strcmp(argv[i], "-v"))
 			o.verbose = 1;
-		else if (argv[i][0] == '-' || o.image) {
+		else if (!strcmp(argv[i], "--tree") && i + 1 < argc && !o.image && !o.no_pidns) {
+			tree = i + 1;
+			break;
+		} else if (argv[i][0] == '-' || o.image) {
 			usage();
 			return 2;
 		} else
 			o.image = argv[i];
 	}
-	if (!o.image) {
+	if (!o.image && !tree) {
 		usage();
 		return 2;
 	}
 	rverbose = o.verbose;
-	if (li_load(o.image, &li, err, sizeof(err))) {
-		fprintf(stderr, "durun-restore: refusing to restore: %s\n", err);
+	if (log && redirect_log(log))
 		return 1;
+	if (tree) {
+		restore_tree(&o, argv + tree, argc - tree);
+		return 1; /* returns only on failure, already reported */
 	}
-	if (li.h.kind == IMG_KIND_INCR) {
-		snprintf(merged, sizeof(merged), "%s.merged", o.image);
-		if (merge_chain(o.image, merged, err, sizeof(err))) {
-			fprintf(stderr, "durun-restore: refusing to restore: %s\n", err);
-			return 1;
-		}
-		li_free(&li);
-		if (li_load(merged, &li, err, sizeof(err))) {
-			fprintf(stderr, "durun-restore: refusing to restore: merged image: %s\n", err);
-			return 1;
-		}
-		unlink(merged); /* li keeps it open */
-		RINFO("merged incremental chain into one image");
-	}
-	if (check_files(&li))
+	if (load_image(o.image, &li, merged, sizeof(merged)) || check_files(&li))
 		return 1;
 	if (ns_enter(&li, &o, &status_fd))
 		return 1;
 	{
 		int keep[2] = { status_fd, li.fd };
-		if (restore_proc(&li) || restore_files(&li, keep, 2))
+		if (restore_proc(&li) || restore_files(&li, keep, 2, NULL))
 			_exit(1);
 		status_fd = keep[0];
 		li.fd = keep[1];
 	}
-	restore_enter(&li, status_fd);
+	restore_enter(&li, status_fd, NULL);
 	_exit(1); /* restore_enter returns only on failure, already reported */
 }

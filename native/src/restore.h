@@ -4,10 +4,12 @@
 
 #include <stdio.h>
 #include "img-read.h"
+#include "tree.h"
 
 struct ropts {
 	const char *image;
 	const char *pidfile;
+	const char *pidsfile;    /* --tree: "OLDPID OUTERPID" per process */
 	int no_pidns;
 	int verbose;
 };
@@ -23,10 +25,28 @@ extern int rverbose;
  * (status_fd set to the channel for the blob's verdict, or -1); the processes
  * above it never return from here (they wait and exit with its status). */
 int ns_enter(const struct loaded_image *li, const struct ropts *o, int *status_fd);
-/* restore-files.c */
-int restore_files(const struct loaded_image *li, int *keep, int nkeep);
+/* new user namespace (when not root) + new pid namespace for our children */
+int ns_unshare(void);
+/* fork() whose child gets pid `want` in the current pid namespace */
+pid_t fork_as(pid_t want);
+/* the outer durun-restore after the release: forwards SIGTERM/INT/HUP/QUIT
+ * to `target`, exits with the status of `init` */
+void forward_and_wait(pid_t target, pid_t init) __attribute__((noreturn));
+/* name of a restorer blob step (RST_STEP_*) */
+const char *rst_step_name(int step);
+/* shell-style status: exit code, or 128+N for signal N */
+int exit_code(int st);
+/* waits for `child`, reaping anything else; exits with its status */
+void wait_and_exit(pid_t child) __attribute__((noreturn));
+/* restore.c */
+int load_image(const char *path, struct loaded_image *li, char *merged, size_t merged_sz);
+int check_files(const struct loaded_image *li);
+/* restore-tree.c: durun-restore --tree IMAGE...; returns only on failure */
+int restore_tree(const struct ropts *o, char **images, int nimages);
+/* restore-files.c (t: the tree's shared pipes, NULL for one process) */
+int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tree_ctx *t);
 int restore_proc(const struct loaded_image *li);
-/* restore-plan.c: never returns on success */
-int restore_enter(const struct loaded_image *li, int status_fd);
+/* restore-plan.c: never returns on success (t: shared memory + release page, or NULL) */
+int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t);
 
 #endif

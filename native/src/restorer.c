@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include "restorer.h"
+#include "tree.h"
 
 #define BLOB __attribute__((section("durun_restorer"), used, noinline))
 #define INL static inline __attribute__((always_inline))
@@ -73,7 +74,18 @@ BLOB static __attribute__((noreturn)) void fail(struct rst_args *a, int step, lo
 	put_num(m, &n, step);
 	m[n++] = ' ';
 	put_num(m, &n, -err);
-	S3(SYS_write, a->status_fd, m, n);
+	if (a->coord) {
+		struct tree_coord *c = (struct tree_coord *)(uintptr_t)a->coord;
+		int32_t none = 0;
+		if (__atomic_compare_exchange_n(&c->failed, &none, (int32_t)S1(SYS_getpid, 0), 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST)) {
+			c->fail_step = step;
+			c->fail_err = (int32_t)-err;
+		}
+		S6(SYS_futex, &c->ready, 1 /* FUTEX_WAKE */, 0x7fffffff, 0, 0, 0);
+	}
+	if (a->status_fd >= 0)
+		S3(SYS_write, a->status_fd, m, n);
 	for (;;)
 		S1(SYS_exit_group, 112);
 }
@@ -114,6 +126,23 @@ BLOB static long clone3_thread(struct k_clone_args *ca, struct rst_thread *t)
 			 : "a"(SYS_clone3), "D"(ca), "S"(sizeof(*ca)), "r"(r12), "r"(r13)
 			 : "rcx", "r11", "memory");
 	return ret;
+}
+
+/* Tree mode: report ready, wait for durun-restore to release every process
+ * of the tree at once (or to abort), then drop the shared page. */
+BLOB static void wait_release(struct rst_args *a)
+{
+	struct tree_coord *c = (struct tree_coord *)(uintptr_t)a->coord;
+	int32_t r;
+	__atomic_add_fetch(&c->ready, 1, __ATOMIC_SEQ_CST);
+	S6(SYS_futex, &c->ready, 1 /* FUTEX_WAKE */, 0x7fffffff, 0, 0, 0);
+	while ((r = __atomic_load_n(&c->release, __ATOMIC_ACQUIRE)) == 0)
+		S6(SYS_futex, &c->release, 0 /* FUTEX_WAIT */, 0, 0, 0, 0);
+	if (r != TREE_GO)
+		for (;;)
+			S1(SYS_exit_group, 112);
+	S2(SYS_munmap, a->coord, 4096);
+	a->coord = 0;
 }
 
 BLOB static void fill(struct rst_args *a, struct rst_run *r)
@@ -188,6 +217,8 @@ BLOB static __attribute__((noreturn)) void rst_main(struct rst_args *a)
 	}
 	if (a->exe_fd >= 0)
 		S1(SYS_close, a->exe_fd);
+	if (a->coord)
+		wait_release(a);
 
 	for (uint32_t i = 1; i < a->nthr; i++) {
 		struct rst_thread *t = &a->thr[i];
@@ -225,8 +256,10 @@ BLOB static __attribute__((noreturn)) void rst_main(struct rst_args *a)
 		char m[2];
 		m[0] = 'O';
 		m[1] = 'K';
-		S3(SYS_write, a->status_fd, m, 2);
-		S1(SYS_close, a->status_fd);
+		if (a->status_fd >= 0) {
+			S3(SYS_write, a->status_fd, m, 2);
+			S1(SYS_close, a->status_fd);
+		}
 	}
 	finish_thread(&a->thr[0]);
 }

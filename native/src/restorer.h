@@ -62,6 +62,7 @@ struct rst_args {
 	int32_t set_mm;
 	int32_t pad2;
 	uint64_t itimer[3][4];
+	uint64_t coord;           /* tree mode: struct tree_coord page (wait there before resuming), else 0 */
 	/* filled by the blob, for the status message */
 	volatile int32_t threads_started;
 };
