@@ -13,7 +13,7 @@ import { HealthService } from './health/service.js';
 import { supervisorActions } from './recovery/supervisor-actions.js';
 import { PolicyManager } from './groups/manager.js';
 import { handleGroupRequest } from './groups/requests.js';
-import { SCAN_INTERVAL_MS, adoptSurvivors, scanOnce } from './watch.js';
+import { SCAN_INTERVAL_MS, adoptSurvivors, callHomeSubtree, scanOnce } from './watch.js';
 import { addon } from './peercred.js';
 import { diag, setDiagFile } from './diag.js';
 
@@ -37,6 +37,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   const registry = new Registry(path.join(home, 'state.json'));
   registry.load();
   const runners = new RunnerEvents(registry, logDir);
+  runners.onReadopt = (runnerPid) => server && callHomeSubtree(runnerPid, server.linkedPids());
   const procs = new ProcEvents(registry, runners);
   let server: ControlServer | null = null;
   let finish: (code: number) => void = () => {};

@@ -22,7 +22,9 @@ export class ProcEvents {
     const group = this.registry.ensureGroup(h.group);
     const program = this.registry.program(group, h.program);
     const live = this.registry.liveProcess(h.pid);
-    const startTime = readStat(h.pid)?.startTime ?? null;
+    // A new image right after its `exec` is certainly the same process: spare the /proc read.
+    const sameAsExec = live !== undefined && live.rec.pendingExec !== null && h.reason === 'load';
+    const startTime = sameAsExec ? live.rec.startTime : readStat(h.pid)?.startTime ?? null;
     if (live && live.rec.startTime === startTime) {
       // Same process: a new image after exec, or a call-home after a supervisor restart.
       const rec = live.rec;

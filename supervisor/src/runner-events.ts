@@ -11,6 +11,9 @@ import { diag } from './diag.js';
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class RunnerEvents {
+  /** Set by the supervisor: asks the interceptors under a re-attached runner to call home. */
+  onReadopt: (runnerPid: number) => void = () => {};
+
   constructor(private readonly registry: Registry, private readonly logDir: string) {}
 
   /** A runner said hello: a new program joins (or starts) its group, or a runner re-attaches. */
@@ -48,6 +51,7 @@ export class RunnerEvents {
     }
     this.registry.attachRunner(group.name, program.id, port);
     diag(`${group.name}/${program.id}: runner ${h.pid} ${h.readopt ? 're-attached' : 'joined'} (${h.argv.join(' ')})`);
+    if (h.readopt) this.onReadopt(h.pid);
     this.registry.settle(group);
     return { group, program };
   }

@@ -41,6 +41,23 @@ export function adoptSurvivors(registry: Registry): void {
 }
 
 /**
+ * A runner came back after a supervisor restart: every process in its
+ * subtree that carries the interceptor and has no link yet is asked to call
+ * home, including processes born too late to be in the saved state.
+ */
+export function callHomeSubtree(runnerPid: number, linked: ReadonlySet<number>): void {
+  const signal = callHomeSignal();
+  for (const d of descendants(runnerPid)) {
+    if (linked.has(d.pid) || d.pid === process.pid || d.state === 'Z' || !hasInterceptor(d.pid)) continue;
+    try {
+      process.kill(d.pid, signal);
+    } catch (err) {
+      diag(`cannot send call-home signal to ${d.pid}: ${(err as Error).message}`);
+    }
+  }
+}
+
+/**
  * One pass of the periodic scan. `linked` is the set of pids with an open
  * interceptor link. A process that vanished with no link and no report (its
  * parent's `reaped` went down a link the last supervisor took with it) goes

@@ -12,7 +12,7 @@ const ENDED_KEEP = 200;
 /** How many launch-history entries a group keeps. */
 const HISTORY_KEEP = 1000;
 /** Longest a change waits before it is saved to state.json. */
-const SAVE_DELAY_MS = 250;
+const SAVE_DELAY_MS = 1000;
 
 /** What the supervisor can say to a connected runner. */
 export interface RunnerPort {
