@@ -43,6 +43,12 @@ int link_reopen(void)
 	return fd >= 0 ? 0 : -1;
 }
 
+void link_forget(void)
+{
+	atomic_store(&link_cur, -1);
+	fdguard_forget();
+}
+
 int link_move_off(int fd)
 {
 	int cur = link_fd();

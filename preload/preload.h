@@ -101,13 +101,16 @@ int link_fd(void);                  /* current link, or -1 */
  * Async-signal-safe. Returns 0, or -1 when the supervisor is unreachable
  * (the link is then -1). */
 int link_reopen(void);
+/* Forgets the link without closing it (a restored process: the number is
+ * not ours any more). */
+void link_forget(void);
 /* Moves the link off fd (a dup2/dup3 target); returns the new number or -1. */
 int link_move_off(int fd);
 /* Sends one complete line built by process pid (its getpid()); errors are
  * dropped (the program must not notice). A pid other than conf.pid means a
  * fork nobody saw: the child registers first. */
 void link_send(pid_t pid, const char *line, size_t len);
-/* hello{role:"proc"}; reason is "load", "fork" or "callhome"; ppid 0 means
+/* hello{role:"proc"}; reason is "load", "fork", "callhome" or "restore"; ppid 0 means
  * getppid(). */
 void link_hello(const char *reason, pid_t ppid);
 
@@ -154,6 +157,12 @@ char **env_repair(char *const envp[], char **out, char *count_buf, char *preload
 /* ---- callhome.c ---- */
 
 void callhome_install(void);
+
+/* ---- ckpt.c: checkpoint requests on the call-home signal ---- */
+
+/* From the signal handler: 1 when the signal was the engine's thread stop or
+ * a checkpoint command waiting on the link (handled), 0 to call home. */
+int ckpt_on_signal(int sig, siginfo_t *info, void *uctx);
 
 /* ---- exit.c ---- */
 

@@ -50,6 +50,8 @@ export class ClientEvents {
       case 'shutdown':
         setImmediate(() => void this.shutdown(req.stopAll));
         return { stopping: req.stopAll };
+      case 'checkpoint': case 'checkpoints': case 'restore':
+        throw new RequestError('checkpoints are not enabled in this supervisor');
       case 'health': case 'events': case 'stats': case 'metrics': case 'advise':
         throw new RequestError('health checks, events and statistics are not enabled in this supervisor');
       case 'status':

@@ -13,6 +13,7 @@ import { HealthService } from './health/service.js';
 import { supervisorActions } from './recovery/supervisor-actions.js';
 import { PolicyManager } from './groups/manager.js';
 import { handleGroupRequest } from './groups/requests.js';
+import { CheckpointService } from './checkpoint/service.js';
 import { SCAN_INTERVAL_MS, adoptSurvivors, callHomeSubtree, scanOnce } from './watch.js';
 import { addon } from './peercred.js';
 import { diag, setDiagFile } from './diag.js';
@@ -63,14 +64,17 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   };
   const clients = new ClientEvents(registry, home, Date.now(), shutdown);
   // Events, health checks and recovery (issue 5); transitions report through registry.events.
-  const health = new HealthService(home, registry, supervisorActions(registry, clients));
+  // Checkpoints and restore (issue 3); the recovery ladder's `restore` step uses them.
+  const ckpt = new CheckpointService(registry, home, (g) => clients.stop(g));
+  const health = new HealthService(home, registry, supervisorActions(registry, clients, ckpt.restorer));
   registry.events = health.bus;
   health.bus.emit({ type: 'supervisor-start', group: null, pid: process.pid, reason: `supervisor ${process.pid} took over ${home}` });
   const groups = new PolicyManager(registry, home);
   clients.groupRequests = { handle: (req) => handleGroupRequest(groups, req), status: () => groups.status() };
   procs.onReady = (group) => groups.notify(group);
   groups.onPolicy((p) => health.setPolicy(p));
-  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health });
+  groups.onPolicy((p) => ckpt.setPolicy(p));
+  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt });
   await server.listen();
   writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });
   diag(`supervisor ${process.pid} listening on ${socketPath(home)}`);

@@ -51,7 +51,7 @@ export class ProcEvents {
         execChain: [{ path: h.exe, argv: h.argv, at: h.startedAt }], pendingExec: null, plannedExit: null,
       };
       this.registry.addProcess(group, rec);
-      if (h.reason !== 'callhome') this.registry.recordLaunch(group, program, rec);
+      if (h.reason !== 'callhome' && h.reason !== 'restore') this.registry.recordLaunch(group, program, rec);
     }
     return { pid: h.pid, group: group.name, exiting: false, execing: false };
   }

@@ -10,17 +10,19 @@ import type { ProcEvents, ProcLinkState } from './proc-events.js';
 import type { RunnerEvents } from './runner-events.js';
 import type { ClientEvents } from './client-events.js';
 import type { HealthService } from './health/service.js';
+import type { CheckpointService } from './checkpoint/service.js';
+import { CHECKPOINT_OPS, type CheckpointRequest } from './protocol/checkpoint-requests.js';
 import { HEALTH_OPS, type HealthRequest } from './protocol/health-requests.js';
 import { addon } from './peercred.js';
 import { diag } from './diag.js';
 
 type Role =
   | { kind: 'new' }
-  | { kind: 'proc'; link: ProcLinkState }
+  | { kind: 'proc'; link: ProcLinkState; inner: number; send: (m: Record<string, unknown>) => void }
   | { kind: 'runner'; group: GroupRecord; program: ProgramRecord; port: RunnerPort }
   | { kind: 'client' };
 
-export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService }
+export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService }
 
 export class ControlServer {
   private readonly server: net.Server;
@@ -79,7 +81,7 @@ export class ControlServer {
     const splitter = new LineSplitter(
       (line) => {
         try {
-          role = this.dispatch(role, line, send, closers);
+          role = this.dispatch(role, line, send, closers, cred!.pid);
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
           send({ op: 'error', message: err.message });
@@ -99,16 +101,19 @@ export class ControlServer {
     });
   }
 
-  private dispatch(role: Role, line: string, send: (m: Record<string, unknown>) => void, closers: Array<() => void> = []): Role {
+  private dispatch(role: Role, line: string, send: (m: Record<string, unknown>) => void, closers: Array<() => void> = [], peerPid = 0): Role {
     const msg = parseLine(line);
     switch (role.kind) {
       case 'new': {
         const hello = parseHello(msg);
         if (hello.role === 'client') return { kind: 'client' };
         if (hello.role === 'proc') {
-          const link = this.h.procs.hello(hello);
+          // From inside a pid namespace (a restored process) the pid is its own view; we keep the outside one.
+          const outside = this.h.ckpt ? this.h.ckpt.outside(hello, peerPid) : hello;
+          const link = this.h.procs.hello(outside);
           this.linked.set(link.pid, (this.linked.get(link.pid) ?? 0) + 1);
-          return { kind: 'proc', link };
+          this.h.ckpt?.attached(outside, hello.pid, send);
+          return { kind: 'proc', link, inner: hello.pid, send };
         }
         const port: RunnerPort = { send };
         const res = this.h.runners.hello(hello, port);
@@ -119,9 +124,16 @@ export class ControlServer {
         send({ op: 'accepted', program: res.program.id, instance: res.program.instance, logPath: res.program.logPath });
         return { kind: 'runner', group: res.group, program: res.program, port };
       }
-      case 'proc':
-        this.h.procs.message(role.link, parseProcMessage(msg));
+      case 'proc': {
+        const m = parseProcMessage(msg);
+        if (role.inner !== role.link.pid) {
+          // Pids as the namespaced process sees them, to the outside view.
+          if (m.pid === role.inner) m.pid = role.link.pid;
+          if (m.op === 'reaped') m.child = this.h.ckpt?.coord.outerOf(role.link.group, m.child) ?? m.child;
+        }
+        if (!this.h.ckpt?.message(role.link.pid, m)) this.h.procs.message(role.link, m);
         return role;
+      }
       case 'runner':
         this.h.runners.message(role.group, role.program, parseRunnerMessage(msg), role.port);
         return role;
@@ -129,7 +141,9 @@ export class ControlServer {
         const req = parseClientRequest(msg);
         const answer = HEALTH_OPS.has(req.op) && this.h.health
           ? this.h.health.handle(req as HealthRequest, { send, onClose: (f) => closers.push(f) })
-          : this.h.clients.handle(req);
+          : CHECKPOINT_OPS.has(req.op) && this.h.ckpt
+            ? this.h.ckpt.handle(req as CheckpointRequest)
+            : this.h.clients.handle(req);
         answer.then(
           (data) => send({ op: 'result', id: req.id, ok: true, data }),
           (err: Error) => send({ op: 'result', id: req.id, ok: false, error: err.message }),
@@ -145,6 +159,7 @@ export class ControlServer {
       if (n <= 0) this.linked.delete(role.link.pid);
       else this.linked.set(role.link.pid, n);
       if (n <= 0) this.h.procs.closed(role.link);
+      this.h.ckpt?.detached(role.link.pid, role.send);
     } else if (role.kind === 'runner') {
       this.h.runners.gone(role.group, role.program, role.port);
     }

@@ -2,6 +2,7 @@
 // Parsing is strict: a line that does not fit its op is an error naming the field.
 import { GROUP_OPS, parseGroupRequest, type GroupRequest } from './group-requests.js';
 import { HEALTH_OPS, parseHealthRequest, type HealthRequest } from './health-requests.js';
+import { CHECKPOINT_OPS, parseCheckpointRequest, type CheckpointRequest } from './checkpoint-requests.js';
 
 export type RestartPolicy = 'on-crash' | 'on-failure' | 'always' | 'never';
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['on-crash', 'on-failure', 'always', 'never'];
@@ -9,7 +10,7 @@ export const RESTART_POLICIES: readonly RestartPolicy[] = ['on-crash', 'on-failu
 export interface ProcHello {
   op: 'hello'; role: 'proc'; pid: number; ppid: number; group: string; program: number;
   instance: number; execCount: number; exe: string; argv: string[]; cwd: string;
-  reason: 'load' | 'fork' | 'callhome'; startedAt: number;
+  reason: 'load' | 'fork' | 'callhome' | 'restore'; startedAt: number;
 }
 export interface RunnerHello {
   op: 'hello'; role: 'runner'; pid: number; group: string; argv: string[]; cwd: string;
@@ -24,7 +25,10 @@ export type ProcMessage =
   | { op: 'exec-failed'; pid: number; errno: number }
   | { op: 'exit'; pid: number; status: number }
   | { op: 'reaped'; pid: number; child: number; status?: number; signal?: number }
-  | { op: 'ready'; pid: number };
+  | { op: 'ready'; pid: number }
+  | { op: 'ckpt-stopped'; pid: number; id: string }
+  | { op: 'ckpt-done'; pid: number; id: string; bytes: number; kind: string; stallNs: number }
+  | { op: 'ckpt-failed'; pid: number; id: string; error: string };
 
 export type RunnerMessage =
   | { op: 'started'; pid: number; instance: number }
@@ -41,7 +45,8 @@ export type ClientRequest =
   | { op: 'shutdown'; id: number; stopAll: boolean }
   | { op: 'status'; id: number }
   | GroupRequest
-  | HealthRequest;
+  | HealthRequest
+  | CheckpointRequest;
 
 export interface ClientResult { v: 1; op: 'result'; id: number; ok: boolean; data?: unknown; error?: string }
 
@@ -86,7 +91,7 @@ export function parseHello(msg: Obj): ProcHello | RunnerHello | ClientHello {
   if (role === 'client') return { op: 'hello', role: 'client' };
   if (role === 'proc') {
     const reason = field<string>(msg, 'reason', 'string');
-    if (reason !== 'load' && reason !== 'fork' && reason !== 'callhome') throw new ProtocolError(`hello: unknown reason "${reason}"`);
+    if (reason !== 'load' && reason !== 'fork' && reason !== 'callhome' && reason !== 'restore') throw new ProtocolError(`hello: unknown reason "${reason}"`);
     return {
       op: 'hello', role, reason,
       pid: field(msg, 'pid', 'number'), ppid: field(msg, 'ppid', 'number'),
@@ -126,6 +131,12 @@ export function parseProcMessage(msg: Obj): ProcMessage {
       status: field(msg, 'status', 'number', true), signal: field(msg, 'signal', 'number', true),
     };
     case 'ready': return { op: 'ready', pid };
+    case 'ckpt-stopped': return { op: 'ckpt-stopped', pid, id: field(msg, 'id', 'string') };
+    case 'ckpt-done': return {
+      op: 'ckpt-done', pid, id: field(msg, 'id', 'string'), bytes: field(msg, 'bytes', 'number'),
+      kind: field(msg, 'kind', 'string'), stallNs: field(msg, 'stallNs', 'number'),
+    };
+    case 'ckpt-failed': return { op: 'ckpt-failed', pid, id: field(msg, 'id', 'string'), error: field(msg, 'error', 'string') };
     default: throw new ProtocolError(`unknown op "${String(msg.op)}" for a process link`);
   }
 }
@@ -159,6 +170,7 @@ export function parseClientRequest(msg: Obj): ClientRequest {
     default:
       if (GROUP_OPS.has(String(msg.op))) return parseGroupRequest(msg, id);
       if (HEALTH_OPS.has(String(msg.op))) return parseHealthRequest(msg, id);
+      if (CHECKPOINT_OPS.has(String(msg.op))) return parseCheckpointRequest(msg, id);
       throw new ProtocolError(`unknown request "${String(msg.op)}"`);
   }
 }

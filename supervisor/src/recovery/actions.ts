@@ -9,10 +9,14 @@ export interface RecoveryActions {
   restartGroup(group: string): Promise<void>;
   /** The ladder is exhausted: stop the group and mark it failed. */
   failGroup(group: string, reason: string): Promise<void>;
+  /** Restore the group from its latest valid checkpoint (issue 3); absent when checkpoints are not wired. */
+  restore?(group: string): Promise<void>;
+  /** Why a step cannot be taken for this group right now (beyond unavailable()), or null. */
+  whyNot?(step: RecoveryStep, group: string): string | null;
 }
 
 const UNAVAILABLE: Partial<Record<RecoveryStep, string>> = {
-  restore: 'restore from a checkpoint is not available yet (checkpoints arrive with issue 3)',
+  restore: 'restore from a checkpoint is not enabled in this supervisor',
   failover: 'failover to another node is not available yet (no cluster membership on this node)',
 };
 

@@ -4,7 +4,7 @@
 // policy (runner-events.ts); when it gives up (group-failed) the ladder climbs.
 import type { DurunEvent } from '../protocol/events.js';
 import type { EventSink } from '../events/sink.js';
-import type { HealthPolicy } from '../health/config.js';
+import type { HealthPolicy, RecoveryStep } from '../health/config.js';
 import { groupPolicy } from '../health/config.js';
 import type { Registry } from '../model/registry.js';
 import { TABLE, escalate, newLadder, type Ladder, type LadderInput } from './ladder.js';
@@ -95,7 +95,8 @@ export class RecoveryEngine {
   private escalate(group: string, r: GroupRecovery, reason: string, minStep: number): void {
     if (r.held) clearTimeout(r.held);
     const cfg = groupPolicy(this.policy(), group).recovery;
-    const e = escalate(r.ladder, cfg, Date.now(), unavailable, minStep);
+    const why = (step: RecoveryStep) => (this.actions.whyNot ? this.actions.whyNot(step, group) : unavailable(step));
+    const e = escalate(r.ladder, cfg, Date.now(), why, minStep);
     r.ladder = e.ladder;
     for (const s of e.skipped) this.sink.emit({ type: 'recovery-skipped', group, pid: null, reason: s.reason, data: { step: s.step } });
     if (!e.take) {
@@ -112,7 +113,9 @@ export class RecoveryEngine {
     const { step, attempt } = e.take;
     this.sink.emit({ type: 'recovery-step', group, pid: null, reason: `${step} (attempt ${attempt} of ${cfg.attempts}) after: ${reason}`, data: { step, attempt } });
     r.ownAction = true;
-    const act = step === 'restart-process' ? this.actions.restartProcess(group) : this.actions.restartGroup(group);
+    const act = step === 'restart-process' ? this.actions.restartProcess(group)
+      : step === 'restore' && this.actions.restore ? this.actions.restore(group)
+        : this.actions.restartGroup(group);
     act.then(
       () => {
         r.ownAction = false;

@@ -3,7 +3,8 @@
 // followed by marking the group failed (ladder exhausted).
 import type { Registry } from '../model/registry.js';
 import type { GroupRecord } from '../model/types.js';
-import type { RecoveryActions } from './actions.js';
+import { unavailable, type RecoveryActions } from './actions.js';
+import type { RecoveryStep } from '../health/config.js';
 import { killInstance } from '../program-control.js';
 
 /** How long a restarted group has to run again before the step counts as failed. */
@@ -29,7 +30,13 @@ function waitUntil(done: () => boolean, what: string): Promise<void> {
   });
 }
 
-export function supervisorActions(registry: Registry, control: GroupControl): RecoveryActions {
+/** Restore from checkpoints (checkpoint/restore.ts), when the supervisor has it. */
+export interface RestoreControl {
+  restore(group: string): Promise<unknown>;
+  unavailable(group: string): string | null;
+}
+
+export function supervisorActions(registry: Registry, control: GroupControl, restorer?: RestoreControl): RecoveryActions {
   const need = (name: string) => {
     const g = registry.group(name);
     if (!g) throw new Error(`group ${name} is not known to the supervisor`);
@@ -49,6 +56,14 @@ export function supervisorActions(registry: Registry, control: GroupControl): Re
     },
     async restartGroup(name) {
       await control.restart(need(name));
+    },
+    whyNot(step: RecoveryStep, name: string) {
+      if (step === 'restore' && restorer) return restorer.unavailable(name);
+      return unavailable(step);
+    },
+    async restore(name) {
+      if (!restorer) throw new Error('restore from a checkpoint is not enabled in this supervisor');
+      await restorer.restore(name);
     },
     async failGroup(name, reason) {
       const g = need(name);

@@ -1,0 +1,320 @@
+// The checkpoint coordinator: runs one barrier per group at a time over the
+// processes' links, verifies every image, commits the manifest, prunes old
+// checkpoints without breaking an incremental chain, and keeps the
+// `checkpoint.interval` timers. Restore lives in restore.ts.
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Registry } from '../model/registry.js';
+import type { GroupRecord } from '../model/types.js';
+import type { CheckpointPolicy } from '../policy/types.js';
+import { callHomeSignal } from '../signals.js';
+import { diag } from '../diag.js';
+import { Barrier, type MemberResult } from './barrier.js';
+import { commitManifest, listManifests, pruneList, readManifest, type Manifest, type ManifestProcess } from './manifest.js';
+import { inspectImage, sha256File } from './images.js';
+
+/** How long each phase of a barrier may take before the checkpoint is aborted (DURUN_CKPT_TIMEOUT_MS overrides). */
+const PHASE_TIMEOUT_MS = 10_000;
+
+export interface CheckpointSummary {
+  group: string; id: string; dir: string; createdAt: string; bytes: number; stallMs: number; durationMs: number;
+  processes: number; kinds: string[]; parent: string | null;
+}
+
+/** A process link as the coordinator needs it. */
+interface Port { pid: number; inner: number; group: string; send(msg: Record<string, unknown>): void }
+
+export class RequestError extends Error {}
+
+export class Coordinator {
+  private readonly ports = new Map<number, Port>();
+  private readonly barriers = new Map<string, Barrier>();
+  /**
+   * Groups this supervisor has committed a checkpoint of since the last
+   * abort. Any other group's next checkpoint is full: after an abort or a
+   * supervisor restart, processes may track dirty pages against an image
+   * that was deleted.
+   */
+  private readonly chained = new Set<string>();
+  private readonly policies = new Map<string, CheckpointPolicy>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private taken = 0;
+
+  constructor(private readonly registry: Registry, private readonly home: string, private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  // ---- links ----
+
+  attach(pid: number, inner: number, group: string, send: Port['send']): void {
+    this.ports.set(pid, { pid, inner, group, send });
+    const b = this.barriers.get(group);
+    if (!b) return;
+    if (b.phase === 'stopping' && !b.members.has(pid)) {
+      // Registered while the barrier is going up: it is part of this checkpoint.
+      this.ask(b, pid, inner);
+    } else if (b.phase === 'dumping' && !b.members.has(pid)) {
+      // Too late for this checkpoint: held stopped until it ends, so no image shows it half-registered.
+      try {
+        process.kill(pid, 'SIGSTOP');
+        b.held.add(pid);
+      } catch (err) {
+        diag(`${group}: cannot hold ${pid} during checkpoint ${b.id}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** A link closed; send tells it from a newer link of the same pid (exec). */
+  detach(pid: number, send: Port['send']): void {
+    const port = this.ports.get(pid);
+    if (!port || port.send !== send) return;
+    this.ports.delete(pid);
+    const b = this.barriers.get(port.group);
+    if (b && b.members.has(pid) && !b.members.get(pid)!.result) b.fail(`process ${pid} ended during the checkpoint`);
+  }
+
+  /** ckpt-stopped / ckpt-done / ckpt-failed from a process link. */
+  message(pid: number, msg: { op: string; id: string; bytes?: number; kind?: string; stallNs?: number; error?: string }): void {
+    const port = this.ports.get(pid);
+    const b = port && this.barriers.get(port.group);
+    if (!b || b.id !== msg.id) return; // a late word of an aborted checkpoint
+    if (msg.op === 'ckpt-stopped') b.stopped(pid);
+    else if (msg.op === 'ckpt-done') b.done(pid, { bytes: msg.bytes ?? 0, kind: msg.kind === 'incremental' ? 'incremental' : 'full', stallNs: msg.stallNs ?? 0 } satisfies MemberResult);
+    else if (msg.op === 'ckpt-failed') b.fail(`process ${pid} could not write its image: ${msg.error ?? 'no reason given'}`);
+  }
+
+  /** Outer pid of the process of group that sees itself as inner, or null. */
+  outerOf(group: string, inner: number): number | null {
+    for (const p of this.ports.values()) if (p.group === group && p.inner === inner && p.inner !== p.pid) return p.pid;
+    return null;
+  }
+
+  /** Inner pid a process sees, for a process registered from inside a pid namespace. */
+  innerOf(pid: number): number {
+    return this.ports.get(pid)?.inner ?? pid;
+  }
+
+  // ---- policy ----
+
+  setPolicy(group: string, p: CheckpointPolicy | null): void {
+    const old = this.timers.get(group);
+    if (old) clearInterval(old);
+    this.timers.delete(group);
+    if (!p) {
+      this.policies.delete(group);
+      return;
+    }
+    this.policies.set(group, p);
+    if (p.intervalMs) {
+      const t = setInterval(() => {
+        const g = this.registry.group(group);
+        if (!g || g.state !== 'running' || this.barriers.has(group)) return;
+        this.checkpoint(group).catch((err: Error) => diag(`${group}: periodic checkpoint failed: ${err.message}`));
+      }, p.intervalMs);
+      t.unref();
+      this.timers.set(group, t);
+    }
+  }
+
+  groupDir(group: string): string {
+    const dir = this.policies.get(group)?.dir;
+    return dir ? path.join(dir, group) : path.join(this.home, 'checkpoints', group);
+  }
+
+  list(group: string): CheckpointSummary[] {
+    return listManifests(this.groupDir(group)).map(({ dir, manifest }) => summary(manifest, dir));
+  }
+
+  /** The newest committed checkpoint (or the one named), with its directory. */
+  find(group: string, id?: string): { dir: string; manifest: Manifest } {
+    const all = listManifests(this.groupDir(group));
+    if (id) {
+      const hit = all.find((c) => c.manifest.id === id);
+      if (!hit) throw new RequestError(`group ${group} has no checkpoint ${id} in ${this.groupDir(group)}; durun checkpoints ${group} lists them`);
+      return hit;
+    }
+    const last = all[all.length - 1];
+    if (!last) throw new RequestError(`group ${group} has no checkpoint in ${this.groupDir(group)}; take one with: durun checkpoint ${group}`);
+    return last;
+  }
+
+  // ---- the barrier ----
+
+  async checkpoint(name: string, opts: { full?: boolean } = {}): Promise<CheckpointSummary> {
+    const group = this.registry.group(name);
+    if (!group) throw new RequestError(`unknown group "${name}"`);
+    if (this.barriers.has(name)) throw new RequestError(`a checkpoint of ${name} is already under way`);
+    const procs = this.registry.liveProcessesOf(group);
+    if (procs.length === 0) throw new RequestError(`group ${name} has no running process to checkpoint`);
+    for (const p of procs) {
+      if (!p.preloaded || !this.ports.has(p.pid)) {
+        throw new RequestError(`cannot checkpoint ${name}: process ${p.pid} (${p.exe}) has no interceptor link (static or setuid binary?), so its state cannot be captured`);
+      }
+    }
+    const started = Date.now();
+    const id = this.newId(name);
+    const dir = path.join(this.groupDir(name), id);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(path.dirname(dir), 0o700);
+    // A full image starts a new chain once the current one is as long as
+    // checkpoint.keep, so pruning can drop the old chain as a whole.
+    const full = opts.full === true || !this.chained.has(name) || this.chainLength(name) >= (this.policies.get(name)?.keep ?? 3);
+    const b = new Barrier(name, id, dir, full);
+    this.barriers.set(name, b);
+    const timeout = Number(this.env.DURUN_CKPT_TIMEOUT_MS) || PHASE_TIMEOUT_MS;
+    try {
+      for (const p of procs) this.ask(b, p.pid, this.innerOf(p.pid));
+      await b.until(() => b.allStopped(), timeout, `processes ${b.missing('stopped')} did not stop`);
+      b.phase = 'dumping';
+      for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: 'ckpt-go', id });
+      await b.until(() => b.allDone(), timeout + 60_000, `processes ${b.missing('done')} did not finish their images`);
+      const manifest = await this.verify(group, b, started);
+      this.fault('before-commit');
+      commitManifest(dir, manifest);
+      this.chained.add(name);
+      this.end(b, 'ckpt-release');
+      const s = summary(manifest, dir);
+      this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id}: ${b.members.size} process(es), ${manifest.bytes} bytes, stalled ${manifest.stallMs} ms`, data: { id, durationMs: manifest.durationMs, bytes: manifest.bytes, stallMs: manifest.stallMs, processes: b.members.size } });
+      this.prune(name);
+      return s;
+    } catch (err) {
+      const why = (err as Error).message;
+      this.end(b, 'ckpt-abort');
+      rmSync(dir, { recursive: true, force: true });
+      this.chained.delete(name);
+      this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id} aborted: ${why}`, data: { id, failed: true } });
+      throw new RequestError(`checkpoint of ${name} aborted (the previous checkpoint stays the latest): ${why}`);
+    }
+  }
+
+  private ask(b: Barrier, pid: number, inner: number): void {
+    const m = b.add(pid, inner);
+    const port = this.ports.get(pid);
+    if (!port) return b.fail(`process ${pid} has no link`);
+    const timeout = Number(this.env.DURUN_CKPT_TIMEOUT_MS) || PHASE_TIMEOUT_MS;
+    port.send({ op: 'ckpt', id: b.id, image: m.image, full: b.full, timeoutMs: timeout + 60_000 });
+    try {
+      process.kill(pid, callHomeSignal(this.env));
+    } catch (err) {
+      b.fail(`cannot signal process ${pid}: ${(err as Error).message}`);
+    }
+  }
+
+  private end(b: Barrier, word: 'ckpt-release' | 'ckpt-abort'): void {
+    b.phase = 'ended';
+    for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: word, id: b.id });
+    for (const pid of b.held) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // ended meanwhile: nothing to resume
+      }
+    }
+    this.barriers.delete(b.group);
+  }
+
+  /** Every image complete and valid; builds the manifest. */
+  private async verify(group: GroupRecord, b: Barrier, started: number): Promise<Manifest> {
+    const processes: ManifestProcess[] = [];
+    let parent: string | null = null;
+    for (const m of b.members.values()) {
+      const rec = this.registry.liveProcess(m.pid)?.rec ?? this.registry.findProcess(group, m.pid);
+      const head = await inspectImage(m.image);
+      const st = statSync(m.image);
+      chmodSync(m.image, 0o600);
+      const exe = rec?.exe ?? '';
+      let exeSize = 0;
+      let exeMtimeMs = 0;
+      try {
+        const es = statSync(exe);
+        exeSize = es.size;
+        exeMtimeMs = es.mtimeMs;
+      } catch {
+        // a deleted binary: restore refuses it by the engine's own check
+      }
+      if (head.parentPath) {
+        const committed = readManifest(path.dirname(head.parentPath));
+        if (!committed?.processes.some((p) => p.image === head.parentPath)) {
+          throw new Error(`image ${m.image} chains onto ${head.parentPath}, which is not part of a committed checkpoint`);
+        }
+        parent ??= committed.id;
+      }
+      processes.push({
+        pid: m.pid, innerPid: m.inner, ppid: rec?.ppid ?? 0, program: rec?.program ?? 0, exe, exeSize, exeMtimeMs,
+        image: m.image, sha256: await sha256File(m.image), bytes: st.size, kind: head.kind, parentImage: head.parentPath,
+        stallNs: m.result!.stallNs,
+      });
+    }
+    const programs = group.programs.filter((p) => processes.some((q) => q.program === p.id)).map((p) => ({
+      id: p.id, argv: p.argv, cwd: p.cwd, restart: p.restart, options: p.options, env: readEnv(processes.find((q) => q.program === p.id)!.pid),
+    }));
+    return {
+      version: 1, group: group.name, id: b.id, parent, createdAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      stallMs: Math.round(Math.max(0, ...processes.map((p) => p.stallNs)) / 1e6),
+      bytes: processes.reduce((n, p) => n + p.bytes, 0), programs, processes,
+    };
+  }
+
+  private prune(group: string): void {
+    const keep = this.policies.get(group)?.keep ?? 3;
+    const all = listManifests(this.groupDir(group));
+    for (const id of pruneList(all.map((c) => c.manifest), keep)) {
+      rmSync(path.join(this.groupDir(group), id), { recursive: true, force: true });
+    }
+  }
+
+  /** Checkpoints in the newest one's chain (itself included). */
+  private chainLength(group: string): number {
+    const all = new Map(listManifests(this.groupDir(group)).map((c) => [c.manifest.id, c.manifest]));
+    let n = 0;
+    for (let cur = [...all.values()].pop(); cur; cur = cur.parent ? all.get(cur.parent) : undefined) n++;
+    return n;
+  }
+
+  private newId(group: string): string {
+    const base = new Date().toISOString().replace(/[-:]/g, '').replace('.', '-').replace('Z', '');
+    let id = base;
+    for (let n = 1; listManifests(this.groupDir(group)).some((c) => c.manifest.id === id) || this.exists(group, id); n++) id = `${base}-${n}`;
+    return id;
+  }
+
+  private exists(group: string, id: string): boolean {
+    try {
+      statSync(path.join(this.groupDir(group), id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** DURUN_FAULT=supervisor:POINT[@N]: the supervisor kills itself (SIGKILL) at POINT of its N-th checkpoint. */
+  private fault(point: string): void {
+    if (point === 'before-commit') this.taken++;
+    for (const f of (this.env.DURUN_FAULT ?? '').split(',')) {
+      const m = /^supervisor:([a-z-]+)(?:@(\d+))?$/.exec(f.trim());
+      if (m && m[1] === point && (!m[2] || Number(m[2]) === this.taken)) {
+        diag(`fault injection: SIGKILL at ${point} of checkpoint ${this.taken}`);
+        process.kill(process.pid, 'SIGKILL');
+      }
+    }
+  }
+}
+
+function readEnv(pid: number): Record<string, string> {
+  const env: Record<string, string> = {};
+  try {
+    for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+      const i = kv.indexOf('=');
+      if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+  } catch {
+    // gone or not ours: the image has the environment anyway
+  }
+  return env;
+}
+
+export function summary(m: Manifest, dir: string): CheckpointSummary {
+  return {
+    group: m.group, id: m.id, dir, createdAt: m.createdAt, bytes: m.bytes, stallMs: m.stallMs, durationMs: m.durationMs,
+    processes: m.processes.length, kinds: m.processes.map((p) => p.kind), parent: m.parent,
+  };
+}

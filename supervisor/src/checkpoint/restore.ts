@@ -1,0 +1,184 @@
+// `durun restore GROUP [--from ID]`: verify a committed checkpoint (every
+// image's SHA-256 along its incremental chain, every program binary's size
+// and mtime), stop the running instance, and start each program again under
+// a new runner whose first instance is `durun-restore IMAGE` (hidden runner
+// option --restore), so supervision, logs and restarts go on as before.
+// The restored processes call home with hello reason "restore".
+import { spawn, execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Registry } from '../model/registry.js';
+import type { GroupRecord } from '../model/types.js';
+import { diag } from '../diag.js';
+import { RequestError, type Coordinator } from './coordinator.js';
+import { readManifest, type Manifest, type ManifestProcess } from './manifest.js';
+import { RESTORE_TOOL, sha256File } from './images.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const DURUN_BIN = path.join(ROOT, 'build', 'durun');
+/** How long restored processes have to call home. */
+const REGISTER_MS = 15_000;
+
+export interface RestoreAnswer { group: string; id: string; programs: number; processes: Array<{ pid: number; innerPid: number }> }
+
+export class Restorer {
+  /** Per group being restored: inner pid (the process's own view) -> outer pid, as they call home. */
+  private readonly arrived = new Map<string, Map<number, number>>();
+  /** Per group being restored: re-checks whether everyone has called home. */
+  private readonly wake = new Map<string, () => void>();
+
+  constructor(private readonly registry: Registry, private readonly coord: Coordinator, private readonly stopGroup: (g: GroupRecord) => Promise<unknown>) {}
+
+  /** A process registered with hello reason "restore" (inner pid as it sees itself, outer pid from SO_PEERCRED). */
+  registered(group: string, inner: number, outer: number): void {
+    this.arrived.get(group)?.set(inner, outer);
+    this.wake.get(group)?.();
+  }
+
+  /** Resolves when every inner pid of the manifest has called home; rejects after REGISTER_MS naming the missing ones. */
+  private allCalledHome(group: string, m: Manifest, arrived: Map<number, number>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const missing = () => m.processes.filter((p) => !arrived.has(p.innerPid)).map((p) => p.innerPid);
+      const timer = setTimeout(() => reject(new RequestError(`restored processes ${missing().join(', ')} of ${group} did not call home within ${REGISTER_MS / 1000} s (see the group's log)`)), REGISTER_MS);
+      const check = () => {
+        if (missing().length) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      this.wake.set(group, check);
+      check();
+    });
+  }
+
+  /** Why the ladder's restore step cannot be taken for a group, or null. */
+  unavailable(group: string): string | null {
+    try {
+      const { manifest } = this.coord.find(group);
+      verifyQuick(manifest);
+      return null;
+    } catch (err) {
+      return `no restorable checkpoint: ${(err as Error).message}`;
+    }
+  }
+
+  async restore(name: string, from?: string): Promise<RestoreAnswer> {
+    const { manifest } = this.coord.find(name, from);
+    await verify(manifest);
+    const byProgram = new Map<number, ManifestProcess[]>();
+    for (const p of manifest.processes) byProgram.set(p.program, [...(byProgram.get(p.program) ?? []), p]);
+    for (const [id, procs] of byProgram) {
+      if (procs.length > 1 && !treeMode()) {
+        throw new RequestError(`program ${id} of checkpoint ${manifest.id} is a tree of ${procs.length} processes; restoring a process tree needs durun-restore --tree, which this build does not have`);
+      }
+    }
+    const group = this.registry.group(name);
+    if (group) {
+      if (group.programs.some((p) => p.state === 'running' || p.state === 'restarting')) await this.stopGroup(group);
+      // The restored programs replace the stopped ones (new runners, new program ids).
+      group.programs = group.programs.filter((p) => p.state === 'running' || p.state === 'restarting');
+    }
+    const arrived = new Map<number, number>();
+    this.arrived.set(name, arrived);
+    try {
+      for (const prog of manifest.programs) {
+        const procs = byProgram.get(prog.id) ?? [];
+        const root = procs.find((p) => !procs.some((q) => q.innerPid === p.ppid)) ?? procs[0];
+        if (!root) continue;
+        await this.launch(name, prog, root, procs);
+      }
+      await this.allCalledHome(name, manifest, arrived);
+    } finally {
+      this.arrived.delete(name);
+      this.wake.delete(name);
+    }
+    const g = this.registry.group(name);
+    if (g) this.registry.settle(g);
+    this.registry.events.emit({ type: 'recovery-step', group: name, pid: null, reason: `restored from checkpoint ${manifest.id}`, data: { step: 'restore', checkpoint: manifest.id } });
+    return { group: name, id: manifest.id, programs: manifest.programs.length, processes: manifest.processes.map((p) => ({ pid: arrived.get(p.innerPid)!, innerPid: p.innerPid })) };
+  }
+
+  private launch(group: string, prog: Manifest['programs'][number], root: ManifestProcess, procs: ManifestProcess[]): Promise<void> {
+    const restoreArg = procs.length > 1 ? ['--restore-tree', procs.map((p) => p.image).join(':')] : ['--restore', root.image];
+    const o = prog.options;
+    const args = ['run', '--detach', '--group', group, '--restart', prog.restart,
+      '--backoff', String(o.backoffMs), '--backoff-max', String(o.backoffMaxMs), '--max-restarts', String(o.maxRestarts),
+      '--restart-window', String(o.restartWindowMs), ...restoreArg, '--', ...prog.argv];
+    const env: NodeJS.ProcessEnv = { ...prog.env, DURUN_HOME: process.env.DURUN_HOME ?? prog.env.DURUN_HOME };
+    for (const k of ['LD_PRELOAD', 'DURUN_SOCK', 'DURUN_GROUP', 'DURUN_PROGRAM', 'DURUN_INSTANCE', 'DURUN_EXEC_COUNT', 'DURUN_LIB']) delete env[k];
+    return new Promise((resolve, reject) => {
+      const child = spawn(DURUN_BIN, args, { cwd: prog.cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d) => (err += d));
+      child.on('error', (e) => reject(new RequestError(`cannot run ${DURUN_BIN}: ${e.message}`)));
+      child.on('exit', (code) => {
+        if (code === 0) return resolve();
+        diag(`restore of ${group}/${prog.id} failed: ${err.trim()}`);
+        reject(new RequestError(err.trim() || `restoring ${group} program ${prog.id} failed with exit ${code}`));
+      });
+    });
+  }
+}
+
+/** Program binaries unchanged since the checkpoint (size, mtime); images present. */
+function verifyQuick(m: Manifest): void {
+  for (const p of m.processes) {
+    let st;
+    try {
+      st = statSync(p.exe);
+    } catch {
+      throw new RequestError(`${p.exe} (process ${p.innerPid}) is gone since checkpoint ${m.id}; refusing to restore`);
+    }
+    if (st.size !== p.exeSize || Math.abs(st.mtimeMs - p.exeMtimeMs) > 1) {
+      throw new RequestError(`${p.exe} changed since checkpoint ${m.id} (size ${p.exeSize} -> ${st.size}, mtime ${new Date(p.exeMtimeMs).toISOString()} -> ${new Date(st.mtimeMs).toISOString()}); refusing to restore`);
+    }
+    try {
+      statSync(p.image);
+    } catch {
+      throw new RequestError(`image ${p.image} of checkpoint ${m.id} is missing; refusing to restore`);
+    }
+  }
+}
+
+/** verifyQuick plus every image's SHA-256, along each incremental chain. */
+async function verify(m: Manifest): Promise<void> {
+  verifyQuick(m);
+  const seen = new Set<string>();
+  for (const p of m.processes) {
+    let cur: ManifestProcess | undefined = p;
+    let owner = m;
+    while (cur && !seen.has(cur.image)) {
+      seen.add(cur.image);
+      let sum: string;
+      try {
+        sum = await sha256File(cur.image);
+      } catch (err) {
+        throw new RequestError(`image ${cur.image} of checkpoint ${owner.id} cannot be read (${(err as Error).message}); refusing to restore`);
+      }
+      if (sum !== cur.sha256) throw new RequestError(`image ${cur.image} of checkpoint ${owner.id} fails its checksum (sha256 ${sum.slice(0, 16)}…, manifest says ${cur.sha256.slice(0, 16)}…); refusing to restore`);
+      if (!cur.parentImage) break;
+      const parentImage: string = cur.parentImage;
+      const pm = readManifest(path.dirname(parentImage));
+      if (!pm) throw new RequestError(`image ${cur.image} chains onto ${parentImage}, whose checkpoint is gone or unfinished; refusing to restore`);
+      owner = pm;
+      cur = pm.processes.find((q) => q.image === parentImage);
+      if (!cur) throw new RequestError(`checkpoint ${pm.id} does not list ${parentImage}; refusing to restore`);
+    }
+  }
+}
+
+let treeSupport: boolean | null = null;
+/** Whether durun-restore can restore a process tree (--tree, from native/). */
+function treeMode(): boolean {
+  if (treeSupport === null) {
+    let usage = '';
+    try {
+      execFileSync(RESTORE_TOOL, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string };
+      usage = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+    }
+    treeSupport = /--tree/.test(usage);
+  }
+  return treeSupport;
+}

@@ -1,0 +1,61 @@
+// Wires checkpointing into the supervisor: the coordinator (barriers,
+// manifests, interval timers), restore, the client requests, and what the
+// control server tells it about process links.
+import type { Registry } from '../model/registry.js';
+import type { GroupRecord } from '../model/types.js';
+import type { Policy } from '../policy/types.js';
+import type { ProcHello } from '../protocol/messages.js';
+import type { CheckpointRequest, CheckpointsAnswer, CheckpointView, RestoreAnswer } from '../protocol/checkpoint-requests.js';
+import { Coordinator, RequestError } from './coordinator.js';
+import { Restorer } from './restore.js';
+import { outsideHello } from './pids.js';
+
+export { RequestError };
+
+export class CheckpointService {
+  readonly coord: Coordinator;
+  readonly restorer: Restorer;
+
+  constructor(private readonly registry: Registry, home: string, stopGroup: (g: GroupRecord) => Promise<unknown>) {
+    this.coord = new Coordinator(registry, home);
+    this.restorer = new Restorer(registry, this.coord, stopGroup);
+  }
+
+  handle(req: CheckpointRequest): Promise<CheckpointView | CheckpointsAnswer | RestoreAnswer> {
+    switch (req.op) {
+      case 'checkpoint':
+        return this.coord.checkpoint(req.group, { full: req.full });
+      case 'checkpoints':
+        return Promise.resolve({ group: req.group, checkpoints: this.coord.list(req.group) });
+      case 'restore':
+        return this.restorer.restore(req.group, req.from);
+    }
+  }
+
+  setPolicy(p: Policy): void {
+    for (const g of p.groups) this.coord.setPolicy(g.name, g.checkpoint);
+  }
+
+  /** A hello from a pid namespace (peer pid differs) seen from outside; others unchanged. */
+  outside(h: ProcHello, peerPid: number): ProcHello {
+    if (!peerPid || peerPid === h.pid) return h;
+    return outsideHello(h, peerPid, this.registry, (group, inner) => this.coord.outerOf(group, inner));
+  }
+
+  /** A process link is registered (pid outside, inner as it sees itself). */
+  attached(h: ProcHello, inner: number, send: (m: Record<string, unknown>) => void): void {
+    this.coord.attach(h.pid, inner, h.group, send);
+    if (h.reason === 'restore') this.restorer.registered(h.group, inner, h.pid);
+  }
+
+  detached(pid: number, send: (m: Record<string, unknown>) => void): void {
+    this.coord.detach(pid, send);
+  }
+
+  /** ckpt-* words of a process link; false for other messages. */
+  message(pid: number, msg: { op: string }): boolean {
+    if (!msg.op.startsWith('ckpt-')) return false;
+    this.coord.message(pid, msg as Parameters<Coordinator['message']>[1]);
+    return true;
+  }
+}
