@@ -7,7 +7,8 @@
 #include "launcher.h"
 
 static const char *const with_value[] = {
-	"--group", "--restart", "--backoff", "--backoff-max", "--max-restarts", "--restart-window", NULL,
+	"--group", "--restart", "--backoff", "--backoff-max", "--max-restarts", "--restart-window",
+	"--restore", "--restore-tree", NULL,
 };
 
 /* Splits "--name=value" so both spellings are accepted. */
@@ -48,6 +49,7 @@ int parse_run_args(int argc, char **argv, int first, struct run_opts *o)
 	o->restart = "on-crash";
 	o->backoff_ms = o->backoff_max_ms = o->max_restarts = o->restart_window_ms = -1;
 	o->cmd = NULL;
+	o->restore = o->restore_tree = NULL;
 
 	while (i < argc) {
 		const char *a = argv[i];
@@ -92,6 +94,10 @@ int parse_run_args(int argc, char **argv, int first, struct run_opts *o)
 				return -1;
 			}
 			o->restart = val;
+		} else if (strcmp(name, "--restore") == 0) {
+			o->restore = val; /* set by the supervisor's restore, not documented for operators */
+		} else if (strcmp(name, "--restore-tree") == 0) {
+			o->restore_tree = val;
 		} else if (strcmp(name, "--backoff") == 0) {
 			if (parse_ms(name, val, &o->backoff_ms) < 0)
 				return -1;

@@ -32,6 +32,8 @@ struct run_opts {
 	long long max_restarts;
 	long long restart_window_ms;
 	char **cmd;                 /* NULL-terminated, at least one element */
+	const char *restore;        /* hidden --restore IMAGE: the first instance is durun-restore IMAGE (issue 3) */
+	const char *restore_tree;   /* hidden --restore-tree IMAGE:IMAGE...: durun-restore --tree (process trees) */
 };
 
 /* True if arg is a run option, so `durun -d -- CMD` is a run without "run". */

@@ -132,6 +132,40 @@ static int set_num(const char *name, long long v)
 	return setenv(name, s, 1);
 }
 
+/* Set once the first instance has been started: only that one is restored
+ * from a checkpoint; a later restart runs the command afresh. */
+static int restore_spent;
+
+/* The first instance of `run --restore`: durun-restore in place of CMD. It
+ * must not load the interceptor (the restored process brings its own, which
+ * calls home with hello reason "restore"), so no LD_PRELOAD or DURUN_*. */
+static void exec_restore(const struct durun *d)
+{
+	char tool[PATH_MAX + 32];
+	snprintf(tool, sizeof tool, "%s/build/durun-restore", d->root);
+	unsetenv("LD_PRELOAD");
+	unsetenv(DURUN_ENV_SOCK);
+	if (d->opt.restore_tree) {
+		/* IMAGE:IMAGE... -> durun-restore --tree IMAGE IMAGE ... */
+		size_t n = 3;
+		for (const char *p = d->opt.restore_tree; *p; p++)
+			n += *p == ':';
+		char *list = strdup(d->opt.restore_tree);
+		char **argv = calloc(n + 1, sizeof *argv);
+		if (!list || !argv)
+			return;
+		size_t i = 0;
+		argv[i++] = tool;
+		argv[i++] = "--tree";
+		for (char *save = NULL, *tok = strtok_r(list, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+			argv[i++] = tok;
+		argv[i] = NULL;
+		execv(tool, argv);
+		return;
+	}
+	execl(tool, tool, d->opt.restore, (char *)NULL);
+}
+
 /* Runs in the child; reports errno over fd and exits if anything fails. */
 static void child(const struct durun *d, int out_fd, int err_fd, int fail_fd)
 {
@@ -139,6 +173,10 @@ static void child(const struct durun *d, int out_fd, int err_fd, int fail_fd)
 	signals_restore();
 	if (out_fd >= 0 && (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0))
 		goto fail;
+	if (!restore_spent && (d->opt.restore || d->opt.restore_tree)) {
+		exec_restore(d);
+		goto fail;
+	}
 	if ((d->lib[0] && (set_preload(d->lib) < 0 || setenv(DURUN_ENV_LIB, d->lib, 1) < 0)) ||
 	    setenv(DURUN_ENV_SOCK, d->sock, 1) < 0 || setenv(DURUN_ENV_HOME, d->home, 1) < 0 ||
 	    setenv(DURUN_ENV_GROUP, d->group, 1) < 0 || set_num(DURUN_ENV_PROGRAM, d->program) < 0 ||
@@ -172,6 +210,7 @@ pid_t spawn_instance(const struct durun *d, int out_fd, int err_fd)
 		child(d, out_fd, err_fd, p[1]);
 	}
 	close(p[1]);
+	restore_spent = 1;
 	/* EOF means the exec happened (the pipe was close-on-exec). */
 	int err = 0;
 	if (read_report(p[0], &err, sizeof err) == (ssize_t)sizeof err)

@@ -13,6 +13,7 @@ import { USAGE, badOption, needsGroup, noLogs, unknownCommand } from './messages
 import { formatPs } from './format-ps.js';
 import { HEALTH_COMMANDS, runHealthCommand } from './health-cli.js';
 import { GROUP_COMMANDS, runGroupCommand } from './groups-cli.js';
+import { CHECKPOINT_COMMANDS, runCheckpointCommand } from './checkpoint-cli.js';
 import { followLogs, readLogLines, type LogFile } from './logs.js';
 
 class UsageError extends Error {}
@@ -111,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       if (GROUP_COMMANDS.has(cmd)) return runGroupCommand(cmd, rest, { withClient, print, usage: (m) => new UsageError(m) });
+      if (CHECKPOINT_COMMANDS.has(cmd)) return runCheckpointCommand(cmd, rest, { withClient, print, usage: (m) => new UsageError(m) });
       if (HEALTH_COMMANDS.has(cmd)) return runHealthCommand(cmd, rest, { withClient, print, usage: (m) => new UsageError(m) });
       throw new UsageError(unknownCommand(cmd));
   }

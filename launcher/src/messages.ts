@@ -20,6 +20,11 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun notify --ready                         (from a program) say the group is ready
        durun service SCRIPT start|stop|restart|status  run an LSB init script as a group
        durun boot install -f FILE|DIR ... | uninstall  start autostart groups at boot
+       durun checkpoint GROUP [--json] [--full]     checkpoint every process of a group behind one barrier
+       durun checkpoints GROUP [--json]             a group's committed checkpoints
+       durun restore GROUP [--from ID]              stop the group and bring it back from its latest (or the named) checkpoint
+       durun inspect IMAGE|CHECKPOINT-DIR [--json]  decode checkpoint images
+       durun check [--json]                         kernel features for checkpoint/restore, what each enables or costs
 
 run options: --group NAME, --detach, --restart on-crash|on-failure|always|never,
              --backoff MS, --backoff-max MS, --max-restarts N, --restart-window MS

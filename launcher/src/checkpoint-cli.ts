@@ -1,0 +1,119 @@
+// The checkpoint commands of the CLI (issue 3): checkpoint, checkpoints,
+// restore (through the supervisor), inspect and check (the engine's own
+// durun-ckpt tool, no supervisor needed). cli.ts dispatches here.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ClientError } from '../../supervisor/src/protocol/client.js';
+import type { CheckpointView, CheckpointsAnswer, RestoreAnswer } from '../../supervisor/src/protocol/checkpoint-requests.js';
+import type { CliIo } from './groups-cli.js';
+
+export const CHECKPOINT_COMMANDS: ReadonlySet<string> = new Set(['checkpoint', 'checkpoints', 'restore', 'inspect', 'check']);
+
+const CKPT_TOOL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'durun-ckpt');
+
+function args(io: CliIo, cmd: string, rest: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>) {
+  try {
+    return parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw io.usage(`durun ${cmd}: ${(err as Error).message.replace(/\. To specify.*$/, '')} (see durun --help)`);
+  }
+}
+
+function one(io: CliIo, cmd: string, positionals: string[], what = 'GROUP'): string {
+  if (positionals.length !== 1) throw io.usage(`durun ${cmd}: which ${what.toLowerCase()}? usage: durun ${cmd} ${what}`);
+  return positionals[0]!;
+}
+
+const mib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+
+function line(c: CheckpointView): string {
+  const kinds = c.kinds.every((k) => k === 'full') ? 'full' : c.kinds.every((k) => k === 'incremental') ? 'incremental' : 'mixed';
+  return `${c.id}  ${c.createdAt}  ${c.processes} process(es)  ${mib(c.bytes)} written  stall ${c.stallMs} ms  total ${c.durationMs} ms  ${kinds}${c.parent ? ` (on ${c.parent})` : ''}`;
+}
+
+/** Runs durun-ckpt with args; its output goes through, its exit code comes back. */
+function tool(io: CliIo, toolArgs: string[]): number {
+  if (!existsSync(CKPT_TOOL)) throw new ClientError(`${CKPT_TOOL} is missing (build it with make)`);
+  const res = spawnSync(CKPT_TOOL, toolArgs, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (res.error) throw new ClientError(`cannot run ${CKPT_TOOL}: ${res.error.message}`);
+  if (res.stdout) io.print(res.stdout);
+  if (res.stderr) process.stderr.write(res.stderr);
+  return res.status ?? 1;
+}
+
+/** `durun inspect DIR`: every image of a checkpoint directory (from its manifest, else *.img). */
+function inspectDir(io: CliIo, dir: string, json: boolean): number {
+  const file = path.join(dir, 'manifest.json');
+  const manifest = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { processes: Array<{ image: string; innerPid: number; exe: string }> }) : null;
+  if (!manifest) throw new ClientError(`${dir} has no manifest.json: not a committed checkpoint (images of an unfinished one are never restored)`);
+  let worst = 0;
+  if (json) {
+    const images = manifest.processes.map((p) => {
+      const res = spawnSync(CKPT_TOOL, ['inspect', p.image, '--json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+      if (res.status !== 0) worst = 1;
+      try {
+        return JSON.parse(res.stdout) as unknown;
+      } catch {
+        return { path: p.image, ok: false, error: res.stderr.trim() || 'no output' };
+      }
+    });
+    io.print(JSON.stringify({ manifest, images }));
+    return worst;
+  }
+  for (const p of manifest.processes) {
+    io.print(`== process ${p.innerPid} (${p.exe}): ${p.image}`);
+    worst = Math.max(worst, tool(io, ['inspect', p.image]));
+  }
+  return worst;
+}
+
+/** Runs one of CHECKPOINT_COMMANDS; resolves with the exit code. */
+export async function runCheckpointCommand(cmd: string, rest: string[], io: CliIo): Promise<number> {
+  switch (cmd) {
+    case 'checkpoint': {
+      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' }, full: { type: 'boolean' } });
+      const group = one(io, cmd, positionals);
+      const c = await io.withClient((cl) => cl.request<CheckpointView>('checkpoint', { group, full: values.full === true }));
+      io.print(values.json ? JSON.stringify(c) : `durun: checkpoint ${c.id} of ${group}: ${c.bytes} bytes written (${mib(c.bytes)}), programs stopped ${c.stallMs} ms, ${c.durationMs} ms in all; ${c.dir}`);
+      return 0;
+    }
+    case 'checkpoints': {
+      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
+      const group = one(io, cmd, positionals);
+      const a = await io.withClient((cl) => cl.request<CheckpointsAnswer>('checkpoints', { group }));
+      if (values.json) io.print(JSON.stringify(a));
+      else if (a.checkpoints.length === 0) io.print(`durun: group ${group} has no checkpoint (take one with: durun checkpoint ${group})`);
+      else for (const c of a.checkpoints) io.print(line(c));
+      return 0;
+    }
+    case 'restore': {
+      const { values, positionals } = args(io, cmd, rest, { from: { type: 'string' }, json: { type: 'boolean' } });
+      const group = one(io, cmd, positionals);
+      const r = await io.withClient((cl) => cl.request<RestoreAnswer>('restore', { group, from: values.from }));
+      io.print(values.json ? JSON.stringify(r) : `durun: restored ${group} from checkpoint ${r.id}: ${r.processes.map((p) => `pid ${p.innerPid} (outside ${p.pid})`).join(', ')}`);
+      return 0;
+    }
+    case 'inspect': {
+      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
+      const target = one(io, cmd, positionals, 'IMAGE|CHECKPOINT-DIR');
+      let st;
+      try {
+        st = statSync(target);
+      } catch (err) {
+        throw new ClientError(`${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+      }
+      if (st.isDirectory()) return inspectDir(io, target, values.json === true);
+      return tool(io, ['inspect', target, ...(values.json ? ['--json'] : [])]);
+    }
+    case 'check': {
+      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
+      if (positionals.length) throw io.usage('durun check: takes no arguments; usage: durun check [--json]');
+      return tool(io, ['check', ...(values.json ? ['--json'] : [])]);
+    }
+    default:
+      throw io.usage(`durun: unknown command "${cmd}"`);
+  }
+}
