@@ -4,7 +4,7 @@
 // a new runner whose first instance is `durun-restore IMAGE` (hidden runner
 // option --restore), so supervision, logs and restarts go on as before.
 // The restored processes call home with hello reason "restore".
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,13 +171,8 @@ let treeSupport: boolean | null = null;
 /** Whether durun-restore can restore a process tree (--tree, from native/). */
 function treeMode(): boolean {
   if (treeSupport === null) {
-    let usage = '';
-    try {
-      execFileSync(RESTORE_TOOL, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string };
-      usage = `${e.stdout ?? ''}${e.stderr ?? ''}`;
-    }
+    const res = spawnSync(RESTORE_TOOL, ['--help'], { encoding: 'utf8' });
+    const usage = `${res.stdout ?? ''}${res.stderr ?? ''}`;
     treeSupport = /--tree/.test(usage);
   }
   return treeSupport;
