@@ -1,6 +1,6 @@
 // Process-tree restore (native/, durun-restore --tree) against real
 // processes: a parent and its forked child joined by a pipe and a shared
-// anonymous page are checkpointed at one barrier (each dumps from its own
+// anonymous page (and an ack socketpair back) are checkpointed at one barrier (each dumps from its own
 // signal handler and stops itself until all have dumped), run on, are
 // SIGKILLed, and restored together in one pid namespace. The child checks
 // every record it reads (none lost, none repeated, including those that were
@@ -80,11 +80,11 @@ async function groupCheckpoint(p: Proc, pids: number[]): Promise<Map<number, { i
   return images;
 }
 
-async function scenario(user: User | null) {
+async function scenario(user: User | null, seqpacket: boolean) {
   const home: TempHome = tempHome('durun-tree-');
   if (user) chownSync(home.dir, user.uid, user.gid);
   try {
-    const env = { ...home.env, CKPT_DIR: home.dir, CKPT_TREE: '1', RECORDS: String(RECORDS) };
+    const env = { ...home.env, CKPT_DIR: home.dir, CKPT_TREE: '1', RECORDS: String(RECORDS), ACK_SEQPACKET: seqpacket ? '1' : '0' };
     const p = run(TREE, [], env, user);
     const ready = await waitFor('tree ready', () => p.out.match(/^ready parent=(\d+) ppid=(\d+) child=(\d+)$/m));
     const [parent, origPpid, child] = [Number(ready[1]), Number(ready[2]), Number(ready[3])];
@@ -99,6 +99,13 @@ async function scenario(user: User | null) {
     assert.is(insp.version, 2);
     const inFlight = Math.max(...insp.pipes.map((x: { inFlight: number }) => x.inFlight));
     assert.is(inFlight, (pc.counter - cc.counter) * 16, 'PIPE record holds exactly the unread records');
+    // the ack socketpair: each end names the other as its peer (fds 1-2 are
+    // node's socketpairs too, with the peer outside the set)
+    type Unix = { ino: number; peer: number; type: number };
+    const pinsp = JSON.parse(spawnSync(CKPT, ['inspect', pc.image, '--json'], { encoding: 'utf8' }).stdout);
+    const pu = (pinsp.unix as Unix[]).find((a) => (insp.unix as Unix[]).some((b) => b.ino === a.peer && b.peer === a.ino));
+    assert.ok(pu, `UNIX records pair up: ${JSON.stringify([pinsp.unix, insp.unix])}`);
+    assert.is(pu!.type, seqpacket ? 5 : 1);
     await waitFor('group runs on past the checkpoint', () => childRead(p.out) >= cc.counter + 200);
     const killedAt = childRead(p.out);
     process.kill(parent, 'SIGKILL');
@@ -120,7 +127,7 @@ async function scenario(user: User | null) {
     assert.match(r.err, new RegExp(`^harness: restored counter=${cc.counter} pid=${child} ppid=${parent}$`, 'm'), 'child: same pid, parent is the parent');
     assert.not.match(r.out, /FAIL/);
     assert.match(r.out, new RegExp(`^PASS child records=${RECORDS} sum=${(RECORDS * (RECORDS + 1)) / 2} pid=${child} ppid=${parent}$`, 'm'));
-    assert.match(r.out, new RegExp(`^PASS parent records=${RECORDS} pid=${parent} ppid=${origPpid} child=${child}$`, 'm'));
+    assert.match(r.out, new RegExp(`^PASS parent records=${RECORDS} acks=${RECORDS / 10} pid=${parent} ppid=${origPpid} child=${child}$`, 'm'));
     const firstAfter = Number(r.out.match(/^child read (\d+)$/m)?.[1] ?? -1);
     assert.ok(firstAfter > cc.counter && firstAfter <= cc.counter + 100 && firstAfter < killedAt + 100,
       `child resumed reading at the checkpoint (${cc.counter}), first report ${firstAfter}, killed at ${killedAt}`);
@@ -146,17 +153,17 @@ test.after.each(() => {
   for (const c of started.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-test('pipe + shared page tree: barrier dump, run on, SIGKILL all, --tree restores pids, parents, pipe data and sharing (root)', async () => {
-  await scenario(null);
+test('pipe + stream socketpair + shared page tree: barrier dump, run on, SIGKILL all, --tree restores pids, parents, data in flight and sharing (root)', async () => {
+  await scenario(null, false);
 });
 
-test('same tree as an unprivileged user (user + pid namespace)', async () => {
+test('same tree with a SOCK_SEQPACKET socketpair, as an unprivileged user (user + pid namespace)', async () => {
   const u = unprivilegedUser();
   if (typeof u === 'string') {
     console.log(`  skipped: ${u}`);
     return;
   }
-  await scenario(u);
+  await scenario(u, true);
 });
 
 test('--tree: usage error and a missing image are refused before anything starts', () => {

@@ -67,6 +67,7 @@ const char *img_rec_name(unsigned type)
 	case 7: return "FD";
 	case 8: return "PROC";
 	case 9: return "PIPE";
+	case 10: return "UNIX";
 	case 15: return "END";
 	default: return "UNKNOWN";
 	}

@@ -24,11 +24,14 @@ static int skipped(struct dump_ctx *d, int fd, int dirfd)
 
 #define MAX_PIPE_FDS 256
 
+/* pipes and sockets, saved after the fd walk (their probes open fds) */
 struct pipe_list {
-	int n;
+	int n, nsock;
 	int fd[MAX_PIPE_FDS];
 	int readable[MAX_PIPE_FDS];
 	uint64_t ino[MAX_PIPE_FDS];
+	int sock_fd[MAX_PIPE_FDS];
+	uint64_t sock_ino[MAX_PIPE_FDS];
 };
 
 static int dump_one(struct dump_ctx *d, int fd, struct pipe_list *pl)
@@ -83,6 +86,10 @@ static int dump_one(struct dump_ctx *d, int fd, struct pipe_list *pl)
 		pl->readable[pl->n] = (fl & O_ACCMODE) != O_WRONLY;
 		pl->ino[pl->n++] = st.st_ino;
 	}
+	if (f.kind == FD_SOCKET && pl->nsock < MAX_PIPE_FDS) {
+		pl->sock_fd[pl->nsock] = fd;
+		pl->sock_ino[pl->nsock++] = st.st_ino;
+	}
 	if (f.kind == FD_REG || f.kind == FD_DIR) {
 		off_t o = lseek(fd, 0, SEEK_CUR);
 		f.offset = o;
@@ -100,7 +107,7 @@ int dump_fds(struct dump_ctx *d)
 		ERR(&d->err, "files", "open", "/proc/self/fd", errno);
 		return -1;
 	}
-	pl.n = 0;
+	pl.n = pl.nsock = 0;
 	for (;;) {
 		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
 		if (n < 0) {
@@ -124,7 +131,9 @@ int dump_fds(struct dump_ctx *d)
 		}
 	}
 	close(dirfd);
-	return dump_pipes(d, pl.fd, pl.readable, pl.ino, pl.n);
+	if (dump_pipes(d, pl.fd, pl.readable, pl.ino, pl.n))
+		return -1;
+	return dump_unix(d, pl.sock_fd, pl.sock_ino, pl.nsock);
 err:
 	close(dirfd);
 	return -1;

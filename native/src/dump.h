@@ -89,6 +89,8 @@ int dump_fds(struct dump_ctx *d);
 /* dump-pipes.c: PIPE records for the pipes fds[i] (inode inos[i], readable[i]
  * if a read end), once per inode */
 int dump_pipes(struct dump_ctx *d, const int *fds, const int *readable, const uint64_t *inos, int n);
+/* dump-unix.c: UNIX records for the sockets fds[i] (inode inos[i]), once per inode */
+int dump_unix(struct dump_ctx *d, const int *fds, const uint64_t *inos, int n);
 /* dump-mem.c */
 int dump_memory(struct dump_ctx *d);
 /* track.c */

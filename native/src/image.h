@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define IMG_MAGIC      "DURUNIMG"  /* 8 bytes, no NUL stored */
-#define IMG_VERSION    2          /* written; 2 = 1 + PIPE records */
+#define IMG_VERSION    2          /* written; 2 = 1 + PIPE and UNIX records */
 #define IMG_VERSION_MIN 1         /* oldest one read (has no PIPE records) */
 #define IMG_PAGE       4096u
 
@@ -39,6 +39,7 @@ enum img_rec_type {
 	REC_FD = 7,
 	REC_PROC = 8,
 	REC_PIPE = 9,   /* version 2: bytes in flight in a pipe */
+	REC_UNIX = 10,  /* version 2: a unix socket's peer and its receive queue */
 	REC_END = 15,
 };
 
@@ -144,6 +145,18 @@ struct img_pipe {
 	uint64_t ino;         /* as in the FD records (pipe:[ino]) */
 	uint32_t pipe_size;   /* F_GETPIPE_SZ */
 	uint32_t len;         /* bytes in flight */
+} __attribute__((packed));
+
+/* REC_UNIX (version 2): one per AF_UNIX socket inode the process holds,
+ * after its FD records: this struct, then the receive queue, read with
+ * MSG_PEEK (not consumed): for SOCK_STREAM the bytes; for SOCK_DGRAM and
+ * SOCK_SEQPACKET `nmsgs` messages, each a u32 length then its bytes. */
+struct img_unix {
+	uint64_t ino, peer_ino;   /* peer_ino 0: not connected */
+	uint32_t type;            /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	uint32_t nmsgs;           /* messages in the queue (0 for a stream) */
+	uint32_t len;             /* payload bytes that follow */
+	uint32_t shut;            /* reserved (0) */
 } __attribute__((packed));
 
 /* REC_PROC: this struct, then cwd (cwd_len bytes). */

@@ -250,6 +250,19 @@ static int load(const char *path, struct loaded_image *li, char *err, size_t err
 				pp->data = dupmem(payload + sizeof(pp->p), pp->p.len);
 				break;
 			}
+			case REC_UNIX: {
+				struct li_unix *ux;
+				if (li->version < 2 || r.len < sizeof(struct img_unix))
+					return fail(err, errsz, WHERE "UNIX record in a version %u image or short", AT, li->version);
+				li->unixes = grow(li->unixes, li->nunix, sizeof(*li->unixes));
+				ux = &li->unixes[li->nunix++];
+				memcpy(&ux->u, payload, sizeof(ux->u));
+				ux->data = NULL;
+				if (sizeof(ux->u) + (uint64_t)ux->u.len != r.len)
+					return fail(err, errsz, WHERE "UNIX length does not add up", AT);
+				ux->data = dupmem(payload + sizeof(ux->u), ux->u.len);
+				break;
+			}
 			case REC_PROC:
 				if (r.len < sizeof(li->proc))
 					return fail(err, errsz, WHERE "short PROC", AT);
@@ -290,6 +303,9 @@ void li_free(struct loaded_image *li)
 	for (size_t i = 0; i < li->npipe; i++)
 		free(li->pipes[i].data);
 	free(li->pipes);
+	for (size_t i = 0; i < li->nunix; i++)
+		free(li->unixes[i].data);
+	free(li->unixes);
 	free(li->vmas);
 	free(li->fds);
 	free(li->thr);

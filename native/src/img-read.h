@@ -25,6 +25,11 @@ struct li_pipe {
 	char *data;
 };
 
+struct li_unix {
+	struct img_unix u;
+	char *data;
+};
+
 struct li_rec {         /* one entry per record, for `inspect` */
 	uint16_t type;
 	uint64_t off, len;
@@ -41,6 +46,8 @@ struct loaded_image {
 	uint32_t version;     /* of the file head */
 	size_t nvma, nthr, nfd, nrec, npipe;
 	struct li_pipe *pipes;
+	size_t nunix;
+	struct li_unix *unixes;
 	struct li_vma *vmas;
 	struct img_thread *thr;
 	struct li_fd *fds;

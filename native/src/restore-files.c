@@ -105,20 +105,25 @@ static int open_one(const struct li_fd *f)
 	}
 }
 
-/* A pipe shared inside a restored tree (t->pipes, made by restore-shared.c):
- * every holder gets the same pipe, whatever its fd number. */
-static int place_tree_pipe(const struct li_fd *f, const struct tree_pipe *tp)
+/* A pipe or socket shared inside a restored tree (made by restore-shared.c):
+ * every holder gets the same one, whatever its fd number. */
+static int place_shared(const struct li_fd *f, int from, const char *what, uint64_t ino)
 {
-	int src = dup((f->f.oflags & O_ACCMODE) == O_RDONLY ? tp->rd : tp->wr);
+	int src = dup(from);
 	if (src < 0 || place(src, f->f.fd, f->f.fdflags) < 0) {
-		RERR("files", errno, "place shared pipe:[%llu] on fd %d", (unsigned long long)tp->ino, f->f.fd);
+		RERR("files", errno, "place shared %s:[%llu] on fd %d", what, (unsigned long long)ino, f->f.fd);
 		return -1;
 	}
 	if (fcntl(f->f.fd, F_SETFL, (int)f->f.oflags) < 0) {
-		RERR("files", errno, "flags of shared pipe fd %d", f->f.fd);
+		RERR("files", errno, "flags of shared %s fd %d", what, f->f.fd);
 		return -1;
 	}
 	return 0;
+}
+
+static int place_tree_pipe(const struct li_fd *f, const struct tree_pipe *tp)
+{
+	return place_shared(f, (f->f.oflags & O_ACCMODE) == O_RDONLY ? tp->rd : tp->wr, "pipe", tp->ino);
 }
 
 /* keep[]: our own fds; they are moved above every saved fd and updated.
@@ -135,7 +140,7 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 	if (top < 100)
 		top = 100;
 	nown = 0;
-	own = calloc((size_t)nkeep + (t ? 2 * t->npipe + t->nshm : 0) + 1, sizeof(*own));
+	own = calloc((size_t)nkeep + (t ? 2 * t->npipe + t->nshm + t->nsock : 0) + 1, sizeof(*own));
 	if (!own)
 		return -1;
 	for (int k = 0; k < nkeep; k++)
@@ -146,6 +151,8 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 	}
 	for (size_t k = 0; t && k < t->nshm; k++)
 		own[nown++] = &t->shms[k].fd;
+	for (size_t k = 0; t && k < t->nsock; k++)
+		own[nown++] = &t->socks[k].fd;
 	for (size_t k = 0; k < nown; k++) {
 		if (*own[k] < 0)
 			continue;
@@ -191,9 +198,15 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 	for (size_t i = 0; i < li->nfd; i++) {
 		const struct li_fd *f = &li->fds[i];
 		const struct tree_pipe *tp = t && f->f.kind == FD_PIPE ? tree_find_pipe(t, f->f.ino) : NULL;
+		const struct tree_sock *ts = t && f->f.kind == FD_SOCKET ? tree_find_sock(t, f->f.ino) : NULL;
 		int fd;
 		if (tp) {
 			if (place_tree_pipe(f, tp))
+				return -1;
+			continue;
+		}
+		if (ts) {
+			if (place_shared(f, ts->fd, "socket", ts->ino))
 				return -1;
 			continue;
 		}
@@ -247,6 +260,10 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 		close(t->pipes[k].rd);
 		close(t->pipes[k].wr);
 		t->pipes[k].rd = t->pipes[k].wr = -1;
+	}
+	for (size_t k = 0; t && k < t->nsock; k++) {
+		close(t->socks[k].fd);
+		t->socks[k].fd = -1;
 	}
 	return 0;
 }

@@ -7,7 +7,10 @@
  *   memory  a shared mapping with no file behind it (MAP_SHARED|MAP_ANONYMOUS,
  *           memfd, SysV shm, deleted file) is identified by its inode: one
  *           memfd per inode, filled with the pages of every image that
- *           carries them, mapped MAP_SHARED by each user (restore-plan.c). */
+ *           carries them, mapped MAP_SHARED by each user (restore-plan.c)
+ *   sockets a unix socket whose peer is also in the set (a socketpair, or a
+ *           connection between two members) is one new socketpair; each end
+ *           gets back its receive queue (UNIX records), sent from the other. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "restore.h"
@@ -37,6 +41,84 @@ const struct tree_pipe *tree_find_pipe(const struct tree_ctx *t, uint64_t ino)
 		if (t->pipes[i].ino == ino)
 			return &t->pipes[i];
 	return NULL;
+}
+
+const struct tree_sock *tree_find_sock(const struct tree_ctx *t, uint64_t ino)
+{
+	for (size_t i = 0; i < t->nsock; i++)
+		if (t->socks[i].ino == ino)
+			return &t->socks[i];
+	return NULL;
+}
+
+static const struct li_unix *unix_record(const struct tree_ctx *t, uint64_t ino)
+{
+	for (size_t i = 0; i < t->n; i++)
+		for (size_t k = 0; k < t->li[i].nunix; k++)
+			if (t->li[i].unixes[k].u.ino == ino)
+				return &t->li[i].unixes[k];
+	return NULL;
+}
+
+/* queue of `to` (what it had received), sent from the other end `from` */
+static int refill_queue(const struct li_unix *to, int from)
+{
+	const char *p = to->data;
+	uint32_t left = to->u.len;
+	if (to->u.type == SOCK_STREAM) {
+		while (left) {
+			ssize_t n = send(from, p, left, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n <= 0)
+				return -1;
+			p += n;
+			left -= (uint32_t)n;
+		}
+		return 0;
+	}
+	for (uint32_t m = 0; m < to->u.nmsgs; m++) {
+		uint32_t len;
+		if (left < 4)
+			return errno = EINVAL, -1;
+		memcpy(&len, p, 4);
+		if (len > left - 4 || send(from, p + 4, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len)
+			return errno = errno ? errno : EINVAL, -1;
+		p += 4 + len;
+		left -= 4 + len;
+	}
+	return 0;
+}
+
+static int setup_socks(struct tree_ctx *t)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < t->n; i++)
+		cap += t->li[i].nunix;
+	t->socks = calloc(2 * cap + 1, sizeof(*t->socks));
+	if (!t->socks)
+		return -1;
+	for (size_t i = 0; i < t->n; i++)
+		for (size_t k = 0; k < t->li[i].nunix; k++) {
+			const struct li_unix *a = &t->li[i].unixes[k], *b;
+			int sv[2];
+			if (!a->u.peer_ino || tree_find_sock(t, a->u.ino) || !(b = unix_record(t, a->u.peer_ino)))
+				continue; /* not connected, done, or the peer is outside the set */
+			if (socketpair(AF_UNIX, (int)a->u.type | SOCK_CLOEXEC, 0, sv)) {
+				RERR("tree", errno, "socketpair for socket:[%llu] and socket:[%llu]", (unsigned long long)a->u.ino,
+				     (unsigned long long)b->u.ino);
+				return -1;
+			}
+			t->socks[t->nsock++] = (struct tree_sock){ a->u.ino, sv[0] };
+			t->socks[t->nsock++] = (struct tree_sock){ b->u.ino, sv[1] };
+			errno = 0;
+			if (refill_queue(a, sv[1]) || refill_queue(b, sv[0])) {
+				RERR("tree", errno, "refill the queues of socket:[%llu] and socket:[%llu]",
+				     (unsigned long long)a->u.ino, (unsigned long long)b->u.ino);
+				return -1;
+			}
+			RINFO("socketpair socket:[%llu]/[%llu]: %u + %u bytes queued restored", (unsigned long long)a->u.ino,
+			      (unsigned long long)b->u.ino, a->u.len, b->u.len);
+		}
+	return 0;
 }
 
 const struct tree_shm *tree_find_shm(const struct tree_ctx *t, uint64_t dev, uint64_t ino)
@@ -217,5 +299,5 @@ static int setup_shms(struct tree_ctx *t)
 
 int tree_shared_setup(struct tree_ctx *t)
 {
-	return setup_pipes(t) || setup_shms(t) ? -1 : 0;
+	return setup_pipes(t) || setup_socks(t) || setup_shms(t) ? -1 : 0;
 }

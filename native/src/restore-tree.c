@@ -347,8 +347,8 @@ int restore_tree(const struct ropts *o, char **images, int nimages)
 		return -1;
 	}
 	t.sock = sv[1];
-	RINFO("tree: %zu processes, root pid %d, %zu shared pipes, %zu shared memory objects, set up in %llu ms", t.n,
-	      t.li[t.root].h.pid, t.npipe, t.nshm, (unsigned long long)(now_ms() - t0));
+	RINFO("tree: %zu processes, root pid %d, %zu shared pipes, %zu socketpair ends, %zu shared memory objects, set up in %llu ms",
+	      t.n, t.li[t.root].h.pid, t.npipe, t.nsock, t.nshm, (unsigned long long)(now_ms() - t0));
 	fflush(NULL);
 	init = fork();
 	if (init < 0) {
@@ -366,6 +366,8 @@ int restore_tree(const struct ropts *o, char **images, int nimages)
 	}
 	for (size_t i = 0; i < t.nshm; i++)
 		close(t.shms[i].fd);
+	for (size_t i = 0; i < t.nsock; i++)
+		close(t.socks[i].fd);
 	for (size_t i = 0; i < t.n; i++)
 		close(t.li[i].fd);
 	outer_side(&t, o, sv[0], init, t0);

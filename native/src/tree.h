@@ -27,6 +27,11 @@ struct tree_pipe {            /* a pipe with both ends inside the set */
 	int rd, wr;
 };
 
+struct tree_sock {            /* one end of a socketpair with both ends inside the set */
+	uint64_t ino;
+	int fd;
+};
+
 struct tree_shm {             /* a shared anonymous/deleted object (by inode) */
 	uint64_t dev, ino, size;
 	int fd;                   /* memfd holding the merged pages */
@@ -38,8 +43,9 @@ struct tree_ctx {
 	int *parent;              /* index of the parent in the set, or -1 */
 	int root;                 /* index of the tree's root */
 	struct tree_coord *coord;
-	size_t npipe, nshm;
+	size_t npipe, nshm, nsock;
 	struct tree_pipe *pipes;
+	struct tree_sock *socks;
 	struct tree_shm *shms;
 	int sock;                 /* pid reports to the outer durun-restore (SCM_CREDENTIALS) */
 };
@@ -47,6 +53,7 @@ struct tree_ctx {
 /* restore-shared.c: pipes and shared memory objects for the whole set */
 int tree_shared_setup(struct tree_ctx *t);
 const struct tree_pipe *tree_find_pipe(const struct tree_ctx *t, uint64_t ino);
+const struct tree_sock *tree_find_sock(const struct tree_ctx *t, uint64_t ino);
 const struct tree_shm *tree_find_shm(const struct tree_ctx *t, uint64_t dev, uint64_t ino);
 /* true if the VMA is shared between processes through a tree_shm */
 int tree_vma_shared(const struct li_vma *v);
