@@ -1,0 +1,62 @@
+// Issue 3, groups: a bash script whose child writes into a pipe that another
+// child reads (a process tree, restored in one pid namespace with the pipe's
+// bytes in flight), and two independent programs joined into one group at
+// different times, captured behind one barrier and restored together.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tempHome } from './helpers/home.js';
+import { shutdownAll } from './helpers/durun.js';
+import { waitFor } from './helpers/wait.js';
+import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durunOk, killAll, lastTick, logFiles, psOf, runningPids, ticks, waitTick, type As } from './helpers/checkpoint.js';
+
+const home = tempHome('durun-ckg-');
+const as: As = { env: home.env, home: home.dir, wrap: (c) => c };
+const bin = mkdtempSync(path.join(os.tmpdir(), 'durun-ckgbin-'));
+const COUNTER = compile('counter.c', 'counter', bin);
+test.after(() => {
+  shutdownAll(home.env);
+  home.cleanup();
+  rmSync(bin, { recursive: true, force: true });
+});
+
+test('bash script with a child and a pipe: the whole tree comes back, in order', async () => {
+  durunOk(as, ['run', '--detach', '--group', 'pipe', '--restart', 'never', '--', path.join(CKPT_FIXTURES, 'pipe.sh'), '0.02']);
+  // script, sleep (the quiet pipe), producer and consumer subshells
+  const g = await waitFor('4 processes', () => { const v = psOf(as, 'pipe'); return v && runningPids(as, 'pipe').length === 4 ? v : undefined; }, 10_000);
+  const root = g.programs[0]!.rootPid!;
+  const r = await checkpointKillRestore(as, 'pipe', root);
+  assert.is(r.cp.processes, 4);
+  assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+  assert.is(runningPids(as, 'pipe').length, 4, 'the tree runs again');
+});
+
+test('two programs joined at different times: one barrier, both restored', async () => {
+  durunOk(as, ['run', '--detach', '--group', 'duo', '--restart', 'never', '--', COUNTER, path.join(bin, 'duo.dat'), '20']);
+  const a = await waitFor('counter', () => runningPids(as, 'duo')[0], 10_000);
+  await waitTick(home.dir, 'duo', 10, a);
+  durunOk(as, ['run', '--detach', '--group', 'duo', '--restart', 'never', '--', '/usr/bin/python3', path.join(CKPT_FIXTURES, 'dict.py'), '20']);
+  const b = await waitFor('python joined', () => runningPids(as, 'duo').find((p) => p !== a), 10_000);
+  await waitTick(home.dir, 'duo', 5, b);
+  const before = { a: lastTick(home.dir, 'duo', a), b: lastTick(home.dir, 'duo', b) };
+  const cp = checkpoint(as, 'duo');
+  assert.is(cp.processes, 2, 'both programs in one checkpoint');
+  const after = { a: lastTick(home.dir, 'duo', a), b: lastTick(home.dir, 'duo', b) };
+  await waitTick(home.dir, 'duo', after.a + 10, a);
+  await waitTick(home.dir, 'duo', after.b + 10, b);
+  await killAll(as, 'duo');
+  const old = new Set(logFiles(home.dir, 'duo'));
+  durunOk(as, ['restore', 'duo']);
+  const fresh = () => logFiles(home.dir, 'duo').filter((f) => !old.has(f));
+  for (const [pid, lo, hi] of [[a, before.a, after.a], [b, before.b, after.b]] as const) {
+    const first = await waitFor(`restored ${pid}`, () => ticks(home.dir, 'duo', fresh()).ticks.find((t) => t.pid === pid), 15_000);
+    assert.ok(first.n > lo && first.n <= hi + 1, `pid ${pid} resumed at ${first.n}: not between ${lo} and ${hi + 1}`);
+    await waitTick(home.dir, 'duo', first.n + 5, pid, fresh());
+  }
+  assert.equal(ticks(home.dir, 'duo').fails, []);
+  assert.is(psOf(as, 'duo')!.programs.filter((p) => p.state === 'running').length, 2);
+});
+
+test.run();
