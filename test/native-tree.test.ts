@@ -9,7 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, readFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { BUILD } from './helpers/paths.js';
 import { waitFor, isAlive } from './helpers/wait.js';
@@ -164,6 +164,39 @@ test('same tree with a SOCK_SEQPACKET socketpair, as an unprivileged user (user 
     return;
   }
   await scenario(u, true);
+});
+
+test('one member failing before its restorer: nobody resumes, the tree is killed, exit 1 (root)', async () => {
+  const home: TempHome = tempHome('durun-tree-');
+  try {
+    // the program's stdout is a file this time: deleting it makes the reopen fail in both members
+    const outPath = path.join(home.dir, 'out');
+    const fd = openSync(outPath, 'w');
+    const env = { ...home.env, CKPT_DIR: home.dir, CKPT_TREE: '1', RECORDS: '100000' };
+    const child = spawn(TREE, [], { env, stdio: ['ignore', fd, 'pipe'] });
+    closeSync(fd);
+    started.push(child);
+    const p: Proc = { child, out: '', err: '', exit: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))) };
+    child.stderr!.on('data', (d) => (p.err += d));
+    const ready = await waitFor('tree ready', () => readFileSync(outPath, 'utf8').match(/^ready parent=(\d+) ppid=(\d+) child=(\d+)$/m));
+    const [parent, kid] = [Number(ready[1]), Number(ready[3])];
+    extraPids.push(kid);
+    await waitFor('child read 100 records', () => childRead(readFileSync(outPath, 'utf8')) >= 100);
+    const images = await groupCheckpoint(p, [parent, kid]);
+    process.kill(parent, 'SIGKILL');
+    process.kill(kid, 'SIGKILL');
+    await waitFor('killed group gone', () => !isAlive(parent) && !isAlive(kid));
+    unlinkSync(outPath);
+    const t0 = Date.now();
+    const r = spawnSync(RESTORE, ['--tree', images.get(parent)!.image, images.get(kid)!.image], { encoding: 'utf8', env: home.env, timeout: 30_000 });
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, /files: reopen fd 1: .*out: No such file or directory/);
+    assert.match(r.stderr, /tree: process \d+ failed before its restorer; the whole tree was killed/);
+    assert.not.match(r.stderr, /harness: restored/, 'no member resumed');
+    assert.ok(Date.now() - t0 < 10_000, 'failure reported promptly');
+  } finally {
+    home.cleanup();
+  }
 });
 
 test('--tree: usage error and a missing image are refused before anything starts', () => {
