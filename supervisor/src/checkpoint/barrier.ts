@@ -22,6 +22,8 @@ export class Barrier {
   /** Processes that registered while images were being written: SIGCONT at the end. */
   readonly held = new Set<number>();
   failure: string | null = null;
+  /** The failure was a member ending before ckpt-go: nothing written, worth another try. */
+  transient = false;
   private wake: () => void = () => {};
 
   constructor(readonly group: string, readonly id: string, readonly dir: string, readonly full: boolean) {}

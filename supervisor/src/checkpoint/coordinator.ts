@@ -11,7 +11,7 @@ import { callHomeSignal } from '../signals.js';
 import { diag } from '../diag.js';
 import { Barrier, type MemberResult } from './barrier.js';
 import { commitManifest, listManifests, pruneList, readManifest, type Manifest, type ManifestProcess } from './manifest.js';
-import { inspectImage, sha256File } from './images.js';
+import { RESTORE_TOOL, inspectImage, sha256File } from './images.js';
 
 /** How long each phase of a barrier may take before the checkpoint is aborted (DURUN_CKPT_TIMEOUT_MS overrides). */
 const PHASE_TIMEOUT_MS = 10_000;
@@ -25,6 +25,10 @@ export interface CheckpointSummary {
 interface Port { pid: number; inner: number; group: string; send(msg: Record<string, unknown>): void }
 
 export class RequestError extends Error {}
+class TransientAbort extends Error {}
+
+/** Tries of a checkpoint whose barrier a short-lived member broke. */
+const TRIES = 3;
 
 export class Coordinator {
   private readonly ports = new Map<number, Port>();
@@ -68,7 +72,12 @@ export class Coordinator {
     if (!port || port.send !== send) return;
     this.ports.delete(pid);
     const b = this.barriers.get(port.group);
-    if (b && b.members.has(pid) && !b.members.get(pid)!.result) b.fail(`process ${pid} ended during the checkpoint`);
+    if (b && b.members.has(pid) && !b.members.get(pid)!.result) {
+      // Before ckpt-go nothing was written: a short-lived process (a shell's
+      // command) ending then makes the checkpoint worth another try.
+      if (b.phase === 'stopping') b.transient = true;
+      b.fail(`process ${pid} ended during the checkpoint`);
+    }
   }
 
   /** ckpt-stopped / ckpt-done / ckpt-failed from a process link. */
@@ -138,11 +147,23 @@ export class Coordinator {
 
   // ---- the barrier ----
 
+  /** Takes a checkpoint; one aborted only because a member ended before any image was written is tried again (3 tries). */
   async checkpoint(name: string, opts: { full?: boolean } = {}): Promise<CheckpointSummary> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(name, opts);
+      } catch (err) {
+        if (!(err instanceof TransientAbort) || attempt >= TRIES) throw err instanceof TransientAbort ? new RequestError(err.message) : err;
+      }
+    }
+  }
+
+  private async once(name: string, opts: { full?: boolean }): Promise<CheckpointSummary> {
     const group = this.registry.group(name);
     if (!group) throw new RequestError(`unknown group "${name}"`);
     if (this.barriers.has(name)) throw new RequestError(`a checkpoint of ${name} is already under way`);
-    const procs = this.registry.liveProcessesOf(group);
+    // durun-restore's own processes (namespace init, parent stand-ins) are scaffolding, not the program.
+    const procs = this.registry.liveProcessesOf(group).filter((p) => p.exe !== RESTORE_TOOL);
     if (procs.length === 0) throw new RequestError(`group ${name} has no running process to checkpoint`);
     for (const p of procs) {
       if (!p.preloaded || !this.ports.has(p.pid)) {
@@ -181,7 +202,8 @@ export class Coordinator {
       rmSync(dir, { recursive: true, force: true });
       this.chained.delete(name);
       this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id} aborted: ${why}`, data: { id, failed: true } });
-      throw new RequestError(`checkpoint of ${name} aborted (the previous checkpoint stays the latest): ${why}`);
+      const text = `checkpoint of ${name} aborted (the previous checkpoint stays the latest): ${why}`;
+      throw b.transient ? new TransientAbort(text) : new RequestError(text);
     }
   }
 
@@ -238,7 +260,8 @@ export class Coordinator {
         parent ??= committed.id;
       }
       processes.push({
-        pid: m.pid, innerPid: m.inner, ppid: rec?.ppid ?? 0, program: rec?.program ?? 0, exe, exeSize, exeMtimeMs,
+        // pid and ppid as the process sees them (its image's header), so a restored group checkpoints again alike.
+        pid: m.pid, innerPid: head.pid || m.inner, ppid: head.ppid, program: rec?.program ?? 0, exe, exeSize, exeMtimeMs,
         image: m.image, sha256: await sha256File(m.image), bytes: st.size, kind: head.kind, parentImage: head.parentPath,
         stallNs: m.result!.stallNs,
       });
