@@ -4,11 +4,11 @@
 // different times, captured behind one barrier and restored together.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tempHome } from './helpers/home.js';
-import { shutdownAll } from './helpers/durun.js';
+import { durunAsync, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durunOk, killAll, lastTick, logFiles, psOf, runningPids, ticks, waitTick, type As } from './helpers/checkpoint.js';
 
@@ -61,5 +61,44 @@ test('two programs joined at different times: one barrier, both restored', async
   assert.equal(ticks(home.dir, 'duo').fails, []);
   assert.is(psOf(as, 'duo')!.programs.filter((p) => p.state === 'running').length, 2);
 });
+
+test('registering during a barrier: before ckpt-go it joins the checkpoint, after it is held until release', async () => {
+  const h = tempHome('durun-ckj-');
+  const as2: As = { env: { ...h.env, DURUN_FAULT: 'supervisor:delay-go=2000,supervisor:delay-commit=2000' }, home: h.dir, wrap: (c) => c };
+  const log = () => { try { return readFileSync(path.join(h.dir, 'supervisor.log'), 'utf8'); } catch { return ''; } };
+  try {
+    durunOk(as2, ['run', '--detach', '--group', 'j', '--restart', 'never', '--', COUNTER, path.join(bin, 'j1.dat'), '20']);
+    const a = await waitFor('first program', () => runningPids(as2, 'j')[0], 10_000);
+    await waitTick(h.dir, 'j', 3, a);
+    const cp = durunAsync(as2.env, ['checkpoint', 'j', '--json']);
+    await waitFor('barrier up (delay-go)', () => /delay-go/.test(log()), 10_000);
+    durunOk(as2, ['run', '--detach', '--group', 'j', '--restart', 'never', '--', COUNTER, path.join(bin, 'j2.dat'), '20']);
+    const b = await waitFor('second program registered', () => runningPids(as2, 'j').find((p) => p !== a), 10_000);
+    await waitFor('images written (delay-commit)', () => /delay-commit/.test(log()), 15_000);
+    durunOk(as2, ['run', '--detach', '--group', 'j', '--restart', 'never', '--', COUNTER, path.join(bin, 'j3.dat'), '20']);
+    const c = await waitFor('third program registered', () => runningPids(as2, 'j').find((p) => p !== a && p !== b), 10_000);
+    await waitFor(`${c} held stopped`, () => procState(c) === 'T', 5_000);
+    const res = await cp.done;
+    assert.is(res.code, 0, res.stderr);
+    const taken = JSON.parse(res.stdout) as { processes: number; dir: string };
+    assert.is(taken.processes, 2, 'the first program and the one that joined before ckpt-go');
+    assert.ok(existsSync(path.join(taken.dir, `${b}.img`)), 'the joiner has its image');
+    assert.not.ok(existsSync(path.join(taken.dir, `${c}.img`)), 'the late one has none');
+    await waitFor(`${c} released`, () => procState(c) !== 'T', 5_000);
+    await waitTick(h.dir, 'j', 3, c);
+  } finally {
+    shutdownAll(h.env);
+    h.cleanup();
+  }
+});
+
+function procState(pid: number): string {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
+}
 
 test.run();

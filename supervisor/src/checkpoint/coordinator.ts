@@ -171,6 +171,7 @@ export class Coordinator {
       }
     }
     const started = Date.now();
+    this.taken++;
     const id = this.newId(name);
     const dir = path.join(this.groupDir(name), id);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -184,11 +185,15 @@ export class Coordinator {
     try {
       for (const p of procs) this.ask(b, p.pid, this.innerOf(p.pid));
       await b.until(() => b.allStopped(), timeout, `processes ${b.missing('stopped')} did not stop`);
+      await this.fault('delay-go');
+      // Processes that registered meanwhile joined: they must be parked too.
+      await b.until(() => b.allStopped(), timeout, `processes ${b.missing('stopped')} did not stop`);
       b.phase = 'dumping';
       for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: 'ckpt-go', id });
       await b.until(() => b.allDone(), timeout + 60_000, `processes ${b.missing('done')} did not finish their images`);
       const manifest = await this.verify(group, b, started);
-      this.fault('before-commit');
+      await this.fault('delay-commit');
+      await this.fault('before-commit');
       commitManifest(dir, manifest);
       this.chained.add(name);
       this.end(b, 'ckpt-release');
@@ -309,15 +314,24 @@ export class Coordinator {
     }
   }
 
-  /** DURUN_FAULT=supervisor:POINT[@N]: the supervisor kills itself (SIGKILL) at POINT of its N-th checkpoint. */
-  private fault(point: string): void {
-    if (point === 'before-commit') this.taken++;
+  /**
+   * Fault injection for tests, from DURUN_FAULT (comma-separated):
+   * `supervisor:before-commit[@N]` SIGKILLs the supervisor after the images
+   * of its N-th checkpoint are verified, before the manifest is written;
+   * `supervisor:delay-go=MS` / `supervisor:delay-commit=MS` hold the barrier
+   * that long with every member parked (still joinable) / every image
+   * written (late registrations are held), so tests can register processes then.
+   */
+  private async fault(point: 'before-commit' | 'delay-go' | 'delay-commit'): Promise<void> {
     for (const f of (this.env.DURUN_FAULT ?? '').split(',')) {
-      const m = /^supervisor:([a-z-]+)(?:@(\d+))?$/.exec(f.trim());
-      if (m && m[1] === point && (!m[2] || Number(m[2]) === this.taken)) {
+      const m = /^supervisor:([a-z-]+)(?:=(\d+))?(?:@(\d+))?$/.exec(f.trim());
+      if (!m || m[1] !== point || (m[3] && Number(m[3]) !== this.taken)) continue;
+      if (point === 'before-commit') {
         diag(`fault injection: SIGKILL at ${point} of checkpoint ${this.taken}`);
         process.kill(process.pid, 'SIGKILL');
       }
+      diag(`fault injection: ${point} ${m[2] ?? 0} ms in checkpoint ${this.taken}`);
+      await new Promise((r) => setTimeout(r, Number(m[2] ?? 0)));
     }
   }
 }
