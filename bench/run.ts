@@ -1,16 +1,18 @@
 // Runs the benchmarks and prints the results table for bench/README.md.
-// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle)
+// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle, checkpoint)
 import { launchOverhead } from './launch-overhead.js';
 import { forkExec } from './fork-exec.js';
 import { restartLatency } from './restart-latency.js';
 import { idleFootprint } from './idle-footprint.js';
+import { checkpointBench } from './checkpoint.js';
 import type { Row } from './lib.js';
 
-const all: Record<string, () => Row | Promise<Row>> = {
+const all: Record<string, () => Row | Row[] | Promise<Row | Row[]>> = {
   launch: () => launchOverhead(),
   forkexec: () => forkExec(),
   restart: () => restartLatency(),
   idle: () => idleFootprint(),
+  checkpoint: () => checkpointBench(),
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
@@ -19,7 +21,7 @@ for (const name of chosen) {
   const bench = all[name];
   if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(all).join(', ')}`);
   process.stderr.write(`running ${name}...\n`);
-  rows.push(await bench());
+  rows.push(...[await bench()].flat());
 }
 console.log('| benchmark | baseline | under durun | ratio / added | aim |');
 console.log('|---|---|---|---|---|');

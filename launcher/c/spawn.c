@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "durun_env.h"
 #include "launcher.h"
@@ -172,6 +173,12 @@ static void child(const struct durun *d, int out_fd, int err_fd, int fail_fd)
 	int err;
 	signals_restore();
 	if (out_fd >= 0 && (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0))
+		goto fail;
+	/* A detached program starts clean, as a daemon would: nothing but 0-2
+	 * from whatever shell ran `durun --detach` (an inherited pipe would also
+	 * tie it to a process outside its group). Close-on-exec rather than
+	 * close, so the exec-status pipe still reports a failed exec. */
+	if (out_fd >= 0 && close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
 	if (!restore_spent && (d->opt.restore || d->opt.restore_tree)) {
 		exec_restore(d);
