@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, utimesSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { tempHome } from './helpers/home.js';
 import { shutdownAll } from './helpers/durun.js';
@@ -110,6 +111,26 @@ test('a corrupted image: restore refuses and names the file; a changed binary to
   assert.match(r.stderr, exe);
   assert.match(r.stderr, /changed/);
   assert.is(runningPids(as, 'corrupt').length, 0, 'nothing was started');
+});
+
+test('a TCP connection to outside the group: checkpoint refuses and says why', async () => {
+  const server = net.createServer((c) => c.on('error', () => {}));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    const code = `import socket,time,os\ns=socket.create_connection(("127.0.0.1",${port}))\nn=0\nwhile True:\n n+=1\n print(f"tick {n} pid {os.getpid()}",flush=True)\n time.sleep(0.02)`;
+    const pid = await start('tcp', ['/usr/bin/python3', '-c', code], ['--restart', 'never']);
+    await waitTick(home.dir, 'tcp', 3, pid);
+    const r = durun(as, ['checkpoint', 'tcp']);
+    assert.is(r.code, 1);
+    assert.match(r.stderr, /socket/);
+    assert.match(r.stderr, String(pid));
+    const list = JSON.parse(durunOk(as, ['checkpoints', 'tcp', '--json'])) as { checkpoints: unknown[] };
+    assert.is(list.checkpoints.length, 0);
+    await killAll(as, 'tcp');
+  } finally {
+    server.close();
+  }
 });
 
 test('kill -9 of the supervisor mid-checkpoint: the previous checkpoint still restores', async () => {

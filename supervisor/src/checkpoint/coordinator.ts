@@ -12,6 +12,7 @@ import { diag } from '../diag.js';
 import { Barrier, type MemberResult } from './barrier.js';
 import { commitManifest, listManifests, pruneList, readManifest, type Manifest, type ManifestProcess } from './manifest.js';
 import { RESTORE_TOOL, inspectImage, sha256File } from './images.js';
+import { uncapturable } from './capturable.js';
 
 /** How long each phase of a barrier may take before the checkpoint is aborted (DURUN_CKPT_TIMEOUT_MS overrides). */
 const PHASE_TIMEOUT_MS = 10_000;
@@ -170,6 +171,8 @@ export class Coordinator {
         throw new RequestError(`cannot checkpoint ${name}: process ${p.pid} (${p.exe}) has no interceptor link (static or setuid binary?), so its state cannot be captured`);
       }
     }
+    const why = uncapturable(procs.map((p) => p.pid), (pid) => procs.find((p) => p.pid === pid)?.exe ?? '?');
+    if (why) throw new RequestError(`cannot checkpoint ${name}: ${why}`);
     const started = Date.now();
     this.taken++;
     const id = this.newId(name);
