@@ -4,10 +4,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tempHome } from './helpers/home.js';
-import { durunSync, shutdownAll } from './helpers/durun.js';
+import { durunSync, shutdownAll, waitGroup } from './helpers/durun.js';
 import { DURUN_BIN } from './helpers/paths.js';
 import { unprivilegedUser } from './helpers/user.js';
 import { waitFor } from './helpers/wait.js';
@@ -84,13 +84,26 @@ test("an ordinary user cannot use root's supervisor", () => {
 });
 
 test('a program under durun sees no extra file descriptors but the documented link', () => {
-  const list = ['sh', '-c', 'ls /proc/$$/fd | sort -n | tr "\\n" " "'];
-  const bare = spawnSync(list[0]!, list.slice(1), { encoding: 'utf8' }).stdout.trim().split(' ').map(Number);
+  // ls lists its own fds (the directory it reads included), so both runs see the same set but the link.
+  const list = ['ls', '/proc/self/fd'];
+  const fdsOf = (out: string) => out.trim().split('\n').map(Number);
+  const bare = fdsOf(spawnSync(list[0]!, list.slice(1), { encoding: 'utf8' }).stdout);
   const res = durunSync(home.env, ['--group', 'fds', '--', ...list]);
   assert.is(res.code, 0, res.stderr);
-  const extra = res.stdout.trim().split(' ').map(Number).filter((fd) => !bare.includes(fd));
+  const extra = fdsOf(res.stdout).filter((fd) => !bare.includes(fd));
   assert.is(extra.length, 1, `fds beyond the bare run: ${extra.join(' ')}`);
   assert.ok(extra[0]! >= 900, `the link sits at 900 or above, not ${extra[0]}`);
+});
+
+test('a detached program gets only stdin, stdout, stderr and the link, whatever its launcher held', async () => {
+  // This test process itself holds extra fds (node's own pipes): none may leak.
+  const res = durunSync(home.env, ['--detach', '--group', 'clean', '--', 'sleep', '300']);
+  assert.is(res.code, 0, res.stderr);
+  const g = await waitGroup(home.env, 'clean', 'running', (g) => g.processes.some((p) => p.state === 'running' && p.preloaded));
+  const pid = g.processes.find((p) => p.state === 'running')!.pid;
+  const fds = readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
+  assert.equal(fds.filter((fd) => fd < 900), [0, 1, 2], `fds: ${fds.join(' ')}`);
+  assert.is(fds.filter((fd) => fd >= 900).length, 1);
 });
 
 test.run();
