@@ -11,7 +11,7 @@ import path from 'node:path';
 import { tempHome } from './helpers/home.js';
 import { shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
-import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, runningPids, waitTick, type As } from './helpers/checkpoint.js';
+import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, psOf, runningPids, waitTick, type As } from './helpers/checkpoint.js';
 
 const home = tempHome('durun-ck-');
 const as: As = { env: home.env, home: home.dir, wrap: (c) => c };
@@ -37,7 +37,8 @@ test('C counter: heap list and file offset come back; the running instance is st
   assert.ok(r.cp.bytes > 0 && r.cp.id, 'checkpoint reports id and bytes');
   assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
   // on-crash restarted it from scratch after the kill; restore stopped that instance.
-  assert.ok(runningPids(as, 'counter').length === 1, 'only the restored instance runs');
+  const programs = psOf(as, 'counter')!.processes.filter((p) => p.state === 'running' && !p.exe.endsWith('/durun-restore'));
+  assert.equal(programs.map((p) => p.argv[0]), [COUNTER], 'only the restored instance runs');
   // The file goes on at the restored offset: the 20-byte record k holds k. (The
   // fresh instance on-crash started after the kill truncated the file, so the
   // records before the restored offset may be a hole: read by offset, not by line.)

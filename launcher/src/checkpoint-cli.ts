@@ -77,7 +77,7 @@ export async function runCheckpointCommand(cmd: string, rest: string[], io: CliI
       const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' }, full: { type: 'boolean' } });
       const group = one(io, cmd, positionals);
       const c = await io.withClient((cl) => cl.request<CheckpointView>('checkpoint', { group, full: values.full === true }));
-      io.print(values.json ? JSON.stringify(c) : `durun: checkpoint ${c.id} of ${group}: ${c.bytes} bytes written (${mib(c.bytes)}), programs stopped ${c.stallMs} ms, ${c.durationMs} ms in all; ${c.dir}`);
+      io.print(values.json ? JSON.stringify(c) : `durun: checkpoint ${c.id} of ${group}: ${c.bytes} bytes written (${mib(c.bytes)}), programs stopped ${c.stallMs} ms (image writing ${c.dumpStallMs} ms of it), ${c.durationMs} ms in all; ${c.dir}`);
       return 0;
     }
     case 'checkpoints': {

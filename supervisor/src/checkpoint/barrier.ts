@@ -40,7 +40,11 @@ export class Barrier {
     this.wake();
   }
 
+  /** When the first member parked (Date.now()). */
+  firstStoppedAt: number | null = null;
+
   stopped(pid: number): void {
+    this.firstStoppedAt ??= Date.now();
     const m = this.members.get(pid);
     if (m) m.stopped = true;
     this.wake();

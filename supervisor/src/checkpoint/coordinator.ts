@@ -18,7 +18,7 @@ import { uncapturable } from './capturable.js';
 const PHASE_TIMEOUT_MS = 10_000;
 
 export interface CheckpointSummary {
-  group: string; id: string; dir: string; createdAt: string; bytes: number; stallMs: number; durationMs: number;
+  group: string; id: string; dir: string; createdAt: string; bytes: number; stallMs: number; dumpStallMs: number; durationMs: number;
   processes: number; kinds: string[]; parent: string | null;
 }
 
@@ -201,7 +201,7 @@ export class Coordinator {
       this.chained.add(name);
       this.end(b, 'ckpt-release');
       const s = summary(manifest, dir);
-      this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id}: ${b.members.size} process(es), ${manifest.bytes} bytes, stalled ${manifest.stallMs} ms`, data: { id, durationMs: manifest.durationMs, bytes: manifest.bytes, stallMs: manifest.stallMs, processes: b.members.size } });
+      this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id}: ${b.members.size} process(es), ${manifest.bytes} bytes, stalled ${manifest.stallMs} ms`, data: { id, durationMs: manifest.durationMs, bytes: manifest.bytes, stallMs: manifest.stallMs, dumpStallMs: manifest.dumpStallMs, processes: b.members.size } });
       this.prune(name);
       return s;
     } catch (err) {
@@ -243,11 +243,11 @@ export class Coordinator {
 
   /** Every image complete and valid; builds the manifest. */
   private async verify(group: GroupRecord, b: Barrier, started: number): Promise<Manifest> {
-    const processes: ManifestProcess[] = [];
     let parent: string | null = null;
-    for (const m of b.members.values()) {
+    // Members in parallel, and each image's engine check and SHA-256 at once: the programs wait for this.
+    const processes: ManifestProcess[] = await Promise.all([...b.members.values()].map(async (m) => {
       const rec = this.registry.liveProcess(m.pid)?.rec ?? this.registry.findProcess(group, m.pid);
-      const head = await inspectImage(m.image);
+      const [head, sha256] = await Promise.all([inspectImage(m.image), sha256File(m.image)]);
       const st = statSync(m.image);
       chmodSync(m.image, 0o600);
       const exe = rec?.exe ?? '';
@@ -267,20 +267,22 @@ export class Coordinator {
         }
         parent ??= committed.id;
       }
-      processes.push({
+      return {
         // pid and ppid as the process sees them (its image's header), so a restored group checkpoints again alike.
         pid: m.pid, innerPid: head.pid || m.inner, ppid: head.ppid, program: rec?.program ?? 0, exe, exeSize, exeMtimeMs,
-        image: m.image, sha256: await sha256File(m.image), bytes: st.size, kind: head.kind, parentImage: head.parentPath,
+        image: m.image, sha256, bytes: st.size, kind: head.kind, parentImage: head.parentPath,
         stallNs: m.result!.stallNs,
-      });
-    }
+      };
+    }));
     const programs = group.programs.filter((p) => processes.some((q) => q.program === p.id)).map((p) => ({
       id: p.id, argv: p.argv, cwd: p.cwd, restart: p.restart, options: p.options, env: readEnv(processes.find((q) => q.program === p.id)!.pid),
     }));
     return {
       version: 1, group: group.name, id: b.id, parent, createdAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      stallMs: Math.round(Math.max(0, ...processes.map((p) => p.stallNs)) / 1e6),
+      // How long the programs were held: from the first member parking until now (release follows the commit at once).
+      stallMs: Date.now() - (b.firstStoppedAt ?? started),
+      dumpStallMs: Math.round(Math.max(0, ...processes.map((p) => p.stallNs)) / 1e6),
       bytes: processes.reduce((n, p) => n + p.bytes, 0), programs, processes,
     };
   }
@@ -354,7 +356,7 @@ function readEnv(pid: number): Record<string, string> {
 
 export function summary(m: Manifest, dir: string): CheckpointSummary {
   return {
-    group: m.group, id: m.id, dir, createdAt: m.createdAt, bytes: m.bytes, stallMs: m.stallMs, durationMs: m.durationMs,
+    group: m.group, id: m.id, dir, createdAt: m.createdAt, bytes: m.bytes, stallMs: m.stallMs, dumpStallMs: m.dumpStallMs ?? m.stallMs, durationMs: m.durationMs,
     processes: m.processes.length, kinds: m.processes.map((p) => p.kind), parent: m.parent,
   };
 }

@@ -45,7 +45,10 @@ export interface Manifest {
   parent: string | null;
   createdAt: string;
   durationMs: number;
+  /** How long the programs were held in the barrier (first parked until release). */
   stallMs: number;
+  /** The longest time the engine had a process's threads stopped to write its image. */
+  dumpStallMs: number;
   bytes: number;
   programs: ManifestProgram[];
   processes: ManifestProcess[];

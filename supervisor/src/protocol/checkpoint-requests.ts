@@ -12,7 +12,9 @@ export const CHECKPOINT_OPS: ReadonlySet<string> = new Set(['checkpoint', 'check
 
 /** One committed checkpoint as `durun checkpoint(s) --json` prints it. */
 export interface CheckpointView {
-  group: string; id: string; dir: string; createdAt: string; bytes: number; stallMs: number; durationMs: number;
+  group: string; id: string; dir: string; createdAt: string; bytes: number;
+  /** Programs held in the barrier (first parked until release), and the longest image write. */
+  stallMs: number; dumpStallMs: number; durationMs: number;
   processes: number; kinds: string[]; parent: string | null;
 }
 export interface CheckpointsAnswer { group: string; checkpoints: CheckpointView[] }
