@@ -75,8 +75,9 @@ export class ControlServer {
     let role: Role = { kind: 'new' };
     /** Run when the connection closes (an `events --follow` unsubscribes). */
     const closers: Array<() => void> = [];
-    const send = (msg: Record<string, unknown>) => {
-      if (!sock.destroyed) sock.write(JSON.stringify({ v: 1, ...msg }) + '\n');
+    /** written (optional): called once the line is handed to the kernel (a checkpoint signals only then). */
+    const send = (msg: Record<string, unknown>, written?: () => void) => {
+      if (!sock.destroyed) sock.write(JSON.stringify({ v: 1, ...msg }) + '\n', written);
     };
     const splitter = new LineSplitter(
       (line) => {

@@ -23,7 +23,7 @@ export interface CheckpointSummary {
 }
 
 /** A process link as the coordinator needs it. */
-interface Port { pid: number; inner: number; group: string; send(msg: Record<string, unknown>): void }
+interface Port { pid: number; inner: number; group: string; send(msg: Record<string, unknown>, written?: () => void): void }
 
 export class RequestError extends Error {}
 class TransientAbort extends Error {}
@@ -220,12 +220,15 @@ export class Coordinator {
     const port = this.ports.get(pid);
     if (!port) return b.fail(`process ${pid} has no link`);
     const timeout = Number(this.env.DURUN_CKPT_TIMEOUT_MS) || PHASE_TIMEOUT_MS;
-    port.send({ op: 'ckpt', id: b.id, image: m.image, full: b.full, timeoutMs: timeout + 60_000 });
-    try {
-      process.kill(pid, callHomeSignal(this.env));
-    } catch (err) {
-      b.fail(`cannot signal process ${pid}: ${(err as Error).message}`);
-    }
+    // The handler reads the command without waiting: signal once the line is in the socket.
+    port.send({ op: 'ckpt', id: b.id, image: m.image, full: b.full, timeoutMs: timeout + 60_000 }, () => {
+      if (b.phase === 'ended') return;
+      try {
+        process.kill(pid, callHomeSignal(this.env));
+      } catch (err) {
+        b.fail(`cannot signal process ${pid}: ${(err as Error).message}`);
+      }
+    });
   }
 
   private end(b: Barrier, word: 'ckpt-release' | 'ckpt-abort'): void {

@@ -43,7 +43,7 @@ export class CheckpointService {
   }
 
   /** A process link is registered (pid outside, inner as it sees itself). */
-  attached(h: ProcHello, inner: number, send: (m: Record<string, unknown>) => void): void {
+  attached(h: ProcHello, inner: number, send: (m: Record<string, unknown>, written?: () => void) => void): void {
     this.coord.attach(h.pid, inner, h.group, send);
     if (h.reason === 'restore') this.restorer.registered(h.group, inner, h.pid);
   }
