@@ -6,7 +6,7 @@
  *
  * Barrier, all on the link, each wait bounded so a dead supervisor never
  * hangs the program:
- *   <- ckpt{id,image,full,timeoutMs}  -> ckpt-stopped{pid,id}
+ *   <- ckpt{id,image,full,timeoutMs,goTimeoutMs} -> ckpt-stopped{pid,id}
  *   <- ckpt-go                        -> ckpt-done{bytes,kind,stallNs} | ckpt-failed{error}
  *   <- ckpt-release | ckpt-abort (abort: our image is deleted)
  * A restored process comes back inside durun_ckpt_dump(): it drops the old
@@ -122,7 +122,7 @@ static void say(const char *op, const char *id, const struct durun_ckpt_result *
 static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 {
 	char id[64], image[PATH_MAX];
-	long long timeout = CKPT_DEFAULT_WAIT_MS;
+	long long timeout = CKPT_DEFAULT_WAIT_MS, go_timeout = -1;
 	int full = 0;
 	if (json_get_str(cmd, "id", id, sizeof id) < 0)
 		return;
@@ -131,13 +131,16 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 		return;
 	}
 	json_get_int(cmd, "timeoutMs", &timeout);
+	json_get_int(cmd, "goTimeoutMs", &go_timeout);
 	json_get_bool(cmd, "full", &full);
 	if (timeout <= 0 || timeout > INT_MAX)
 		timeout = CKPT_DEFAULT_WAIT_MS;
+	if (go_timeout <= 0 || go_timeout > timeout)
+		go_timeout = timeout;
 
 	say("ckpt-stopped", id, NULL, NULL);
 	static const char *const go_ops[] = { "ckpt-go", "ckpt-abort" };
-	if (wait_word(fd, id, go_ops, 2, (int)timeout, buf, cap) != 0)
+	if (wait_word(fd, id, go_ops, 2, (int)go_timeout, buf, cap) != 0)
 		return; /* aborted, or the supervisor is gone: run on, nothing written */
 
 	struct durun_ckpt_req req = {

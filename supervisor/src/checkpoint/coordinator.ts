@@ -221,7 +221,8 @@ export class Coordinator {
     if (!port) return b.fail(`process ${pid} has no link`);
     const timeout = Number(this.env.DURUN_CKPT_TIMEOUT_MS) || PHASE_TIMEOUT_MS;
     // The handler reads the command without waiting: signal once the line is in the socket.
-    port.send({ op: 'ckpt', id: b.id, image: m.image, full: b.full, timeoutMs: timeout + 60_000 }, () => {
+    // goTimeoutMs: a parked process waits that long for ckpt-go (we abort after `timeout`); timeoutMs: for release, after its image.
+    port.send({ op: 'ckpt', id: b.id, image: m.image, full: b.full, goTimeoutMs: timeout + 5_000, timeoutMs: timeout + 60_000 }, () => {
       if (b.phase === 'ended') return;
       try {
         process.kill(pid, callHomeSignal(this.env));
