@@ -45,6 +45,28 @@ check:
 
 #define SPAN_PAGES 256u
 
+uint64_t chain_locate(struct loaded_image *chain, int n, int first, uint64_t addr, uint64_t npages, int *src,
+		      uint64_t *span)
+{
+	uint64_t off = 0;
+	*span = npages;
+	*src = -1;
+	for (int step = 0; step < n; step++) {
+		int i = step == 0 ? first : step, resident;
+		uint64_t avail;
+		off = li_page_span(&chain[i], addr, &resident, &avail);
+		if (avail < *span)
+			*span = avail;
+		if (off) {
+			*src = i;
+			return off;
+		}
+		if (!resident)
+			break; /* not resident there: the page was zero */
+	}
+	return 0;
+}
+
 /* Copies npages starting at addr into the output, each page from the newest
  * image of the chain that carries it (chain[n] = the child with its original
  * run kinds, then chain[1..n-1] = its ancestors), in spans as long as the
@@ -54,21 +76,10 @@ static int copy_pages(struct loaded_image *chain, int n, struct img_writer *w, u
 {
 	static char buf[SPAN_PAGES * IMG_PAGE];
 	while (npages) {
-		uint64_t span = npages < SPAN_PAGES ? npages : SPAN_PAGES, off = 0;
-		struct loaded_image *src = NULL;
-		for (int step = 0; step < n; step++) {
-			int i = step == 0 ? n : step, resident;
-			uint64_t avail;
-			off = li_page_span(&chain[i], addr, &resident, &avail);
-			if (avail < span)
-				span = avail;
-			if (off) {
-				src = &chain[i];
-				break;
-			}
-			if (!resident)
-				break; /* not resident there: the page was zero */
-		}
+		uint64_t span;
+		int srci;
+		uint64_t off = chain_locate(chain, n, n, addr, npages < SPAN_PAGES ? npages : SPAN_PAGES, &srci, &span);
+		struct loaded_image *src = srci >= 0 ? &chain[srci] : NULL;
 		if (src) {
 			if (pread(src->fd, buf, span * IMG_PAGE, (off_t)off) != (ssize_t)(span * IMG_PAGE)) {
 				snprintf(err, errsz, "%s: read pages at %#llx: %s", src->path, (unsigned long long)addr,
@@ -150,6 +161,28 @@ werr:
 	return -1;
 }
 
+int chain_load(const char *child, struct loaded_image *chain, int max, int *n, char *err, size_t errsz)
+{
+	*n = 0;
+	if (li_load(child, &chain[0], err, errsz)) {
+		*n = 1; /* partly filled: the caller frees it */
+		return -1;
+	}
+	*n = 1;
+	while (chain[*n - 1].h.kind == IMG_KIND_INCR) {
+		if (*n == max) {
+			snprintf(err, errsz, "%s: incremental chain longer than %d images", child, max);
+			return -1;
+		}
+		if (load_parent(&chain[*n - 1], &chain[*n], err, errsz)) {
+			(*n)++;
+			return -1;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
 int merge_chain(const char *child, const char *out, char *err, size_t errsz)
 {
 	/* chain[0..n-1]: newest .. full; chain[n]: the child loaded again with its
@@ -159,20 +192,8 @@ int merge_chain(const char *child, const char *out, char *err, size_t errsz)
 	int n = 0, fd = -1, rc = -1;
 
 	memset(chain, 0, sizeof(chain));
-	if (li_load(child, &chain[0], err, errsz))
-		goto out_n1;
-	n = 1;
-	while (chain[n - 1].h.kind == IMG_KIND_INCR) {
-		if (n == MAX_CHAIN) {
-			snprintf(err, errsz, "%s: incremental chain longer than %d images", child, MAX_CHAIN);
-			goto out;
-		}
-		if (load_parent(&chain[n - 1], &chain[n], err, errsz)) {
-			n++;
-			goto out;
-		}
-		n++;
-	}
+	if (chain_load(child, chain, MAX_CHAIN, &n, err, errsz))
+		goto out;
 	if (li_load(child, &chain[n], err, errsz)) {
 		n++;
 		goto out;
@@ -203,7 +224,4 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
-out_n1:
-	li_free(&chain[0]);
-	return -1;
 }

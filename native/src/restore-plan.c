@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "restore.h"
 #include "restorer.h"
+#include "merge.h"
 
 #define PG 4096ull
 #define UP(x) (((x) + PG - 1) & ~(PG - 1))
@@ -84,7 +85,58 @@ static int map_tree_shm(struct rst_args *a, struct rst_vma *r, const struct li_v
 	return 0;
 }
 
-int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t)
+static void emit_run(struct rst_args *a, uint64_t addr, uint64_t len, int fd, uint64_t off)
+{
+	struct rst_run *x = &a->runs[a->nrun++];
+	x->addr = addr;
+	x->len = len;
+	x->fd = fd;
+	x->file_off = off;
+}
+
+/* The page runs of one mapping as reads: DATA runs from li itself, PARENT
+ * runs (incremental chain restored in place) split into spans, each read from
+ * the nearest ancestor that carries it; pages no image carries stay zero.
+ * a == NULL: only count. Returns the number of reads or -1. */
+static long plan_runs(const struct loaded_image *li, const struct li_vma *v, const struct rchain *ch, struct rst_args *a)
+{
+	uint64_t data = 0;
+	long count = 0;
+	for (uint32_t k = 0; k < v->v.nruns; k++) {
+		uint64_t addr = v->v.start + v->runs[k].first * PG, np = v->runs[k].npages;
+		if (v->runs[k].kind == RUN_DATA) {
+			if (a)
+				emit_run(a, addr, np * PG, li->fd, v->pages_off + data * PG);
+			data += np;
+			count++;
+			continue;
+		}
+		if (!ch) {
+			RERR("plan", 0, "%s: PARENT pages at %#llx but no incremental chain loaded", li->path,
+			     (unsigned long long)addr);
+			return -1;
+		}
+		while (np) {
+			int src;
+			uint64_t span, off = chain_locate(ch->img, ch->n, 0, addr, np, &src, &span);
+			if (!span) {
+				RERR("plan", 0, "%s: no progress resolving pages at %#llx in the chain", li->path,
+				     (unsigned long long)addr);
+				return -1;
+			}
+			if (src >= 0) {
+				if (a)
+					emit_run(a, addr, span * PG, ch->img[src].fd, off);
+				count++;
+			}
+			addr += span * PG;
+			np -= span;
+		}
+	}
+	return count;
+}
+
+int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t, const struct rchain *ch)
 {
 	static struct cur_map cur[MAX_UNMAP];
 	size_t code_len = (size_t)(__stop_durun_restorer - __start_durun_restorer);
@@ -100,15 +152,18 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 			nspec++;
 			spec_total += v->v.end - v->v.start;
 		} else if (!(v->v.vflags & VMA_VSYSCALL)) {
+			long c = plan_runs(li, v, ch, NULL);
+			if (c < 0)
+				return -1;
 			nvma++;
-			nruns += v->v.nruns;
+			nruns += (size_t)c;
 		}
 	}
 	off = UP(code_len);
 	size_t args_off = off;
 	off += UP(sizeof(struct rst_args) + nvma * sizeof(struct rst_vma) + nruns * sizeof(struct rst_run) +
 		  (nspec + 8) * sizeof(struct rst_special) + 2 * MAX_UNMAP * sizeof(struct rst_range) +
-		  (nvma + 8) * sizeof(int32_t) + li->mm.auxv_len + 64) +
+		  (nvma + 8 + (ch ? (size_t)ch->n : 0)) * sizeof(int32_t) + li->mm.auxv_len + 64) +
 	       UP(li->nthr * (sizeof(struct rst_thread) + 64));
 	size_t stacks_off = off;
 	off += li->nthr * THREAD_STACK + LEADER_STACK;
@@ -140,7 +195,7 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 	TAKE(a->specials, (nspec + 8) * sizeof(struct rst_special));
 	TAKE(a->unmap, MAX_UNMAP * sizeof(struct rst_range));
 	TAKE(a->unmap_specials, 8 * sizeof(struct rst_range));
-	TAKE(a->close_fds, (nvma + 8) * sizeof(int32_t));
+	TAKE(a->close_fds, (nvma + 8 + (ch ? (size_t)ch->n : 0)) * sizeof(int32_t));
 	void *auxv;
 	TAKE(auxv, li->mm.auxv_len);
 	TAKE(a->thr, li->nthr * sizeof(struct rst_thread));
@@ -153,12 +208,13 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 	a->use_set_tid = 1;
 	a->coord = t ? (uint64_t)(uintptr_t)t->coord : 0;
 	a->close_fds[a->nclose++] = li->fd;
+	for (int i = 1; ch && i < ch->n; i++)
+		a->close_fds[a->nclose++] = ch->img[i].fd;
 
 	/* mappings */
 	for (size_t i = 0; i < li->nvma; i++) {
 		const struct li_vma *v = &li->vmas[i];
 		struct rst_vma *r;
-		uint64_t data = 0;
 		if (v->v.vflags & (VMA_SPECIAL | VMA_VSYSCALL))
 			continue;
 		r = &a->vmas[a->nvma++];
@@ -189,13 +245,8 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 		if (v->v.vflags & VMA_STACK)
 			r->mflags |= MAP_GROWSDOWN;
 		r->first_run = a->nrun;
-		for (uint32_t k = 0; k < v->v.nruns; k++) {
-			struct rst_run *x = &a->runs[a->nrun++];
-			x->addr = v->v.start + v->runs[k].first * PG;
-			x->len = (uint64_t)v->runs[k].npages * PG;
-			x->file_off = v->pages_off + data * PG;
-			data += v->runs[k].npages;
-		}
+		if (plan_runs(li, v, ch, a) < 0)
+			return -1;
 		r->nruns = a->nrun - r->first_run;
 	}
 

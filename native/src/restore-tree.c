@@ -157,7 +157,7 @@ static void __attribute__((noreturn)) become(struct tree_ctx *t, size_t i)
 	if (restore_proc(li) || restore_files(li, keep, 1, t))
 		goto fail;
 	li->fd = keep[0];
-	restore_enter(li, -1, t);
+	restore_enter(li, -1, t, NULL);
 fail:
 	tree_fail(t->coord, li->h.pid, 0, errno);
 	_exit(1);
@@ -337,7 +337,7 @@ int restore_tree(const struct ropts *o, char **images, int nimages)
 	if (!t.li)
 		return -1;
 	for (size_t i = 0; i < t.n; i++)
-		if (load_image(images[i], &t.li[i], merged, sizeof(merged)) || check_files(&t.li[i]))
+		if (load_image(images[i], &t.li[i], merged, sizeof(merged)) || check_files(&t.li[i], 0))
 			return -1;
 	if (plan(&t) || ns_unshare() || map_coord(&t) || tree_shared_setup(&t))
 		return -1;

@@ -16,6 +16,8 @@
 #include "restore.h"
 #include "merge.h"
 
+#define MAX_CHAIN 64
+
 int rverbose;
 
 void rlog_err(const char *file, int line, const char *subsys, int err, const char *fmt, ...)
@@ -46,7 +48,7 @@ static int same_file(const char *path, uint64_t size, uint64_t mtime_ns, uint64_
 	return 0;
 }
 
-int check_files(const struct loaded_image *li)
+int check_files(const struct loaded_image *li, int allow_parent)
 {
 	if (same_file(li->exe, li->h.exe_size, li->h.exe_mtime_ns, li->h.exe_ino, "program"))
 		return -1;
@@ -55,7 +57,7 @@ int check_files(const struct loaded_image *li)
 		if ((v->v.vflags & VMA_FILE) && same_file(v->path, v->v.fsize, v->v.fmtime_ns, v->v.ino, "mapped file"))
 			return -1;
 		for (uint32_t k = 0; k < v->v.nruns; k++)
-			if (v->runs[k].kind != RUN_DATA) {
+			if (v->runs[k].kind != RUN_DATA && !allow_parent) {
 				RERR("restore", 0, "%s: VMA %#llx has PARENT pages after merging", li->path,
 				     (unsigned long long)v->v.start);
 				return -1;
@@ -110,6 +112,27 @@ int load_image(const char *path, struct loaded_image *li, char *merged, size_t m
 	return 0;
 }
 
+/* One process: an incremental chain is restored in place (the restorer reads
+ * each page from the image of the chain that has it, nothing is written);
+ * DURUN_RESTORE_MERGE=1 merges into a file first, as before. */
+static int load_single(const char *path, struct rchain *ch, char *merged, size_t merged_sz)
+{
+	static struct loaded_image imgs[MAX_CHAIN];
+	char err[1024];
+	const char *m = getenv("DURUN_RESTORE_MERGE");
+	ch->img = imgs;
+	ch->n = 1;
+	if (m && !strcmp(m, "1"))
+		return load_image(path, &imgs[0], merged, merged_sz);
+	if (chain_load(path, imgs, MAX_CHAIN, &ch->n, err, sizeof(err))) {
+		fprintf(stderr, "durun-restore: refusing to restore: %s\n", err);
+		return -1;
+	}
+	if (ch->n > 1)
+		RINFO("restoring straight from an incremental chain of %d images", ch->n);
+	return 0;
+}
+
 static int redirect_log(const char *file)
 {
 	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -124,7 +147,8 @@ static int redirect_log(const char *file)
 int main(int argc, char **argv)
 {
 	struct ropts o;
-	struct loaded_image li;
+	struct loaded_image *li;
+	struct rchain ch;
 	char merged[4200];
 	const char *log = NULL;
 	int status_fd = -1, tree = 0;
@@ -161,17 +185,24 @@ int main(int argc, char **argv)
 		restore_tree(&o, argv + tree, argc - tree);
 		return 1; /* returns only on failure, already reported */
 	}
-	if (load_image(o.image, &li, merged, sizeof(merged)) || check_files(&li))
+	if (load_single(o.image, &ch, merged, sizeof(merged)))
 		return 1;
-	if (ns_enter(&li, &o, &status_fd))
+	li = &ch.img[0];
+	if (check_files(li, ch.n > 1))
+		return 1;
+	if (ns_enter(li, &o, &status_fd))
 		return 1;
 	{
-		int keep[2] = { status_fd, li.fd };
-		if (restore_proc(&li) || restore_files(&li, keep, 2, NULL))
+		int keep[2 + MAX_CHAIN];
+		keep[0] = status_fd;
+		for (int i = 0; i < ch.n; i++)
+			keep[1 + i] = ch.img[i].fd;
+		if (restore_proc(li) || restore_files(li, keep, 1 + ch.n, NULL))
 			_exit(1);
 		status_fd = keep[0];
-		li.fd = keep[1];
+		for (int i = 0; i < ch.n; i++)
+			ch.img[i].fd = keep[1 + i];
 	}
-	restore_enter(&li, status_fd, NULL);
+	restore_enter(li, status_fd, NULL, ch.n > 1 ? &ch : NULL);
 	_exit(1); /* restore_enter returns only on failure, already reported */
 }

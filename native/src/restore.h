@@ -40,13 +40,19 @@ int exit_code(int st);
 void wait_and_exit(pid_t child) __attribute__((noreturn));
 /* restore.c */
 int load_image(const char *path, struct loaded_image *li, char *merged, size_t merged_sz);
-int check_files(const struct loaded_image *li);
+int check_files(const struct loaded_image *li, int allow_parent);
+/* an incremental chain restored in place: img[0] is the image restored
+ * (PARENT runs kept), img[1..n-1] its ancestors; fds stay open */
+struct rchain {
+	struct loaded_image *img;
+	int n;
+};
 /* restore-tree.c: durun-restore --tree IMAGE...; returns only on failure */
 int restore_tree(const struct ropts *o, char **images, int nimages);
 /* restore-files.c (t: the tree's shared pipes, NULL for one process) */
 int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tree_ctx *t);
 int restore_proc(const struct loaded_image *li);
 /* restore-plan.c: never returns on success (t: shared memory + release page, or NULL) */
-int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t);
+int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t, const struct rchain *ch);
 
 #endif

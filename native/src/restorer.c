@@ -149,7 +149,7 @@ BLOB static void fill(struct rst_args *a, struct rst_run *r)
 {
 	uint64_t done = 0;
 	while (done < r->len) {
-		long n = S4(SYS_pread64, a->img_fd, r->addr + done, r->len - done, r->file_off + done);
+		long n = S4(SYS_pread64, r->fd, r->addr + done, r->len - done, r->file_off + done);
 		if (n == -4) /* EINTR */
 			continue;
 		if (n <= 0)

@@ -19,8 +19,9 @@ struct rst_vma {
 	uint32_t first_run, nruns;
 };
 
-struct rst_run {              /* pages carried in the image: pread at file_off */
+struct rst_run {              /* pages carried in an image: pread from fd at file_off */
 	uint64_t addr, len, file_off;
+	int32_t fd, pad;          /* the image, or an ancestor of an incremental chain */
 };
 
 struct rst_special {          /* [vdso]/[vvar]: move ours from cur to want */
