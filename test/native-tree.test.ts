@@ -199,12 +199,26 @@ test('one member failing before its restorer: nobody resumes, the tree is killed
   }
 });
 
-test('--tree: usage error and a missing image are refused before anything starts', () => {
+test('--tree: usage error, a missing image, --log and --stdout', () => {
   const r = spawnSync(RESTORE, ['--tree'], { encoding: 'utf8' });
   assert.is(r.status, 2, 'usage');
   const missing = spawnSync(RESTORE, ['--tree', '/nonexistent/a.img'], { encoding: 'utf8' });
   assert.is(missing.status, 1);
   assert.match(missing.stderr, /refusing to restore: \/nonexistent\/a\.img: cannot open image/);
+  // --log: our stderr (and the tree's fds 0-2 to the outside) go to the file
+  const home = tempHome('durun-tree-');
+  try {
+    const log = path.join(home.dir, 'restore.log');
+    const logged = spawnSync(RESTORE, ['--log', log, '--tree', '/nonexistent/a.img'], { encoding: 'utf8' });
+    assert.is(logged.status, 1);
+    assert.is(logged.stderr, '');
+    assert.match(readFileSync(log, 'utf8'), /refusing to restore: \/nonexistent\/a\.img: cannot open image/);
+    const badFd = spawnSync(RESTORE, ['--stdout', '99', '--tree', '/nonexistent/a.img'], { encoding: 'utf8' });
+    assert.is(badFd.status, 1);
+    assert.match(badFd.stderr, /--stdout 99: not an open fd/);
+  } finally {
+    home.cleanup();
+  }
 });
 
 test.run();

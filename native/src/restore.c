@@ -73,8 +73,8 @@ int check_files(const struct loaded_image *li, int allow_parent)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: durun-restore [--pidfile FILE] [--log FILE] [--no-pidns] [-v] IMAGE\n"
-		"       durun-restore [--pidfile FILE] [--pids FILE] [--log FILE] [-v] --tree IMAGE...\n"
+		"usage: durun-restore [--pidfile FILE] [--stdout FD|--log FILE] [--no-pidns] [-v] IMAGE\n"
+		"       durun-restore [--pidfile FILE] [--pids FILE] [--stdout FD|--log FILE] [-v] --tree IMAGE...\n"
 		"  Recreates the process saved in IMAGE (an incremental image is merged\n"
 		"  with its parents first). The restored process keeps its pid inside a\n"
 		"  new pid namespace; --pidfile receives its pid as seen from outside.\n"
@@ -82,7 +82,8 @@ static void usage(void)
 		"  are restored in one namespace with their pids and parents, and\n"
 		"  released together. --pids: \"OLDPID OUTERPID\" per process.\n"
 		"  --log FILE: our stdout and stderr (and so the program's, where it\n"
-		"  wrote to a pipe or terminal) go to FILE, appended.\n");
+		"  wrote to a pipe or terminal) go to FILE, appended; --stdout FD: to\n"
+		"  the inherited fd FD instead.\n");
 }
 
 /* Loads and verifies path; an incremental chain is merged into `merged`
@@ -133,6 +134,24 @@ static int load_single(const char *path, struct rchain *ch, char *merged, size_t
 	return 0;
 }
 
+/* --stdout FD: an inherited fd becomes our stdout and stderr */
+static int redirect_fd(const char *arg)
+{
+	char *end;
+	long fd = strtol(arg, &end, 10);
+	if (*end || fd < 0 || fd > 1 << 20 || fcntl((int)fd, F_GETFD) < 0) {
+		RERR("restore", errno, "--stdout %s: not an open fd", arg);
+		return -1;
+	}
+	if ((fd != 1 && dup2((int)fd, 1) < 0) || (fd != 2 && dup2((int)fd, 2) < 0)) {
+		RERR("restore", errno, "--stdout %s", arg);
+		return -1;
+	}
+	if (fd > 2)
+		close((int)fd);
+	return 0;
+}
+
 static int redirect_log(const char *file)
 {
 	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -150,7 +169,7 @@ int main(int argc, char **argv)
 	struct loaded_image *li;
 	struct rchain ch;
 	char merged[4200];
-	const char *log = NULL;
+	const char *log = NULL, *out_fd = NULL;
 	int status_fd = -1, tree = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -161,6 +180,8 @@ int main(int argc, char **argv)
 			o.pidsfile = argv[++i];
 		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
 			log = argv[++i];
+		else if (!strcmp(argv[i], "--stdout") && i + 1 < argc)
+			out_fd = argv[++i];
 		else if (!strcmp(argv[i], "--no-pidns"))
 			o.no_pidns = 1;
 		else if (!strcmp(argv[i], "-v"))
@@ -180,6 +201,8 @@ int main(int argc, char **argv)
 	}
 	rverbose = o.verbose;
 	if (log && redirect_log(log))
+		return 1;
+	if (out_fd && redirect_fd(out_fd))
 		return 1;
 	if (tree) {
 		restore_tree(&o, argv + tree, argc - tree);
