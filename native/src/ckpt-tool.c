@@ -71,9 +71,10 @@ static void print_text(const struct loaded_image *li, int ok, const char *err)
 		       li->pipes[i].p.pipe_size, li->pipes[i].p.len);
 	printf("unix       %zu\n", li->nunix);
 	for (size_t i = 0; i < li->nunix; i++)
-		printf("  socket:[%llu] type %u peer socket:[%llu], %u bytes (%u messages) queued\n",
+		printf("  socket:[%llu] type %u peer socket:[%llu], %u bytes (%u messages) queued%s\n",
 		       (unsigned long long)li->unixes[i].u.ino, li->unixes[i].u.type, (unsigned long long)li->unixes[i].u.peer_ino,
-		       li->unixes[i].u.len, li->unixes[i].u.nmsgs);
+		       li->unixes[i].u.len, li->unixes[i].u.nmsgs,
+		       li->unixes[i].u.flags & UNIX_UNSAVED ? " (peer or queue unreadable at dump: restored unpaired)" : "");
 	if (ok)
 		printf("verdict    OK: every record checksum and the whole-file checksum (%08x) verified\n", li->end.file_crc);
 	else
@@ -134,9 +135,9 @@ static void print_json(const struct loaded_image *li, int ok, const char *err)
 		       li->pipes[i].p.pipe_size, li->pipes[i].p.len);
 	printf("],\"unix\":[");
 	for (size_t i = 0; i < li->nunix; i++)
-		printf("%s{\"ino\":%llu,\"peer\":%llu,\"type\":%u,\"queued\":%u,\"messages\":%u}", i ? "," : "",
+		printf("%s{\"ino\":%llu,\"peer\":%llu,\"type\":%u,\"queued\":%u,\"messages\":%u,\"unsaved\":%s}", i ? "," : "",
 		       (unsigned long long)li->unixes[i].u.ino, (unsigned long long)li->unixes[i].u.peer_ino, li->unixes[i].u.type,
-		       li->unixes[i].u.len, li->unixes[i].u.nmsgs);
+		       li->unixes[i].u.len, li->unixes[i].u.nmsgs, li->unixes[i].u.flags & UNIX_UNSAVED ? "true" : "false");
 	printf("]}\n");
 }
 

@@ -78,7 +78,8 @@ static int peer_of(struct dump_ctx *d, uint64_t ino, uint64_t *peer)
 static long peek_queue(struct dump_ctx *d, int fd, int type, char *buf, size_t cap, uint32_t *nmsgs)
 {
 	size_t used = 0;
-	int off = 0, off_none = -1;
+	int off = 0, off_saved = -1;
+	socklen_t ol = sizeof(off_saved);
 	*nmsgs = 0;
 	if (type == SOCK_STREAM) {
 		int avail = 0;
@@ -95,7 +96,9 @@ static long peek_queue(struct dump_ctx *d, int fd, int type, char *buf, size_t c
 		}
 		return n;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off))) {
+	/* the program may use SO_PEEK_OFF itself: put its value back afterwards */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off_saved, &ol) ||
+	    setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off))) {
 		ERR(&d->err, "unix", "SO_PEEK_OFF", "", errno);
 		return -1;
 	}
@@ -121,7 +124,7 @@ static long peek_queue(struct dump_ctx *d, int fd, int type, char *buf, size_t c
 		if (n == 0 && type == SOCK_SEQPACKET)
 			break; /* an empty seqpacket would not advance the offset */
 	}
-	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off_none, sizeof(off_none));
+	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off_saved, sizeof(off_saved));
 	return used == (size_t)-1 ? -1 : (long)used;
 }
 
@@ -146,18 +149,26 @@ static int save_one(struct dump_ctx *d, int fd, uint64_t ino)
 	memset(&u, 0, sizeof(u));
 	u.ino = ino;
 	u.type = (uint32_t)type;
-	if (peer_of(d, ino, &peer))
-		return -1;
-	u.peer_ino = peer;
-	buf = dump_alloc(d, QUEUE_MAX, "socket queue");
-	if (!buf)
-		return -1;
-	len = peer ? peek_queue(d, fd, type, buf, QUEUE_MAX, &nmsgs) : 0;
-	u.nmsgs = nmsgs;
-	if (len < 0) {
-		dump_free(buf, QUEUE_MAX);
-		return -1;
+	/* Soft failures: a socket whose peer or queue cannot be read is recorded
+	 * unpaired (peer 0, UNIX_UNSAVED) and restored like any outside socket;
+	 * the dump itself goes on (version 1 did not carry sockets at all). */
+	{
+		char why[200];
+		struct derr soft = { why, sizeof(why) }, hard = d->err;
+		why[0] = 0;
+		d->err = soft;
+		if (peer_of(d, ino, &peer))
+			peer = 0, u.flags |= UNIX_UNSAVED;
+		buf = dump_alloc(d, QUEUE_MAX, "socket queue");
+		len = buf && peer ? peek_queue(d, fd, type, buf, QUEUE_MAX, &nmsgs) : 0;
+		d->err = hard;
+		if (!buf)
+			return -1;
+		if (len < 0)
+			peer = 0, nmsgs = 0, len = 0, u.flags |= UNIX_UNSAVED;
 	}
+	u.peer_ino = peer;
+	u.nmsgs = nmsgs;
 	u.len = (uint32_t)len;
 	rc = iw_record(&d->w, REC_UNIX, &u, sizeof(u), buf, u.len, NULL, 0);
 	dump_free(buf, QUEUE_MAX);

@@ -156,8 +156,9 @@ struct img_unix {
 	uint32_t type;            /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
 	uint32_t nmsgs;           /* messages in the queue (0 for a stream) */
 	uint32_t len;             /* payload bytes that follow */
-	uint32_t shut;            /* reserved (0) */
+	uint32_t flags;           /* UNIX_UNSAVED: peer or queue could not be read (restored unpaired) */
 } __attribute__((packed));
+#define UNIX_UNSAVED 1u
 
 /* REC_PROC: this struct, then cwd (cwd_len bytes). */
 struct img_proc {
