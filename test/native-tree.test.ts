@@ -64,33 +64,39 @@ function childRead(out: string): number {
 /** The group barrier: stop all, queue the checkpoint signal to each,
  * continue all; each dumps and stops itself; when every one has dumped and
  * stopped, continue them all. Returns each process's image and counter. */
-async function groupCheckpoint(p: Proc, pids: number[]): Promise<Map<number, { image: string; counter: number }>> {
+async function groupCheckpoint(p: Proc, pids: number[], seq = 1): Promise<Map<number, { image: string; counter: number; kind: number }>> {
   for (const pid of pids) process.kill(pid, 'SIGSTOP');
   await waitFor('group stopped', () => pids.every((pid) => state(pid) === 'T'));
   for (const pid of pids) process.kill(pid, CKPT_SIGNAL);
   for (const pid of pids) process.kill(pid, 'SIGCONT');
-  const images = new Map<number, { image: string; counter: number }>();
+  const images = new Map<number, { image: string; counter: number; kind: number }>();
   await waitFor('every member dumped and stopped at the barrier', () => {
     if (/^harness: dump failed: /m.test(p.err)) throw new Error(p.err);
-    for (const m of p.err.matchAll(/^harness: dumped (\S+ckpt-(\d+)-1\.img) kind=\d counter=(\d+) /gm))
-      images.set(Number(m[2]), { image: m[1], counter: Number(m[3]) });
+    for (const m of p.err.matchAll(new RegExp(`^harness: dumped (\\S+ckpt-(\\d+)-${seq}\\.img) kind=(\\d) counter=(\\d+) `, 'gm')))
+      images.set(Number(m[2]), { image: m[1], counter: Number(m[4]), kind: Number(m[3]) });
     return pids.every((pid) => images.has(pid) && state(pid) === 'T');
   });
   for (const pid of pids) process.kill(pid, 'SIGCONT');
   return images;
 }
 
-async function scenario(user: User | null, seqpacket: boolean) {
+async function scenario(user: User | null, seqpacket: boolean, incremental = false) {
   const home: TempHome = tempHome('durun-tree-');
   if (user) chownSync(home.dir, user.uid, user.gid);
   try {
-    const env = { ...home.env, CKPT_DIR: home.dir, CKPT_TREE: '1', RECORDS: String(RECORDS), ACK_SEQPACKET: seqpacket ? '1' : '0' };
+    const env = { ...home.env, CKPT_DIR: home.dir, CKPT_TREE: '1', RECORDS: String(RECORDS), ACK_SEQPACKET: seqpacket ? '1' : '0', CKPT_TRACK: incremental ? '1' : '0' };
     const p = run(TREE, [], env, user);
     const ready = await waitFor('tree ready', () => p.out.match(/^ready parent=(\d+) ppid=(\d+) child=(\d+)$/m));
     const [parent, origPpid, child] = [Number(ready[1]), Number(ready[2]), Number(ready[3])];
     extraPids.push(child);
     await waitFor('child read 300 records', () => childRead(p.out) >= 300);
-    const images = await groupCheckpoint(p, [parent, child]);
+    let images = await groupCheckpoint(p, [parent, child]);
+    if (incremental) {
+      const first = images.get(child)!.counter;
+      await waitFor('group runs on to a second barrier', () => childRead(p.out) >= first + 100);
+      images = await groupCheckpoint(p, [parent, child], 2);
+      for (const [pid, im] of images) assert.is(im.kind, 2, `second image of ${pid} is incremental`);
+    }
     const pc = images.get(parent)!;
     const cc = images.get(child)!;
     assert.ok(pc.counter > cc.counter, `records in flight at the checkpoint: written ${pc.counter}, read ${cc.counter}`);
@@ -164,6 +170,10 @@ test('same tree with a SOCK_SEQPACKET socketpair, as an unprivileged user (user 
     return;
   }
   await scenario(u, true);
+});
+
+test('incremental images at a second barrier: --tree restores each member through its chain (root)', async () => {
+  await scenario(null, false, true);
 });
 
 test('one member failing before its restorer: nobody resumes, the tree is killed, exit 1 (root)', async () => {
