@@ -22,15 +22,24 @@ int rverbose;
 
 void rlog_err(const char *file, int line, const char *subsys, int err, const char *fmt, ...)
 {
+	/* one write(): the processes of a tree share stderr and fail together */
+	char msg[2048];
+	size_t n;
 	va_list ap;
 	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-	fprintf(stderr, "durun-restore: %s:%d %s: ", base, line, subsys);
+	snprintf(msg, sizeof(msg), "durun-restore: %s:%d %s: ", base, line, subsys);
+	n = strlen(msg);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
 	va_end(ap);
+	n = strlen(msg);
 	if (err)
-		fprintf(stderr, ": %s", strerror(err));
-	fputc('\n', stderr);
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(err));
+	n = strlen(msg);
+	if (n < sizeof(msg) - 1)
+		msg[n++] = '\n';
+	if (write(2, msg, n) < 0)
+		return; /* nowhere left to report */
 }
 
 static int same_file(const char *path, uint64_t size, uint64_t mtime_ns, uint64_t ino, const char *what)
