@@ -8,7 +8,7 @@ import { descendants, hasInterceptor, isRunning, readCmdline, readCwd, readExe, 
 import { diag } from './diag.js';
 
 /** Interceptor links report almost everything; the scan only catches what cannot load the interceptor. */
-export const SCAN_INTERVAL_MS = 2000;
+export const SCAN_INTERVAL_MS = 5000;
 
 /** Re-adopts what a previous supervisor left: drops the dead, asks the living interceptors to call home. */
 export function adoptSurvivors(registry: Registry): void {
