@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tempHome } from './helpers/home.js';
-import { shutdownAll } from './helpers/durun.js';
+import { policyUp, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { events, waitEvent } from './helpers/events.js';
 import { checkpoint, compile, durunOk, lastTick, logFiles, runningPids, ticks, waitTick, type As } from './helpers/checkpoint.js';
@@ -23,11 +23,7 @@ test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function up(name: string, text: string): void {
-  const file = path.join(dir, `${name}.ini`);
-  writeFileSync(file, text);
-  durunOk(as, ['up', '-f', file]);
-}
+const up = (name: string, text: string) => policyUp(home.env, dir, name, text);
 
 interface Listed { checkpoints: Array<{ id: string; parent: string | null; kinds: string[] }> }
 

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { tempHome } from './helpers/home.js';
-import { durunSync, shutdownAll } from './helpers/durun.js';
+import { durunSync, policyUp, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { events, waitEvent } from './helpers/events.js';
 
@@ -20,12 +20,7 @@ test.after(() => {
 });
 
 /** Writes a policy file and brings its groups up. */
-function up(name: string, text: string): void {
-  const file = path.join(dir, `${name}.ini`);
-  writeFileSync(file, text);
-  const r = durunSync(home.env, ['up', '-f', file]);
-  assert.is(r.code, 0, r.stderr);
-}
+const up = (name: string, text: string) => policyUp(home.env, dir, name, text);
 
 /** A /proc entry of any kind (running or zombie) for pid. */
 const inProc = (pid: number) => existsSync(`/proc/${pid}`);
@@ -217,7 +212,7 @@ command = sleep 1000
   process.kill(pid, 'SIGKILL');
   await waitFor('supervisor gone', () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'));
   const after = events(home.env); // starts a new supervisor
-  assert.ok(after.some((e) => e.seq === before.seq && e.type === 'process-start' && e.group === 'kj'), 'the event from before kill -9 is still there');
+  assert.ok(after.some((e) => e.seq === before.seq && e.type === 'process-start' && e.group === 'kj'), `the event from before kill -9 is still there: #${before.seq} not in ${JSON.stringify(after.slice(-8).map((e) => [e.seq, e.type, e.group]))}`);
   const restart = after.filter((e) => e.type === 'supervisor-start').at(-1)!;
   assert.ok(restart.seq > before.seq, 'numbering continues');
   assert.ok(after.every((e, i) => i === 0 || e.seq === after[i - 1]!.seq + 1), 'no gap and no duplicate');

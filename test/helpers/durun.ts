@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import { DURUN_BIN } from './paths.js';
 import type { PsView, GroupView } from '../../supervisor/src/protocol/views.js';
 import { isAlive, waitFor } from './wait.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
@@ -56,4 +56,12 @@ export function shutdownAll(env: NodeJS.ProcessEnv): void {
   // removed meanwhile fails with ENOTEMPTY. Wait (with a deadline) for it to be gone.
   const deadline = Date.now() + 30_000;
   while (pid && isAlive(pid) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+}
+
+/** Writes dir/NAME.ini and brings its groups up with `durun up -f`; throws with durun's stderr on failure. */
+export function policyUp(env: NodeJS.ProcessEnv, dir: string, name: string, text: string): void {
+  const file = path.join(dir, `${name}.ini`);
+  writeFileSync(file, text);
+  const r = durunSync(env, ['up', '-f', file]);
+  if (r.code !== 0) throw new Error(`durun up -f ${file} exited ${r.code}: ${r.stderr}`);
 }
