@@ -36,6 +36,15 @@ test('bash script with a child and a pipe: the whole tree comes back, in order',
   assert.ok(again.resumed > again.before && again.resumed <= again.after + 1, `second restore resumed at ${again.resumed}: not between ${again.before} and ${again.after + 1}`);
 });
 
+test('parent and child talking over a socketpair: the pair travels, no message lost or repeated', async () => {
+  durunOk(as, ['run', '--detach', '--group', 'pair', '--restart', 'never', '--', '/usr/bin/python3', path.join(CKPT_FIXTURES, 'socketpair.py'), '20']);
+  const g = await waitFor('parent and child', () => { const v = psOf(as, 'pair'); return v && runningPids(as, 'pair').length === 2 ? v : undefined; }, 10_000);
+  const child = runningPids(as, 'pair').find((p) => p !== g.programs[0]!.rootPid)!;
+  const r = await checkpointKillRestore(as, 'pair', child);
+  assert.is(r.cp.processes, 2);
+  assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+});
+
 test('two programs joined at different times: one barrier, both restored', async () => {
   durunOk(as, ['run', '--detach', '--group', 'duo', '--restart', 'never', '--', COUNTER, path.join(bin, 'duo.dat'), '20']);
   const a = await waitFor('counter', () => runningPids(as, 'duo')[0], 10_000);
