@@ -1,8 +1,5 @@
 // Requests from faces (CLI, TUI): each returns data or throws a one-line
 // RequestError that tells the operator what to do.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Registry } from './model/registry.js';
 import type { GroupRecord, ProgramRecord } from './model/types.js';
 import type { ClientRequest } from './protocol/messages.js';
@@ -12,11 +9,10 @@ import { pace, relaunchPlan } from './groups/launch-plan.js';
 import { groupViews } from './views.js';
 import { killInstance } from './program-control.js';
 import { diag } from './diag.js';
+import { startDetachedRunner, withoutDurunVars } from './detached-runner.js';
 
 export class RequestError extends Error {}
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const DURUN_BIN = path.join(ROOT, 'build', 'durun');
 /** How long `stop` lets a program finish after SIGTERM before SIGKILL. */
 export const STOP_GRACE_MS = 10_000;
 
@@ -110,23 +106,16 @@ export class ClientEvents {
     return { group: group.name, restarted: programs.length };
   }
 
-  private relaunch(group: GroupRecord, p: ProgramRecord): Promise<void> {
-    const args = ['run', '--detach', '--group', group.name, '--restart', p.restart,
-      '--backoff', String(p.options.backoffMs), '--backoff-max', String(p.options.backoffMaxMs),
-      '--max-restarts', String(p.options.maxRestarts), '--restart-window', String(p.options.restartWindowMs), '--', ...p.argv];
-    const env: NodeJS.ProcessEnv = { ...process.env, DURUN_HOME: this.home };
-    delete env.LD_PRELOAD;
-    return new Promise((resolve, reject) => {
-      const child = spawn(DURUN_BIN, args, { cwd: p.cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr!.on('data', (d) => (err += d));
-      child.on('error', (e) => reject(new RequestError(`cannot run ${DURUN_BIN}: ${e.message}`)));
-      child.on('exit', (code) => {
-        if (code === 0) return resolve();
-        diag(`relaunch of ${group.name} failed: ${err.trim()}`);
-        reject(new RequestError(err.trim() || `relaunching ${group.name} failed with exit ${code}`));
+  private async relaunch(group: GroupRecord, p: ProgramRecord): Promise<void> {
+    try {
+      await startDetachedRunner({
+        group: group.name, restart: p.restart, options: p.options, argv: p.argv, cwd: p.cwd,
+        env: { ...withoutDurunVars(process.env), DURUN_HOME: this.home },
       });
-    });
+    } catch (err) {
+      diag(`relaunch of ${group.name} failed: ${(err as Error).message}`);
+      throw new RequestError(`relaunching ${group.name}: ${(err as Error).message}`);
+    }
   }
 
   private needGroup(name: string): GroupRecord {

@@ -38,7 +38,9 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   const registry = new Registry(path.join(home, 'state.json'));
   registry.load();
   const runners = new RunnerEvents(registry, logDir);
-  runners.onReadopt = (runnerPid) => server && callHomeSubtree(runnerPid, server.linkedPids());
+  runners.onReadopt = (runnerPid) => {
+    if (server) callHomeSubtree(runnerPid, server.linkedPids());
+  };
   const procs = new ProcEvents(registry, runners);
   let server: ControlServer | null = null;
   let finish: (code: number) => void = () => {};

@@ -5,6 +5,8 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { readJson } from '../persist.js';
+import type { RestartPolicy } from '../protocol/messages.js';
+import type { RestartOptions } from '../model/types.js';
 
 export const MANIFEST = 'manifest.json';
 
@@ -12,8 +14,8 @@ export interface ManifestProgram {
   id: number;
   argv: string[];
   cwd: string;
-  restart: string;
-  options: { backoffMs: number; backoffMaxMs: number; maxRestarts: number; restartWindowMs: number };
+  restart: RestartPolicy;
+  options: RestartOptions;
   /** Environment of the program's root process at checkpoint time. */
   env: Record<string, string>;
 }

@@ -4,19 +4,17 @@
 // a new runner whose first instance is `durun-restore IMAGE` (hidden runner
 // option --restore), so supervision, logs and restarts go on as before.
 // The restored processes call home with hello reason "restore".
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Registry } from '../model/registry.js';
 import type { GroupRecord } from '../model/types.js';
 import { diag } from '../diag.js';
 import { RequestError, type Coordinator } from './coordinator.js';
 import { readManifest, type Manifest, type ManifestProcess } from './manifest.js';
 import { RESTORE_TOOL, sha256File } from './images.js';
+import { startDetachedRunner, withoutDurunVars } from '../detached-runner.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const DURUN_BIN = path.join(ROOT, 'build', 'durun');
 /** How long restored processes have to call home. */
 const REGISTER_MS = 15_000;
 
@@ -98,25 +96,17 @@ export class Restorer {
     return { group: name, id: manifest.id, programs: manifest.programs.length, processes: manifest.processes.map((p) => ({ pid: arrived.get(p.innerPid)!, innerPid: p.innerPid })) };
   }
 
-  private launch(group: string, prog: Manifest['programs'][number], root: ManifestProcess, procs: ManifestProcess[]): Promise<void> {
+  private async launch(group: string, prog: Manifest['programs'][number], root: ManifestProcess, procs: ManifestProcess[]): Promise<void> {
     const restoreArg = procs.length > 1 ? ['--restore-tree', procs.map((p) => p.image).join(':')] : ['--restore', root.image];
-    const o = prog.options;
-    const args = ['run', '--detach', '--group', group, '--restart', prog.restart,
-      '--backoff', String(o.backoffMs), '--backoff-max', String(o.backoffMaxMs), '--max-restarts', String(o.maxRestarts),
-      '--restart-window', String(o.restartWindowMs), ...restoreArg, '--', ...prog.argv];
-    const env: NodeJS.ProcessEnv = { ...prog.env, DURUN_HOME: process.env.DURUN_HOME ?? prog.env.DURUN_HOME };
-    for (const k of ['LD_PRELOAD', 'DURUN_SOCK', 'DURUN_GROUP', 'DURUN_PROGRAM', 'DURUN_INSTANCE', 'DURUN_EXEC_COUNT', 'DURUN_LIB']) delete env[k];
-    return new Promise((resolve, reject) => {
-      const child = spawn(DURUN_BIN, args, { cwd: prog.cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr!.on('data', (d) => (err += d));
-      child.on('error', (e) => reject(new RequestError(`cannot run ${DURUN_BIN}: ${e.message}`)));
-      child.on('exit', (code) => {
-        if (code === 0) return resolve();
-        diag(`restore of ${group}/${prog.id} failed: ${err.trim()}`);
-        reject(new RequestError(err.trim() || `restoring ${group} program ${prog.id} failed with exit ${code}`));
+    try {
+      await startDetachedRunner({
+        group, restart: prog.restart, options: prog.options, argv: prog.argv, cwd: prog.cwd, extra: restoreArg,
+        env: { ...withoutDurunVars(prog.env), DURUN_HOME: process.env.DURUN_HOME ?? prog.env.DURUN_HOME },
       });
-    });
+    } catch (err) {
+      diag(`restore of ${group}/${prog.id} failed: ${(err as Error).message}`);
+      throw new RequestError(`restoring ${group} program ${prog.id}: ${(err as Error).message}`);
+    }
   }
 }
 
