@@ -118,18 +118,27 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exits once stdout and stderr have drained: output to a pipe is written
+ * asynchronously, and a bare process.exit() would cut a long answer
+ * (`durun events --json`, `ps --json`) short.
+ */
+function exitAfterFlush(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (err: Error) => {
     if (err instanceof UsageError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(2);
+      return exitAfterFlush(2);
     }
     if (err instanceof ClientError || err instanceof HomeError) {
       process.stderr.write(`durun: ${err.message}\n`);
-      process.exit(1);
+      return exitAfterFlush(1);
     }
     process.stderr.write(`durun: internal error: ${err.stack ?? err.message}\n`);
-    process.exit(70);
+    exitAfterFlush(70);
   },
 );

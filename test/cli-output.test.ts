@@ -1,0 +1,30 @@
+// The Node CLI writes long answers through a pipe in full: it exits only
+// after stdout has drained (a bare process.exit cut `durun events --json`
+// short at about 2,000 lines).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { tempHome } from './helpers/home.js';
+import { durunSync, shutdownAll } from './helpers/durun.js';
+
+const home = tempHome();
+test.after(() => {
+  shutdownAll(home.env);
+  home.cleanup();
+});
+
+test('durun events --json prints every event of a long journal', () => {
+  const lines = Array.from({ length: 5000 }, (_, i) =>
+    JSON.stringify({ seq: i + 1, time: '2026-11-25T12:00:00.000Z', type: 'state', group: 'g', pid: null, reason: 'x'.repeat(100) }));
+  const journal = path.join(home.dir, 'events.jsonl');
+  writeFileSync(journal, lines.join('\n') + '\n');
+  chmodSync(journal, 0o600);
+  const res = durunSync(home.env, ['events', '--json', '--group', 'g']);
+  assert.is(res.code, 0, res.stderr);
+  const got = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number });
+  assert.is(got.length, 5000);
+  assert.is(got[4999]!.seq, 5000);
+});
+
+test.run();
