@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parse('ps', rest, { json: { type: 'boolean' }, history: { type: 'boolean' }, all: { type: 'boolean', short: 'a' } });
       if (positionals.length > 1) throw new UsageError(badOption('ps', 'takes at most one GROUP'));
       const view = await withClient((c) => c.request<PsView>('ps', { group: positionals[0], history: values.history === true }));
-      print(values.json ? JSON.stringify(view) : formatPs(view.groups, values.all === true));
+      print(values.json ? JSON.stringify(view) : formatPs(view.groups, values.all === true, process.stdout.isTTY ? process.stdout.columns : undefined));
       return 0;
     }
     case 'stop':

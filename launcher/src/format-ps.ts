@@ -19,7 +19,7 @@ export function processTree(processes: ProcessView[]): string[] {
   const children = (pid: number) => processes.filter((p) => p.ppid === pid && p.pid !== pid);
   const lines: string[] = [];
   const walk = (p: ProcessView, depth: number) => {
-    const cmd = (p.argv.length ? p.argv.join(' ') : p.exe).slice(0, 60);
+    const cmd = p.argv.length ? p.argv.join(' ') : p.exe;
     lines.push(`  ${String(p.pid).padStart(7)} ${describe(p).padEnd(12)} ${(p.cpu ?? '-').toString().padStart(5)} ${mem(p.rss).padStart(7)}  ${'  '.repeat(depth)}${cmd}${p.preloaded ? '' : ' [untraced]'}`);
     for (const c of children(p.pid)) walk(c, depth + 1);
   };
@@ -27,7 +27,11 @@ export function processTree(processes: ProcessView[]): string[] {
   return lines;
 }
 
-export function formatPs(groups: GroupView[], showEnded: boolean): string {
+/**
+ * `width` is the terminal's, when printing to one: like ps(1), lines are cut
+ * to fit a screen but never when piped, so scripts see whole command lines.
+ */
+export function formatPs(groups: GroupView[], showEnded: boolean, width?: number): string {
   if (groups.length === 0) return 'no groups (start one with: durun -- CMD)';
   const out: string[] = [];
   for (const g of groups) {
@@ -36,8 +40,8 @@ export function formatPs(groups: GroupView[], showEnded: boolean): string {
     if (procs.length) out.push(`      PID STATE          CPU%     RSS  COMMAND`, ...processTree(procs));
     if (g.history) {
       out.push('  launch history (offset from instance start):');
-      for (const h of g.history) out.push(`    +${String(h.offsetMs).padStart(6)} ms  program ${h.program}/${h.instance}  pid ${h.pid} (parent ${h.ppid})  ${h.argv.join(' ').slice(0, 60)}`);
+      for (const h of g.history) out.push(`    +${String(h.offsetMs).padStart(6)} ms  program ${h.program}/${h.instance}  pid ${h.pid} (parent ${h.ppid})  ${h.argv.join(' ')}`);
     }
   }
-  return out.join('\n');
+  return (width ? out.map((line) => line.slice(0, width)) : out).join('\n');
 }
