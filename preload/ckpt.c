@@ -6,9 +6,14 @@
  *
  * Barrier, all on the link, each wait bounded so a dead supervisor never
  * hangs the program:
- *   <- ckpt{id,image,full,timeoutMs,goTimeoutMs} -> ckpt-stopped{pid,id}
- *   <- ckpt-go                        -> ckpt-done{bytes,kind,stallNs} | ckpt-failed{error}
- *   <- ckpt-release | ckpt-abort (abort: our image is deleted)
+ *   <- ckpt{id,image,full,snapshot,timeoutMs,goTimeoutMs}
+ *                                     -> ckpt-stopped{pid,id}   (all threads parked)
+ *   <- ckpt-go                        -> ckpt-captured{writer,stallNs} (snapshot)
+ *                                        | ckpt-done{bytes,kind,stallNs} | ckpt-failed{error}
+ *   <- ckpt-resume | ckpt-abort       (threads run again; abort of an image
+ *                                      written in place deletes it)
+ * A snapshot's writer reports on its own link: hello{role:writer,pid,group,id}
+ * then ckpt-done{pid,id,bytes,...} | ckpt-failed{error,retryInPlace}.
  * A restored process comes back inside durun_ckpt_dump(): it drops the old
  * link (not in the image), opens a new one and says hello reason "restore".
  *
@@ -23,6 +28,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,13 +103,13 @@ static int wait_word(int fd, const char *id, const char *const *ops, int nops, i
 	}
 }
 
-static void say(const char *op, const char *id, const struct durun_ckpt_result *res, const char *error)
+static void say_on(int fd, pid_t pid, const char *op, const char *id, const struct durun_ckpt_result *res, const char *error)
 {
 	char mem[640];
 	struct wbuf b;
 	wb_init(&b, mem, sizeof mem);
 	wb_begin(&b, op);
-	wb_int(&b, "pid", getpid());
+	wb_int(&b, "pid", pid);
 	wb_str(&b, "id", id);
 	if (res) {
 		wb_int(&b, "bytes", (long long)res->bytes);
@@ -111,19 +117,56 @@ static void say(const char *op, const char *id, const struct durun_ckpt_result *
 		wb_int(&b, "stallNs", (long long)res->stall_ns);
 		wb_int(&b, "pages", (long long)res->pages_written);
 		wb_int(&b, "threads", res->nthreads);
+		if (res->writer_pid)
+			wb_int(&b, "writer", res->writer_pid);
+		if (res->retry_in_place)
+			wb_bool(&b, "retryInPlace", 1);
 	}
 	if (error)
 		wb_str(&b, "error", error);
-	if (wb_end(&b) == 0)
-		link_send(getpid(), b.mem, b.len);
+	if (wb_end(&b) != 0)
+		return;
+	if (fd < 0)
+		link_send(pid, b.mem, b.len);
+	else
+		wire_send(fd, &b);
 }
 
-/* The barrier for one command line; fd is the link it came on. */
+static void say(const char *op, const char *id, const struct durun_ckpt_result *res, const char *error)
+{
+	say_on(-1, getpid(), op, id, res, error);
+}
+
+/* In a snapshot's writer (a fork child holding the memory as of the
+ * barrier, with no other fd than its image): report on a link of its own,
+ * as writer of `member`, then end without running anything of the program. */
+static void writer_report(const char *id, pid_t member, int rc, const struct durun_ckpt_result *res)
+{
+	int fd = wire_connect_timeout(conf_value(SV_SOCK), DURUN_LINK_FD_MIN, DURUN_LINK_TIMEOUT_MS);
+	if (fd >= 0) {
+		char mem[160 + 64 + PATH_MAX];
+		struct wbuf b;
+		wb_init(&b, mem, sizeof mem);
+		wb_begin(&b, "hello");
+		wb_str(&b, "role", "writer");
+		wb_int(&b, "pid", member);
+		wb_str(&b, "group", conf_value(SV_GROUP));
+		wb_str(&b, "id", id);
+		if (wb_end(&b) == 0 && wire_send(fd, &b) == 0)
+			say_on(fd, member, rc == DURUN_CKPT_DUMPED ? "ckpt-done" : "ckpt-failed", id, res,
+			       rc == DURUN_CKPT_DUMPED ? NULL : res->error[0] ? res->error : "the writer failed");
+	}
+	syscall(SYS_exit_group, rc == DURUN_CKPT_DUMPED ? 0 : 1);
+}
+
+/* The barrier for one command line; fd is the link it came on. The other
+ * threads are parked from the moment the command arrives until the group is
+ * captured, so no thread of any member runs while another member is taken. */
 static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 {
 	char id[64], image[PATH_MAX];
 	long long timeout = CKPT_DEFAULT_WAIT_MS, go_timeout = -1;
-	int full = 0;
+	int full = 0, snapshot = 0;
 	if (json_get_str(cmd, "id", id, sizeof id) < 0)
 		return;
 	if (json_get_str(cmd, "image", image, sizeof image) < 0) {
@@ -133,26 +176,36 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 	json_get_int(cmd, "timeoutMs", &timeout);
 	json_get_int(cmd, "goTimeoutMs", &go_timeout);
 	json_get_bool(cmd, "full", &full);
+	json_get_bool(cmd, "snapshot", &snapshot);
 	if (timeout <= 0 || timeout > INT_MAX)
 		timeout = CKPT_DEFAULT_WAIT_MS;
 	if (go_timeout <= 0 || go_timeout > timeout)
 		go_timeout = timeout;
 
-	say("ckpt-stopped", id, NULL, NULL);
-	static const char *const go_ops[] = { "ckpt-go", "ckpt-abort" };
-	if (wait_word(fd, id, go_ops, 2, (int)go_timeout, buf, cap) != 0)
-		return; /* aborted, or the supervisor is gone: run on, nothing written */
-
 	struct durun_ckpt_req req = {
 		.image_path = image,
 		.thread_signal = conf.signo,
-		.flags = DURUN_CKPT_TRACK | (full ? DURUN_CKPT_FORCE_FULL : 0),
+		.flags = DURUN_CKPT_TRACK | (full ? DURUN_CKPT_FORCE_FULL : 0) | (snapshot ? DURUN_CKPT_SNAPSHOT_WRITER : 0),
 		.nskip_fds = 1,
 		.skip_fds = { fd },
 	};
 	struct durun_ckpt_result res;
-	memset(&res, 0, sizeof res);
-	switch (durun_ckpt_dump(&req, &res)) {
+	if (durun_ckpt_stop(&req, &res) != 0) {
+		say("ckpt-failed", id, NULL, res.error[0] ? res.error : "could not stop the threads");
+		return;
+	}
+	say("ckpt-stopped", id, NULL, NULL);
+	static const char *const go_ops[] = { "ckpt-go", "ckpt-abort" };
+	if (wait_word(fd, id, go_ops, 2, (int)go_timeout, buf, cap) != 0) {
+		durun_ckpt_release();
+		return; /* aborted, or the supervisor is gone: run on, nothing written */
+	}
+
+	pid_t self = getpid();
+	int rc = durun_ckpt_dump(&req, &res);
+	if (res.in_writer)
+		writer_report(id, self, rc, &res); /* does not return */
+	switch (rc) {
 	case DURUN_CKPT_RESTORED:
 		/* The old link is not in the image: forget its number, do not close it. */
 		link_forget();
@@ -160,14 +213,19 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 			link_hello("restore", 0);
 		return;
 	case DURUN_CKPT_ERROR:
+		durun_ckpt_release();
 		say("ckpt-failed", id, NULL, res.error[0] ? res.error : "dump failed");
 		return;
 	default:
 		break;
 	}
-	say("ckpt-done", id, &res, NULL);
-	static const char *const end_ops[] = { "ckpt-release", "ckpt-abort" };
-	if (wait_word(fd, id, end_ops, 2, (int)timeout, buf, cap) != 0)
+	/* Captured (its writer is at work) or written: the group runs on once every
+	 * member is, on ckpt-resume. */
+	say(rc == DURUN_CKPT_SNAPSHOT ? "ckpt-captured" : "ckpt-done", id, &res, NULL);
+	static const char *const end_ops[] = { "ckpt-resume", "ckpt-abort" };
+	int end = wait_word(fd, id, end_ops, 2, (int)timeout, buf, cap);
+	durun_ckpt_release();
+	if (end != 0 && rc == DURUN_CKPT_DUMPED)
 		unlink(image); /* aborted or no word: this image must not be used */
 }
 

@@ -71,9 +71,9 @@ test('two programs joined at different times: one barrier, both restored', async
   assert.is(psOf(as, 'duo')!.programs.filter((p) => p.state === 'running').length, 2);
 });
 
-test('registering during a barrier: before ckpt-go it joins the checkpoint, after it is held until release', async () => {
+test('registering during a barrier: before ckpt-go it joins the checkpoint, after it is held until the members resume', async () => {
   const h = tempHome('durun-ckj-');
-  const as2: As = { env: { ...h.env, DURUN_FAULT: 'supervisor:delay-go=2000,supervisor:delay-commit=2000' }, home: h.dir, wrap: (c) => c };
+  const as2: As = { env: { ...h.env, DURUN_FAULT: 'supervisor:delay-go=2000,supervisor:delay-resume=2000' }, home: h.dir, wrap: (c) => c };
   const log = () => { try { return readFileSync(path.join(h.dir, 'supervisor.log'), 'utf8'); } catch { return ''; } };
   try {
     durunOk(as2, ['run', '--detach', '--group', 'j', '--restart', 'never', '--', COUNTER, path.join(bin, 'j1.dat'), '20']);
@@ -83,7 +83,7 @@ test('registering during a barrier: before ckpt-go it joins the checkpoint, afte
     await waitFor('barrier up (delay-go)', () => /delay-go/.test(log()), 10_000);
     durunOk(as2, ['run', '--detach', '--group', 'j', '--restart', 'never', '--', COUNTER, path.join(bin, 'j2.dat'), '20']);
     const b = await waitFor('second program registered', () => runningPids(as2, 'j').find((p) => p !== a), 10_000);
-    await waitFor('images written (delay-commit)', () => /delay-commit/.test(log()), 15_000);
+    await waitFor('members captured (delay-resume)', () => /delay-resume/.test(log()), 15_000);
     durunOk(as2, ['run', '--detach', '--group', 'j', '--restart', 'never', '--', COUNTER, path.join(bin, 'j3.dat'), '20']);
     const c = await waitFor('third program registered', () => runningPids(as2, 'j').find((p) => p !== a && p !== b), 10_000);
     await waitFor(`${c} held stopped`, () => procState(c) === 'T', 5_000);

@@ -13,6 +13,17 @@
  *      durun_ckpt_dump() call that took the image, which then returns 1
  *      (DURUN_CKPT_RESTORED), so the caller can reopen its links.
  *
+ * For a barrier across processes: durun_ckpt_stop() parks the other threads
+ * as soon as the request arrives, durun_ckpt_dump() then captures without
+ * releasing them, and durun_ckpt_release() lets them go once every process
+ * of the group is captured. With DURUN_CKPT_SNAPSHOT the dump takes only
+ * what needs the live process (registers, fds, pipe contents, dirty-page
+ * scan) and forks a writer holding a copy-on-write snapshot of the memory,
+ * which writes the pages while the program runs on. durun_ckpt_dump() then
+ * returns twice: DURUN_CKPT_SNAPSHOT here (res->writer_pid), and
+ * DURUN_CKPT_DUMPED or DURUN_CKPT_ERROR in the writer (res->in_writer = 1),
+ * which must report the result and _exit without touching anything else.
+ *
  * Async-signal-safe: no malloc, no stdio; buffers come from mmap. */
 #ifndef DURUN_CKPT_H
 #define DURUN_CKPT_H
@@ -25,10 +36,12 @@
 #define DURUN_CKPT_DUMPED    0   /* image written, process runs on */
 #define DURUN_CKPT_RESTORED  1   /* we are the restored process */
 #define DURUN_CKPT_ERROR    (-1) /* nothing written; res->error says why */
+#define DURUN_CKPT_SNAPSHOT  2   /* captured; the writer res->writer_pid is writing the image */
 
 /* req.flags */
 #define DURUN_CKPT_TRACK      0x1u /* arm dirty-page tracking after this dump, so the next one can be incremental */
 #define DURUN_CKPT_FORCE_FULL 0x2u /* write a full image even if tracking is armed */
+#define DURUN_CKPT_SNAPSHOT_WRITER 0x4u /* write the pages from a fork child (see above) */
 
 #define DURUN_CKPT_MAX_SKIP_FDS 8
 
@@ -52,7 +65,10 @@ struct durun_ckpt_result {
 	uint64_t pages_written;    /* pages whose contents are in this image */
 	uint64_t pages_resident;   /* pages holding data in the process */
 	uint64_t stall_ns;         /* from stopping the first thread to releasing them */
-	uint64_t write_ns;         /* part of the stall spent writing */
+	uint64_t write_ns;         /* time spent writing (in the writer for a snapshot) */
+	int writer_pid;            /* DURUN_CKPT_SNAPSHOT: the process writing the image */
+	int in_writer;             /* set in the writer: report, then _exit */
+	int retry_in_place;        /* the writer could not write this memory (MADV_DONTFORK/WIPEONFORK): dump without a writer */
 	char reason[160];          /* why a full image was written when tracking was armed */
 	char error[320];           /* "file:line subsystem: what: strerror" on DURUN_CKPT_ERROR */
 };
@@ -62,6 +78,10 @@ struct durun_ckpt_result {
 #define DURUN_CKPT_API __attribute__((visibility("default")))
 
 DURUN_CKPT_API int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *res);
+/* Parks the other threads now (0, or DURUN_CKPT_ERROR with res->error). */
+DURUN_CKPT_API int durun_ckpt_stop(const struct durun_ckpt_req *req, struct durun_ckpt_result *res);
+/* Lets the threads parked by durun_ckpt_stop() go; a no-op otherwise. */
+DURUN_CKPT_API void durun_ckpt_release(void);
 
 /* Call first in the checkpoint-signal handler; 1 = handled, return at once. */
 DURUN_CKPT_API int durun_ckpt_on_signal(int sig, siginfo_t *info, void *uctx);

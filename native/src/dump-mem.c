@@ -8,7 +8,13 @@
  *   shared anon/deleted resident pages
  *   [vdso]/[vvar]*      nothing: recorded so restore can move its own there
  * Incremental (tracking armed, mapping still registered and not moved): pages
- * written since the last dump are DATA, other resident ones PARENT. */
+ * written since the last dump are DATA, other resident ones PARENT.
+ *
+ * Two passes, so that a snapshot dump (dump.c) can split them across a fork:
+ * mem_plan() reads the maps and does all dirty-tracking work (it must run in
+ * the process whose userfaultfd and page tables are tracked), mem_write()
+ * reads page contents and writes the records (it may run in a fork child
+ * holding a copy-on-write snapshot of the same memory). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <string.h>
@@ -20,15 +26,6 @@
 #include "track.h"
 
 #define PM_CHUNK 8192 /* pagemap entries per read */
-
-struct mline {
-	uint64_t start, end, pgoff, ino;
-	unsigned maj, min;
-	uint32_t prot;
-	int shared;
-	const char *path;
-	size_t path_len;
-};
 
 void *dump_alloc(struct dump_ctx *d, size_t len, const char *what)
 {
@@ -170,15 +167,42 @@ static int was_tracked(uint64_t s, uint64_t e)
 	return 0;
 }
 
-static int dump_piece(struct dump_ctx *d, const struct mline *m, uint64_t s, uint64_t e, uint64_t *pm)
+/* Pass 1 for one piece: arm it for tracking, or (incremental) collect which
+ * of its pages were written since the last dump into its bits. */
+static int plan_tracking(struct dump_ctx *d, struct piece_plan *pp)
 {
+	uint32_t vf = classify(&pp->m);
+	int arm = !(vf & VMA_SHARED) && !(vf & (VMA_SPECIAL | VMA_VSYSCALL)) && durun_g.uffd >= 0 &&
+		  ((d->req->flags & DURUN_CKPT_TRACK) || d->incremental);
+	/* Dirty tracking covers private mappings only (shared ones are carried whole). */
+	if (!arm)
+		return 0;
+	if (d->incremental && was_tracked(pp->s, pp->e) && track_is_armed(d, pp->s, pp->e)) {
+		if (track_scan_written(d, pp->s, pp->e, d->plan.bits + pp->bits))
+			return -1;
+		pp->tracked = 1;
+	} else if (track_arm(d, pp->s, pp->e) == 0) {
+		pp->armed = 1; /* armed before its pages are written out: later writes are seen */
+	} else {
+		return 0;
+	}
+	note_tracked(d, pp->s, pp->e);
+	return 0;
+}
+
+/* Pass 2 for one piece: its VMA record and PAGES record. */
+static int dump_piece(struct dump_ctx *d, const struct piece_plan *pp, uint64_t *pm)
+{
+	const struct mline *m = &pp->m;
+	uint64_t s = pp->s, e = pp->e;
 	struct img_vma v;
 	uint64_t np = (e - s) / IMG_PAGE;
 	size_t scratch_len = 0;
-	uint8_t *need = NULL, *written = NULL;
+	uint8_t *need = NULL;
+	const uint8_t *written = pp->tracked ? d->plan.bits + pp->bits : NULL;
 	struct img_run *runs = NULL;
 	uint32_t nruns = 0;
-	int tracked = 0, arm, rc = -1;
+	int rc = -1;
 	const char *path = m->path;
 	size_t path_len = m->path_len;
 
@@ -205,26 +229,13 @@ static int dump_piece(struct dump_ctx *d, const struct mline *m, uint64_t s, uin
 	if (v.vflags & (VMA_SPECIAL | VMA_VSYSCALL))
 		return iw_record(&d->w, REC_VMA, &v, sizeof(v), NULL, 0, path, path_len);
 
-	scratch_len = (np * 2 + 4095) & ~4095ull;
+	scratch_len = (np + 4095) & ~4095ull;
 	scratch_len += ((np + 1) * sizeof(struct img_run) + 4095) & ~4095ull;
 	need = dump_alloc(d, scratch_len, "page map");
 	if (!need)
 		return -1;
-	written = need + np;
-	runs = (struct img_run *)(void *)(need + ((np * 2 + 4095) & ~4095ull));
+	runs = (struct img_run *)(void *)(need + ((np + 4095) & ~4095ull));
 
-	/* Dirty tracking covers private mappings only (shared ones are carried whole). */
-	arm = !(v.vflags & VMA_SHARED) && durun_g.uffd >= 0 &&
-	      ((d->req->flags & DURUN_CKPT_TRACK) || d->incremental);
-	if (d->incremental && arm && was_tracked(s, e) && track_is_armed(d, s, e))
-		tracked = 1;
-	if (tracked) {
-		if (track_scan_written(d, s, e, written))
-			goto out;
-	} else if (arm && track_arm(d, s, e) == 0) {
-		/* armed before its pages are written out: later writes are seen */
-	} else
-		arm = 0;
 	if (scan_resident(d, s, e, v.vflags, need, pm))
 		goto out;
 	for (uint64_t i = 0; i < np;) {
@@ -234,8 +245,8 @@ static int dump_piece(struct dump_ctx *d, const struct mline *m, uint64_t s, uin
 			i++;
 			continue;
 		}
-		kind = (!tracked || written[i]) ? RUN_DATA : RUN_PARENT;
-		while (j < np && need[j] && ((!tracked || written[j]) ? RUN_DATA : RUN_PARENT) == kind &&
+		kind = (!written || written[i]) ? RUN_DATA : RUN_PARENT;
+		while (j < np && need[j] && ((!written || written[j]) ? RUN_DATA : RUN_PARENT) == kind &&
 		       j - i < 0xffffffffu)
 			j++;
 		runs[nruns].first = i;
@@ -247,87 +258,132 @@ static int dump_piece(struct dump_ctx *d, const struct mline *m, uint64_t s, uin
 			v.data_pages += j - i;
 		i = j;
 	}
-	if (tracked)
+	if (pp->tracked)
 		v.vflags |= VMA_TRACKED;
 	v.nruns = nruns;
-	v.path_len = (uint32_t)path_len;
 	if (iw_record(&d->w, REC_VMA, &v, sizeof(v), runs, nruns * sizeof(struct img_run), path, path_len))
 		goto out;
 	if (write_pages(d, s, v.prot, runs, nruns, v.data_pages))
 		goto out;
 	d->res->pages_written += v.data_pages;
-	if (arm || tracked)
-		note_tracked(d, s, e);
 	rc = 0;
 out:
 	dump_free(need, scratch_len);
 	return rc;
 }
 
-int dump_memory(struct dump_ctx *d)
+/* Adds the pieces of mapping m that are not the dumper's own scratch. */
+static int add_pieces(struct dump_ctx *d, const struct mline *m, uint64_t *bits_used)
 {
-	size_t cap = 1 << 20;
-	char *maps = NULL;
-	uint64_t *pm = NULL;
-	const char *p;
-	long n;
-	int rc = -1;
+	struct mem_plan *pl = &d->plan;
+	uint64_t s = m->start;
+	while (s < m->end) {
+		uint64_t e = m->end;
+		int skip = 0;
+		for (int i = 0; i < d->nexclude; i++) {
+			const struct range *x = &d->exclude[i];
+			if (x->end <= s || x->start >= e)
+				continue;
+			if (x->start <= s) {
+				s = x->end < m->end ? x->end : m->end;
+				skip = 1;
+				break;
+			}
+			e = x->start;
+		}
+		if (skip)
+			continue;
+		if (pl->npieces >= pl->cap) {
+			ERR(&d->err, "mem", "more mappings than /proc/self/maps had lines", "", EOVERFLOW);
+			return -1;
+		}
+		struct piece_plan *pp = &pl->pieces[pl->npieces++];
+		memset(pp, 0, sizeof(*pp));
+		pp->m = *m;
+		pp->s = s;
+		pp->e = e;
+		pp->bits = *bits_used;
+		*bits_used += (e - s) / IMG_PAGE;
+		s = e;
+	}
+	return 0;
+}
 
-	pm = dump_alloc(d, PM_CHUNK * 8, "pagemap chunk");
-	if (!pm)
-		return -1;
-	for (;;) {
-		maps = dump_alloc(d, cap, "/proc/self/maps");
-		if (!maps)
-			goto out;
-		n = d_read_file("/proc/self/maps", maps, cap);
+int mem_plan(struct dump_ctx *d)
+{
+	struct mem_plan *pl = &d->plan;
+	uint64_t pages = 0, bits_used = 0;
+	size_t lines = 0;
+	const char *p;
+
+	for (pl->maps_cap = 1 << 20;; pl->maps_cap *= 4) {
+		long n;
+		pl->maps = dump_alloc(d, pl->maps_cap, "/proc/self/maps");
+		if (!pl->maps)
+			return -1;
+		n = d_read_file("/proc/self/maps", pl->maps, pl->maps_cap);
 		if (n >= 0)
 			break;
-		dump_free(maps, cap);
-		maps = NULL;
+		dump_free(pl->maps, pl->maps_cap);
+		pl->maps = NULL;
 		if (n != -EFBIG) {
 			ERR(&d->err, "mem", "read", "/proc/self/maps", (int)-n);
-			goto out;
+			return -1;
 		}
-		cap *= 4;
 	}
-	/* our own scratch must not end up in the image */
-	d->exclude[d->nexclude++] = (struct range){ (uint64_t)(uintptr_t)maps, (uint64_t)(uintptr_t)maps + cap };
-	d->exclude[d->nexclude++] = (struct range){ (uint64_t)(uintptr_t)pm, (uint64_t)(uintptr_t)pm + PM_CHUNK * 8 };
-
-	for (p = maps; *p;) {
+	/* our own scratch must not end up in the image; what is mapped after
+	 * this read is not in the text, so it needs no exclusion */
+	d->exclude[d->nexclude++] = (struct range){ (uint64_t)(uintptr_t)pl->maps, (uint64_t)(uintptr_t)pl->maps + pl->maps_cap };
+	for (p = pl->maps; *p;) {
 		struct mline m;
-		uint64_t s;
 		p = parse_line(p, &m);
-		if (m.end <= m.start)
-			continue;
-		/* cut out excluded ranges */
-		s = m.start;
-		while (s < m.end) {
-			uint64_t e = m.end;
-			int skip = 0;
-			for (int i = 0; i < d->nexclude; i++) {
-				const struct range *x = &d->exclude[i];
-				if (x->end <= s || x->start >= e)
-					continue;
-				if (x->start <= s) {
-					s = x->end < m.end ? x->end : m.end;
-					skip = 1;
-					break;
-				}
-				e = x->start;
-			}
-			if (skip)
-				continue;
-			if (dump_piece(d, &m, s, e, pm) || dump_fault(d, "memory"))
-				goto out;
-			s = e;
-		}
+		lines++;
+		if (m.end > m.start)
+			pages += (m.end - m.start) / IMG_PAGE;
 	}
-	rc = 0;
-out:
-	dump_free(maps, cap);
+	/* each exclusion splits at most one mapping in two */
+	pl->cap = (int)lines + DUMP_MAX_EXCLUDE;
+	pl->pieces_len = ((size_t)pl->cap * sizeof(struct piece_plan) + 4095) & ~(size_t)4095;
+	pl->pieces = dump_alloc(d, pl->pieces_len, "mapping plan");
+	if (!pl->pieces)
+		return -1;
+	/* one byte per page, used only by incremental pieces: untouched pages of
+	 * an anonymous mapping cost nothing */
+	pl->bits_len = pages ? (size_t)((pages + 4095) & ~4095ull) : 4096;
+	pl->bits = dump_alloc(d, pl->bits_len, "written-page bits");
+	if (!pl->bits)
+		return -1;
+	for (p = pl->maps; *p;) {
+		struct mline m;
+		p = parse_line(p, &m);
+		if (m.end > m.start && add_pieces(d, &m, &bits_used))
+			return -1;
+	}
+	for (int i = 0; i < pl->npieces; i++)
+		if (plan_tracking(d, &pl->pieces[i]))
+			return -1;
+	return 0;
+}
+
+int mem_write(struct dump_ctx *d)
+{
+	uint64_t *pm = dump_alloc(d, PM_CHUNK * 8, "pagemap chunk");
+	int rc = 0;
+	if (!pm)
+		return -1;
+	for (int i = 0; i < d->plan.npieces && rc == 0; i++)
+		rc = dump_piece(d, &d->plan.pieces[i], pm) || dump_fault(d, "memory") ? -1 : 0;
 	dump_free(pm, PM_CHUNK * 8);
-	d->nexclude = d->nexclude >= 2 ? d->nexclude - 2 : d->nexclude;
 	return rc;
+}
+
+void mem_plan_free(struct dump_ctx *d)
+{
+	struct mem_plan *pl = &d->plan;
+	if (pl->maps)
+		d->nexclude--;
+	dump_free(pl->maps, pl->maps_cap);
+	dump_free(pl->pieces, pl->pieces_len);
+	dump_free(pl->bits, pl->bits_len);
+	memset(pl, 0, sizeof(*pl));
 }

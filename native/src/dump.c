@@ -5,7 +5,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +46,8 @@ static int restored(struct durun_ckpt_result *res)
 	/* The image was taken mid-dump: nothing of that dump is in progress here,
 	 * and the userfaultfd did not survive, so the next image must be full. */
 	g->arrived = g->departed = g->nslots = 0;
+	g->held = 0;
+	g->is_writer = 0;
 	g->uffd = -1;
 	g->tracking = 0;
 	g->ntracked = 0;
@@ -89,44 +95,212 @@ static int sync_dir_of(struct dump_ctx *d, const char *path)
 	return 0;
 }
 
-static int write_image(struct dump_ctx *d, const char *tmp, uint64_t id)
+static void image_abandon(struct dump_ctx *d, const char *tmp)
+{
+	if (d->img_fd >= 0) {
+		close(d->img_fd);
+		unlink(tmp);
+	}
+	d->img_fd = -1;
+	if (d->wbuf) {
+		dump_free(d->wbuf, WRITE_BUF);
+		d->wbuf = NULL;
+		d->nexclude--;
+	}
+	mem_plan_free(d);
+}
+
+/* Everything that needs the process as it is at the barrier: the records
+ * other than memory, and the memory plan (dirty tracking). */
+static int image_begin(struct dump_ctx *d, const char *tmp, uint64_t id)
 {
 	struct dump_state *g = &durun_g;
 	const char *parent = d->incremental ? g->last_image : NULL;
-	char *buf;
 
-	buf = dump_alloc(d, WRITE_BUF, "write buffer");
-	if (!buf)
+	d->wbuf = dump_alloc(d, WRITE_BUF, "write buffer");
+	if (!d->wbuf)
 		return -1;
-	d->exclude[d->nexclude++] = (struct range){ (uint64_t)(uintptr_t)buf, (uint64_t)(uintptr_t)buf + WRITE_BUF };
+	d->exclude[d->nexclude++] = (struct range){ (uint64_t)(uintptr_t)d->wbuf, (uint64_t)(uintptr_t)d->wbuf + WRITE_BUF };
 	d->img_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (d->img_fd < 0) {
 		ERR(&d->err, "dump", "create", tmp, errno);
-		goto err;
+		return -1;
 	}
-	if (iw_init(&d->w, d->img_fd, buf, WRITE_BUF, &d->err) ||
-	    dump_header(d, id, d->incremental ? g->last_image_id : 0, parent) || dump_fault(d, "header") ||
-	    dump_mm(d) || dump_proc(d) || dump_sigacts(d) || dump_fds(d) ||
-	    dump_thread_records(d) || dump_memory(d) || iw_finish(&d->w))
-		goto err;
+	return iw_init(&d->w, d->img_fd, d->wbuf, WRITE_BUF, &d->err) ||
+	       dump_header(d, id, d->incremental ? g->last_image_id : 0, parent) || dump_fault(d, "header") ||
+	       dump_mm(d) || dump_proc(d) || dump_sigacts(d) || dump_fds(d) || dump_thread_records(d) ||
+	       mem_plan(d) ? -1 : 0;
+}
+
+/* Page contents, then the file made durable under its final name. Reads only
+ * memory, so a snapshot's writer can run it on its copy-on-write copy. */
+static int image_end(struct dump_ctx *d, const char *tmp)
+{
+	const char *path = d->req->image_path;
+	if (mem_write(d) || iw_finish(&d->w))
+		return -1;
 	if (fsync(d->img_fd)) {
 		ERR(&d->err, "dump", "fsync", tmp, errno);
-		goto err;
+		return -1;
 	}
 	d->res->bytes = d->w.off;
 	close(d->img_fd);
 	d->img_fd = -1;
-	dump_free(buf, WRITE_BUF);
-	d->nexclude--;
-	return 0;
-err:
-	if (d->img_fd >= 0)
-		close(d->img_fd);
-	d->img_fd = -1;
-	unlink(tmp);
-	dump_free(buf, WRITE_BUF);
-	d->nexclude--;
-	return -1;
+	if (dump_fault(d, "rename")) {
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path)) {
+		ERR(&d->err, "dump", "rename to", path, errno);
+		unlink(tmp);
+		return -1;
+	}
+	return sync_dir_of(d, path);
+}
+
+/* The writer must see exactly the memory the plan describes: a mapping a
+ * fork does not pass on (MADV_DONTFORK) or passes on zeroed
+ * (MADV_WIPEONFORK) would be written wrong. Checked in the writer, off the
+ * programs' stall; the caller falls back to writing in place. */
+static int writer_memory_is_inherited(struct dump_ctx *d)
+{
+	size_t cap = 1 << 20;
+	char *buf;
+	long n;
+	int ok = 1;
+	for (;; cap *= 4) {
+		buf = dump_alloc(d, cap, "/proc/self/smaps");
+		if (!buf)
+			return 0;
+		n = d_read_file("/proc/self/smaps", buf, cap);
+		if (n >= 0)
+			break;
+		dump_free(buf, cap);
+		if (n != -EFBIG) {
+			ERR(&d->err, "snapshot", "read", "/proc/self/smaps", (int)-n);
+			return 0;
+		}
+	}
+	for (const char *p = buf; *p && ok;) {
+		if (d_startswith(p, "VmFlags:")) {
+			const char *e = p;
+			while (*e && *e != '\n')
+				e++;
+			for (const char *f = p; f + 3 <= e; f++)
+				if (f[0] == ' ' && f[1] == 'w' && f[2] == 'f' && (f + 3 == e || f[3] == ' '))
+					ok = 0;
+		}
+		while (*p && *p != '\n')
+			p++;
+		if (*p)
+			p++;
+	}
+	if (!ok)
+		ERR(&d->err, "snapshot", "a mapping is MADV_WIPEONFORK, so a fork child cannot write it", "", ENOTSUP);
+	for (int i = 0; ok && i < d->plan.npieces; i++) {
+		const struct piece_plan *pp = &d->plan.pieces[i];
+		int found = 0;
+		for (const char *p = buf; *p && !found;) {
+			const char *q = p;
+			if ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f')) {
+				uint64_t s = d_parse_hex(&q), e;
+				if (*q == '-') {
+					q++;
+					e = d_parse_hex(&q);
+					found = *q == ' ' && s <= pp->s && pp->e <= e;
+				}
+			}
+			while (*p && *p != '\n')
+				p++;
+			if (*p)
+				p++;
+		}
+		if (!found) {
+			ERR(&d->err, "snapshot", "a mapping is MADV_DONTFORK, so a fork child cannot write it", "", ENOTSUP);
+			ok = 0;
+		}
+	}
+	dump_free(buf, cap);
+	return ok;
+}
+
+/* A snapshot: a fork child holds a copy-on-write copy of this process's
+ * memory as it is now, and writes the pages while the program runs on. It is
+ * a grandchild: the middle process exits at once and is reaped here (raw
+ * wait4 with __WCLONE: its exit signal is 0, so neither SIGCHLD nor the
+ * program's own wait() ever sees it), and the writer, orphaned, is reaped by
+ * the subreaper above the program (durun's runner). Every signal is blocked
+ * in both so no handler of the program ever runs there.
+ * Returns the writer's pid here, 0 in the writer, -1 when it could not fork. */
+static pid_t snapshot_fork(struct dump_ctx *d)
+{
+	uint64_t all = ~0ull, old = 0;
+	volatile int *box;
+	long mid;
+	int st, w;
+
+	box = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (box == MAP_FAILED) {
+		ERR(&d->err, "snapshot", "mmap", "", errno);
+		return -1;
+	}
+	*box = 0;
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
+	mid = syscall(SYS_clone, 0, NULL, NULL, NULL, 0);
+	if (mid == 0) {
+		long g = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+		if (g == 0)
+			return 0;
+		*box = g > 0 ? (int)g : -errno;
+		syscall(SYS_exit_group, 0);
+	}
+	int err = errno;
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+	if (mid < 0) {
+		ERR(&d->err, "snapshot", "clone", "", err);
+		munmap((void *)box, 4096);
+		return -1;
+	}
+	while (syscall(SYS_wait4, (pid_t)mid, &st, __WCLONE, NULL) < 0 && errno == EINTR)
+		;
+	w = *box;
+	munmap((void *)box, 4096);
+	if (w <= 0) {
+		ERR(&d->err, "snapshot", "clone (writer)", "", w < 0 ? -w : EAGAIN);
+		return -1;
+	}
+	return w;
+}
+
+/* In the writer: nothing of the program's but memory and the image file. */
+static int write_as_writer(struct dump_ctx *d, const char *tmp, uint64_t tw)
+{
+	durun_g.is_writer = 1;
+	d->res->in_writer = 1;
+	prctl(PR_SET_NAME, "durun-writer", 0, 0, 0);
+	/* The program's pipes and sockets must not stay open here: a peer would
+	 * miss an EOF for as long as the write takes. */
+	if (d->img_fd > 0)
+		syscall(SYS_close_range, 0, (unsigned)d->img_fd - 1, 0);
+	syscall(SYS_close_range, (unsigned)d->img_fd + 1, ~0u, 0);
+	d->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (d->pagemap_fd < 0) {
+		ERR(&d->err, "snapshot", "open", "/proc/self/pagemap", errno);
+		image_abandon(d, tmp);
+		return DURUN_CKPT_ERROR;
+	}
+	if (!writer_memory_is_inherited(d)) {
+		d->res->retry_in_place = 1;
+		image_abandon(d, tmp);
+		return DURUN_CKPT_ERROR;
+	}
+	if (image_end(d, tmp)) {
+		image_abandon(d, tmp);
+		return DURUN_CKPT_ERROR;
+	}
+	d->res->write_ns = d_now_ns(CLOCK_MONOTONIC) - tw;
+	image_abandon(d, tmp);
+	return DURUN_CKPT_DUMPED;
 }
 
 /* Everything after the leader's resume point. Kept out of durun_ckpt_dump so
@@ -173,23 +347,33 @@ static __attribute__((noinline)) int dump_after_capture(struct dump_ctx *d, cons
 	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
 		id = t0 ^ ((uint64_t)getpid() << 32);
 	tw = d_now_ns(CLOCK_MONOTONIC);
-	if (write_image(d, tmp, id))
-		return DURUN_CKPT_ERROR;
-	if (dump_fault(d, "rename")) {
-		unlink(tmp);
+	if (image_begin(d, tmp, id)) {
+		image_abandon(d, tmp);
 		return DURUN_CKPT_ERROR;
 	}
-	if (rename(tmp, req->image_path)) {
-		ERR(&d->err, "dump", "rename to", req->image_path, errno);
-		unlink(tmp);
-		return DURUN_CKPT_ERROR;
-	}
-	if (sync_dir_of(d, req->image_path))
-		return DURUN_CKPT_ERROR;
-	res->write_ns = d_now_ns(CLOCK_MONOTONIC) - tw;
 	res->kind = d->incremental ? DURUN_CKPT_KIND_INCR : DURUN_CKPT_KIND_FULL;
 	res->image_id = id;
 	res->nthreads = (unsigned)g->nslots;
+	if (req->flags & DURUN_CKPT_SNAPSHOT_WRITER) {
+		pid_t w = snapshot_fork(d);
+		if (w == 0)
+			return write_as_writer(d, tmp, tw);
+		if (w > 0) {
+			/* The writer has its own copies of the file and the scratch. */
+			close(d->img_fd);
+			d->img_fd = -1;
+			res->writer_pid = w;
+		} else {
+			set_reason(res, "no snapshot writer (", "fork failed): the image was written in place");
+		}
+	}
+	if (d->img_fd >= 0 && image_end(d, tmp)) {
+		image_abandon(d, tmp);
+		return DURUN_CKPT_ERROR;
+	}
+	if (!res->writer_pid)
+		res->write_ns = d_now_ns(CLOCK_MONOTONIC) - tw;
+	image_abandon(d, tmp); /* frees the scratch; the file is closed or the writer's */
 	/* what the next dump compares against */
 	if (g->uffd >= 0 && ((req->flags & DURUN_CKPT_TRACK) || d->incremental)) {
 		g->tracking = 1;
@@ -204,7 +388,7 @@ static __attribute__((noinline)) int dump_after_capture(struct dump_ctx *d, cons
 			close(g->uffd); /* unregisters everything */
 		g->uffd = -1;
 	}
-	return DURUN_CKPT_DUMPED;
+	return res->writer_pid ? DURUN_CKPT_SNAPSHOT : DURUN_CKPT_DUMPED;
 }
 
 static __attribute__((noinline)) int capture_and_write(struct dump_ctx *d, const char *tmp, uint64_t t0)
@@ -214,24 +398,91 @@ static __attribute__((noinline)) int capture_and_write(struct dump_ctx *d, const
 	return dump_after_capture(d, tmp, t0);
 }
 
+static int bad_request(const struct durun_ckpt_req *req, struct derr *e)
+{
+	if (!req || !req->image_path || !req->image_path[0] || req->thread_signal <= 0 || req->thread_signal > 64) {
+		ERR(e, "dump", "bad request (image_path and thread_signal are required)", "", EINVAL);
+		return 1;
+	}
+	return 0;
+}
+
+/* Parks every other thread (dump-threads.c); active must be held. */
+static int stop_others(struct dump_ctx *d)
+{
+	struct dump_state *g = &durun_g;
+	g->thread_signal = d->req->thread_signal;
+	/* only slots the last dump used are dirty: touching all 256 would put
+	 * ~45 pages into every incremental image */
+	for (int i = 0; i < g->nslots && i < DUMP_MAX_THREADS; i++)
+		g->slots[i].ready = 0;
+	g->arrived = g->departed = 0;
+	g->nslots = 1;
+	return dump_stop_threads(d);
+}
+
+int durun_ckpt_stop(const struct durun_ckpt_req *req, struct durun_ckpt_result *res)
+{
+	struct dump_state *g = &durun_g;
+	struct dump_ctx *d;
+	int rc = DURUN_CKPT_ERROR;
+
+	memset(res, 0, sizeof(*res));
+	struct derr early = { res->error, sizeof(res->error) };
+	if (bad_request(req, &early))
+		return DURUN_CKPT_ERROR;
+	if (__atomic_exchange_n(&g->active, 1, __ATOMIC_ACQ_REL)) {
+		ERR(&early, "dump", "a checkpoint is already in progress", "", EBUSY);
+		return DURUN_CKPT_ERROR;
+	}
+	d = mmap(NULL, sizeof(*d), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (d == MAP_FAILED) {
+		ERR(&early, "dump", "mmap dump context", "", errno);
+		__atomic_store_n(&g->active, 0, __ATOMIC_RELEASE);
+		return DURUN_CKPT_ERROR;
+	}
+	d->req = req;
+	d->res = res;
+	d->err = early;
+	if (stop_others(d) == 0) {
+		g->held = 1;
+		rc = DURUN_CKPT_DUMPED;
+	} else {
+		dump_release_threads(d); /* those that did park */
+		__atomic_store_n(&g->active, 0, __ATOMIC_RELEASE);
+	}
+	dump_free(d, sizeof(*d));
+	return rc;
+}
+
+void durun_ckpt_release(void)
+{
+	struct dump_state *g = &durun_g;
+	if (!g->held || g->is_writer)
+		return;
+	g->held = 0;
+	dump_release_threads(NULL);
+	__atomic_store_n(&g->active, 0, __ATOMIC_RELEASE);
+}
+
 int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *res)
 {
 	struct dump_state *g = &durun_g;
 	struct dump_ctx *d = NULL;
 	char *tmp = NULL;
 	uint64_t t0;
-	int rc = DURUN_CKPT_ERROR, stopped = 0;
+	int rc = DURUN_CKPT_ERROR, stopped = 0, held = g->held;
 	struct sb s;
 	struct derr early;
 
 	memset(res, 0, sizeof(*res));
 	early.buf = res->error;
 	early.size = sizeof(res->error);
-	if (!req || !req->image_path || !req->image_path[0] || req->thread_signal <= 0 || req->thread_signal > 64) {
-		ERR(&early, "dump", "bad request (image_path and thread_signal are required)", "", EINVAL);
+	if (bad_request(req, &early))
 		return DURUN_CKPT_ERROR;
-	}
-	if (__atomic_exchange_n(&g->active, 1, __ATOMIC_ACQ_REL)) {
+	/* After durun_ckpt_stop() the other threads are parked already and stay
+	 * so until durun_ckpt_release(). */
+	if (!held && __atomic_exchange_n(&g->active, 1, __ATOMIC_ACQ_REL)) {
 		ERR(&early, "dump", "a checkpoint is already in progress", "", EBUSY);
 		return DURUN_CKPT_ERROR;
 	}
@@ -254,30 +505,26 @@ int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *
 	sb_str(&s, req->image_path);
 	sb_str(&s, ".tmp");
 
-	g->thread_signal = req->thread_signal;
-	/* only slots the last dump used are dirty: touching all 256 would put
-	 * ~45 pages into every incremental image */
-	for (int i = 0; i < g->nslots && i < DUMP_MAX_THREADS; i++)
-		g->slots[i].ready = 0;
-	g->arrived = g->departed = 0;
-	g->nslots = 1;
-	stopped = 1;
-	if (dump_stop_threads(d))
-		goto out;
+	if (!held) {
+		stopped = 1;
+		if (stop_others(d))
+			goto out;
+	}
 
 	dump_fill_thread(&g->slots[0]);
 	rc = capture_and_write(d, tmp, t0);
 	if (rc == DURUN_CKPT_RESTORED)
 		return restored(res);
 out:
-	if (rc != DURUN_CKPT_DUMPED)
+	if (rc != DURUN_CKPT_DUMPED && rc != DURUN_CKPT_SNAPSHOT)
 		g->tracking = 0; /* scans may have re-protected pages: next image is full */
 	if (d && d->pagemap_fd >= 0)
 		close(d->pagemap_fd);
-	if (stopped)
+	if (stopped && !g->is_writer)
 		dump_release_threads(d);
 	res->stall_ns = d_now_ns(CLOCK_MONOTONIC) - t0;
 	dump_free(d, sizeof(*d) + 4096 + 64);
-	__atomic_store_n(&g->active, 0, __ATOMIC_RELEASE);
+	if (!held)
+		__atomic_store_n(&g->active, 0, __ATOMIC_RELEASE);
 	return rc;
 }

@@ -40,6 +40,8 @@ struct dump_state {
 	volatile int departed;        /* threads that left the handler */
 	volatile int release;         /* futex: bumped to let them go */
 	volatile int nslots;
+	int held;                     /* durun_ckpt_stop() parked the others until durun_ckpt_release() */
+	int is_writer;                /* this is a snapshot's writer (a fork child): no threads to release */
 	int thread_signal;
 	struct thr_slot slots[DUMP_MAX_THREADS]; /* [0] = leader */
 	/* dirty tracking between dumps */
@@ -55,18 +57,50 @@ struct dump_state {
 
 extern struct dump_state durun_g;
 
+/* One line of /proc/self/maps. */
+struct mline {
+	uint64_t start, end, pgoff, ino;
+	unsigned maj, min;
+	uint32_t prot;
+	int shared;
+	const char *path;        /* points into mem_plan.maps */
+	size_t path_len;
+};
+
+/* One piece of a mapping (a mapping minus the dumper's own scratch) and what
+ * the tracking pass found for it. */
+struct piece_plan {
+	struct mline m;
+	uint64_t s, e;
+	uint64_t bits;           /* offset of this piece's written-page bytes in mem_plan.bits */
+	uint8_t tracked;         /* incremental: those bytes say which resident pages are new */
+	uint8_t armed;           /* registered for tracking by this dump */
+};
+
+struct mem_plan {
+	char *maps;
+	size_t maps_cap;
+	struct piece_plan *pieces;
+	size_t pieces_len;
+	int npieces, cap;
+	uint8_t *bits;
+	size_t bits_len;
+};
+
 /* What one dump call carries around. */
 struct dump_ctx {
 	const struct durun_ckpt_req *req;
 	struct durun_ckpt_result *res;
 	struct derr err;
 	struct img_writer w;
+	char *wbuf;              /* the writer's buffer (mmap) */
 	int img_fd, pagemap_fd;
 	int incremental;
 	struct range exclude[DUMP_MAX_EXCLUDE];
 	int nexclude;
 	int ntracked_new;
 	struct range tracked_new[DUMP_MAX_TRACKED];
+	struct mem_plan plan;
 };
 
 /* Fault injection for tests (STYLE.md): DURUN_FAULT=ckpt:POINT fails every
@@ -91,8 +125,11 @@ int dump_fds(struct dump_ctx *d);
 int dump_pipes(struct dump_ctx *d, const int *fds, const int *readable, const uint64_t *inos, int n);
 /* dump-unix.c: UNIX records for the sockets fds[i] (inode inos[i]), once per inode */
 int dump_unix(struct dump_ctx *d, const int *fds, const uint64_t *inos, int n);
-/* dump-mem.c */
-int dump_memory(struct dump_ctx *d);
+/* dump-mem.c: pass 1 (maps, dirty tracking; in the tracked process itself),
+ * pass 2 (VMA and PAGES records; may run in a snapshot's fork child) */
+int mem_plan(struct dump_ctx *d);
+int mem_write(struct dump_ctx *d);
+void mem_plan_free(struct dump_ctx *d);
 /* track.c */
 int track_open(struct dump_ctx *d);
 int track_arm(struct dump_ctx *d, uint64_t start, uint64_t end);

@@ -111,6 +111,7 @@ export class ProcEvents {
 
   /** A parent reaped a child: the authoritative status of that child. */
   private reaped(group: GroupRecord, child: number, parent: number, status: number | null, signal: number | null): void {
+    if (this.registry.isInternal(child)) return;
     let rec = this.registry.findProcess(group, child);
     if (!rec) {
       // A child that never registered (static binary, setuid) and that we never saw exec.

@@ -33,6 +33,15 @@ export function readExe(pid: number): string | null {
   }
 }
 
+/** The process's name (comm), '' when gone. */
+export function readComm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trimEnd();
+  } catch {
+    return '';
+  }
+}
+
 export function readCmdline(pid: number): string[] {
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');

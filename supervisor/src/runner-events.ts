@@ -87,6 +87,7 @@ export class RunnerEvents {
   }
 
   private childExit(group: GroupRecord, program: ProgramRecord, msg: Extract<RunnerMessage, { op: 'child-exit' }>): void {
+    if (this.registry.isInternal(msg.pid)) return; // a checkpoint writer the runner reaped as an orphan
     const rec = this.registry.findProcess(group, msg.pid);
     const status = msg.status ?? null;
     const signal = msg.signal ?? null;

@@ -20,7 +20,8 @@ type Role =
   | { kind: 'new' }
   | { kind: 'proc'; link: ProcLinkState; inner: number; send: (m: Record<string, unknown>) => void }
   | { kind: 'runner'; group: GroupRecord; program: ProgramRecord; port: RunnerPort }
-  | { kind: 'client' };
+  | { kind: 'client' }
+  | { kind: 'writer'; group: string; id: string; member: number; pid: number };
 
 export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService }
 
@@ -108,6 +109,11 @@ export class ControlServer {
       case 'new': {
         const hello = parseHello(msg);
         if (hello.role === 'client') return { kind: 'client' };
+        if (hello.role === 'writer') {
+          // A checkpoint writer is durun's own, never a process of the program.
+          this.h.registry.markInternal(peerPid);
+          return { kind: 'writer', group: hello.group, id: hello.id, member: hello.pid, pid: peerPid };
+        }
         if (hello.role === 'proc') {
           // From inside a pid namespace (a restored process) the pid is its own view; we keep the outside one.
           const outside = this.h.ckpt ? this.h.ckpt.outside(hello, peerPid) : hello;
@@ -137,6 +143,9 @@ export class ControlServer {
       }
       case 'runner':
         this.h.runners.message(role.group, role.program, parseRunnerMessage(msg), role.port);
+        return role;
+      case 'writer':
+        this.h.ckpt?.writerMessage(role.group, role.member, parseProcMessage(msg));
         return role;
       case 'client': {
         const req = parseClientRequest(msg);

@@ -4,7 +4,7 @@
 import type { Registry } from './model/registry.js';
 import type { GroupRecord, ProcRecord } from './model/types.js';
 import { callHomeSignal } from './signals.js';
-import { descendants, hasInterceptor, isRunning, readCmdline, readCwd, readExe, readStat } from './procfs.js';
+import { descendants, hasInterceptor, isRunning, readCmdline, readComm, readCwd, readExe, readStat } from './procfs.js';
 import { diag } from './diag.js';
 
 /** Interceptor links report almost everything; the scan only catches what cannot load the interceptor. */
@@ -75,6 +75,8 @@ export function scanOnce(registry: Registry, linked: ReadonlySet<number>, vanish
       for (const d of descendants(program.runnerPid)) {
         // A runner that lost us starts the next supervisor as its own child: that is us, not the program.
         if (registry.liveProcess(d.pid) || d.state === 'Z' || d.pid === process.pid) continue;
+        // A checkpoint writer names itself at once; its hello may still be on the way.
+        if (registry.isInternal(d.pid) || readComm(d.pid) === 'durun-writer') continue;
         registry.addProcess(group, unregistered(d.pid, d.ppid, d.startTime, program.id, program.instance));
       }
     }

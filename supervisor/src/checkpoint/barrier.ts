@@ -1,10 +1,12 @@
 // One checkpoint of one group behind one barrier (ARCHITECTURE.md,
 // "Checkpoint barrier"). Phases: `stopping` (each member was sent `ckpt` and
 // the signal; a process registering now joins as a member), `dumping` (all
-// stopped, `ckpt-go` sent; a process registering now is held with SIGSTOP
-// until the end), then the coordinator commits or aborts and calls end().
+// stopped, `ckpt-go` sent, members capture their state; a process
+// registering now is held with SIGSTOP until the members resume), `writing`
+// (all captured and resumed; writers finish the images), then the
+// coordinator commits or aborts and calls end().
 
-export type Phase = 'stopping' | 'dumping' | 'ended';
+export type Phase = 'stopping' | 'dumping' | 'writing' | 'ended';
 
 export interface MemberResult { bytes: number; kind: 'full' | 'incremental'; stallNs: number }
 
@@ -13,6 +15,12 @@ export interface Member {
   inner: number; // pid the process sees (names its image)
   image: string;
   stopped: boolean;
+  /** Its state is taken (snapshot writer forked, or image written in place). */
+  captured: boolean;
+  /** The snapshot's writer as the member sees its pid (null: written in place). */
+  writer: number | null;
+  /** How long the member's own capture took (from the process). */
+  stallNs: number;
   result: MemberResult | null;
 }
 
@@ -29,7 +37,7 @@ export class Barrier {
   constructor(readonly group: string, readonly id: string, readonly dir: string, readonly full: boolean) {}
 
   add(pid: number, inner: number): Member {
-    const m: Member = { pid, inner, image: `${this.dir}/${inner}.img`, stopped: false, result: null };
+    const m: Member = { pid, inner, image: `${this.dir}/${inner}.img`, stopped: false, captured: false, writer: null, stallNs: 0, result: null };
     this.members.set(pid, m);
     return m;
   }
@@ -50,9 +58,23 @@ export class Barrier {
     this.wake();
   }
 
+  /** When the members were let go (Date.now()). */
+  resumedAt: number | null = null;
+
+  /** A snapshot was taken; its writer is at work. */
+  captured(pid: number, stallNs: number, writer: number): void {
+    const m = this.members.get(pid);
+    if (m) Object.assign(m, { captured: true, stallNs, writer });
+    this.wake();
+  }
+
+  /** An image is complete: written in place by the member (also captured, then), or by its writer. */
   done(pid: number, r: MemberResult): void {
     const m = this.members.get(pid);
-    if (m) m.result = r;
+    if (m) {
+      if (!m.captured) Object.assign(m, { captured: true, stallNs: r.stallNs });
+      m.result = { ...r, stallNs: m.stallNs };
+    }
     this.wake();
   }
 
@@ -79,13 +101,17 @@ export class Barrier {
     return [...this.members.values()].every((m) => m.stopped);
   }
 
+  allCaptured(): boolean {
+    return [...this.members.values()].every((m) => m.captured);
+  }
+
   allDone(): boolean {
     return [...this.members.values()].every((m) => m.result !== null);
   }
 
   /** Members still missing in a phase, for the abort message. */
-  missing(what: 'stopped' | 'done'): string {
-    const left = [...this.members.values()].filter((m) => (what === 'stopped' ? !m.stopped : !m.result)).map((m) => m.pid);
-    return left.join(', ');
+  missing(what: 'stopped' | 'captured' | 'done'): string {
+    const pending = (m: Member) => (what === 'stopped' ? !m.stopped : what === 'captured' ? !m.captured : !m.result);
+    return [...this.members.values()].filter(pending).map((m) => m.pid).join(', ');
   }
 }

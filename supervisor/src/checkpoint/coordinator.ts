@@ -1,7 +1,9 @@
 // The checkpoint coordinator: runs one barrier per group at a time over the
-// processes' links, verifies every image, commits the manifest, prunes old
-// checkpoints without breaking an incremental chain, and keeps the
-// `checkpoint.interval` timers. Restore lives in restore.ts.
+// processes' links, lets the programs run on as soon as every member's state
+// is captured (snapshot writers finish the images meanwhile), verifies every
+// image, commits the manifest, prunes old checkpoints without breaking an
+// incremental chain, and keeps the `checkpoint.interval` timers. Restore
+// lives in restore.ts.
 import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Registry } from '../model/registry.js';
@@ -13,6 +15,7 @@ import { Barrier, type MemberResult } from './barrier.js';
 import { commitManifest, listManifests, pruneList, readManifest, type Manifest, type ManifestProcess } from './manifest.js';
 import { RESTORE_TOOL, inspectImage, sha256File } from './images.js';
 import { uncapturable } from './capturable.js';
+import { isRunning } from '../procfs.js';
 
 /** How long each phase of a barrier may take before the checkpoint is aborted (DURUN_CKPT_TIMEOUT_MS overrides). */
 const PHASE_TIMEOUT_MS = 10_000;
@@ -30,6 +33,9 @@ class TransientAbort extends Error {}
 
 /** Tries of a checkpoint whose barrier a short-lived member broke. */
 const TRIES = 3;
+/** How often a writer's liveness is checked while its image is awaited, and how long its last word may lag its end. */
+const WRITER_POLL_MS = 250;
+const WRITER_GRACE_MS = 1_000;
 
 export class Coordinator {
   private readonly ports = new Map<number, Port>();
@@ -42,6 +48,8 @@ export class Coordinator {
    */
   private readonly chained = new Set<string>();
   private readonly policies = new Map<string, CheckpointPolicy>();
+  /** Groups whose memory a snapshot writer cannot copy (MADV_DONTFORK/WIPEONFORK): images are written in place. */
+  private readonly inPlace = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private taken = 0;
 
@@ -57,7 +65,7 @@ export class Coordinator {
       // Registered while the barrier is going up: it is part of this checkpoint.
       this.ask(b, pid, inner);
     } else if (b.phase === 'dumping' && !b.members.has(pid)) {
-      // Too late for this checkpoint: held stopped until it ends, so no image shows it half-registered.
+      // Too late for this checkpoint: held stopped until the members resume, so no image shows it half-registered.
       try {
         process.kill(pid, 'SIGSTOP');
         b.held.add(pid);
@@ -73,7 +81,8 @@ export class Coordinator {
     if (!port || port.send !== send) return;
     this.ports.delete(pid);
     const b = this.barriers.get(port.group);
-    if (b && b.members.has(pid) && !b.members.get(pid)!.result) {
+    // Once captured, a member may end: its image shows it as it was.
+    if (b && b.members.has(pid) && !b.members.get(pid)!.captured) {
       // Before ckpt-go nothing was written: a short-lived process (a shell's
       // command) ending then makes the checkpoint worth another try.
       if (b.phase === 'stopping') b.transient = true;
@@ -81,14 +90,36 @@ export class Coordinator {
     }
   }
 
-  /** ckpt-stopped / ckpt-done / ckpt-failed from a process link. */
-  message(pid: number, msg: { op: string; id: string; bytes?: number; kind?: string; stallNs?: number; error?: string }): void {
+  /** ckpt-stopped / ckpt-captured / ckpt-done / ckpt-failed from a process link. */
+  message(pid: number, msg: CkptWord): void {
     const port = this.ports.get(pid);
     const b = port && this.barriers.get(port.group);
     if (!b || b.id !== msg.id) return; // a late word of an aborted checkpoint
     if (msg.op === 'ckpt-stopped') b.stopped(pid);
-    else if (msg.op === 'ckpt-done') b.done(pid, { bytes: msg.bytes ?? 0, kind: msg.kind === 'incremental' ? 'incremental' : 'full', stallNs: msg.stallNs ?? 0 } satisfies MemberResult);
-    else if (msg.op === 'ckpt-failed') b.fail(`process ${pid} could not write its image: ${msg.error ?? 'no reason given'}`);
+    else if (msg.op === 'ckpt-captured') {
+      // Outside a pid namespace the writer's pid is ours too: mark it before the /proc scan meets it.
+      if (port.inner === port.pid && msg.writer) this.registry.markInternal(msg.writer);
+      b.captured(pid, msg.stallNs ?? 0, msg.writer ?? 0);
+    } else this.result(b, pid, msg, `process ${pid}`);
+  }
+
+  /** ckpt-done / ckpt-failed from the snapshot writer of the member that sees itself as `inner`. */
+  writerMessage(group: string, inner: number, msg: CkptWord): void {
+    const b = this.barriers.get(group);
+    const m = b && b.id === msg.id ? [...b.members.values()].find((x) => x.inner === inner) : undefined;
+    if (b && m) this.result(b, m.pid, msg, `the image writer of process ${m.pid}`);
+  }
+
+  private result(b: Barrier, pid: number, msg: CkptWord, who: string): void {
+    if (msg.op === 'ckpt-done') b.done(pid, { bytes: msg.bytes ?? 0, kind: msg.kind === 'incremental' ? 'incremental' : 'full', stallNs: msg.stallNs ?? 0 } satisfies MemberResult);
+    else if (msg.op === 'ckpt-failed') {
+      if (msg.retryInPlace) {
+        // Its memory cannot be copied by a fork: from now on this group's images are written in place.
+        this.inPlace.add(b.group);
+        b.transient = true;
+      }
+      b.fail(`${who} could not write its image: ${msg.error ?? 'no reason given'}`);
+    }
   }
 
   /** Outer pid of the process of group that sees itself as inner, or null. */
@@ -193,20 +224,28 @@ export class Coordinator {
       await b.until(() => b.allStopped(), timeout, `processes ${b.missing('stopped')} did not stop`);
       b.phase = 'dumping';
       for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: 'ckpt-go', id });
-      await b.until(() => b.allDone(), timeout + 60_000, `processes ${b.missing('done')} did not finish their images`);
-      const manifest = await this.verify(group, b, started);
+      await b.until(() => b.allCaptured(), timeout, `processes ${b.missing('captured')} did not capture their state`);
+      await this.fault('delay-resume');
+      this.resume(b);
       await this.fault('delay-commit');
+      const poll = setInterval(() => this.checkWriters(b), WRITER_POLL_MS);
+      try {
+        await b.until(() => b.allDone(), timeout + 60_000, `processes ${b.missing('done')} did not finish their images`);
+      } finally {
+        clearInterval(poll);
+      }
+      const manifest = await this.verify(group, b, started);
       await this.fault('before-commit');
       commitManifest(dir, manifest);
       this.chained.add(name);
-      this.end(b, 'ckpt-release');
+      this.end(b);
       const s = summary(manifest, dir);
       this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id}: ${b.members.size} process(es), ${manifest.bytes} bytes, stalled ${manifest.stallMs} ms`, data: { id, durationMs: manifest.durationMs, bytes: manifest.bytes, stallMs: manifest.stallMs, dumpStallMs: manifest.dumpStallMs, processes: b.members.size } });
       this.prune(name);
       return s;
     } catch (err) {
       const why = (err as Error).message;
-      this.end(b, 'ckpt-abort');
+      this.end(b);
       rmSync(dir, { recursive: true, force: true });
       this.chained.delete(name);
       this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id} aborted: ${why}`, data: { id, failed: true } });
@@ -222,7 +261,7 @@ export class Coordinator {
     const timeout = Number(this.env.DURUN_CKPT_TIMEOUT_MS) || PHASE_TIMEOUT_MS;
     // The handler reads the command without waiting: signal once the line is in the socket.
     // goTimeoutMs: a parked process waits that long for ckpt-go (we abort after `timeout`); timeoutMs: for release, after its image.
-    port.send({ op: 'ckpt', id: b.id, image: m.image, full: b.full, goTimeoutMs: timeout + 5_000, timeoutMs: timeout + 60_000 }, () => {
+    port.send({ op: 'ckpt', id: b.id, image: m.image, full: b.full, snapshot: !this.inPlace.has(b.group), goTimeoutMs: timeout + 5_000, timeoutMs: timeout + 60_000 }, () => {
       if (b.phase === 'ended') return;
       try {
         process.kill(pid, callHomeSignal(this.env));
@@ -232,9 +271,11 @@ export class Coordinator {
     });
   }
 
-  private end(b: Barrier, word: 'ckpt-release' | 'ckpt-abort'): void {
-    b.phase = 'ended';
-    for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: word, id: b.id });
+  /** Every member is captured: the programs run on (and whoever was held at the door) while the images are finished. */
+  private resume(b: Barrier): void {
+    b.phase = 'writing';
+    b.resumedAt = Date.now();
+    for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: 'ckpt-resume', id: b.id });
     for (const pid of b.held) {
       try {
         process.kill(pid, 'SIGCONT');
@@ -242,7 +283,34 @@ export class Coordinator {
         // ended meanwhile: nothing to resume
       }
     }
+    b.held.clear();
+  }
+
+  /** Ends the barrier; before the members resumed, an abort lets them go (and drop what they wrote in place). */
+  private end(b: Barrier): void {
+    if (b.phase !== 'writing') {
+      b.phase = 'ended';
+      for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: 'ckpt-abort', id: b.id });
+      for (const pid of b.held) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // ended meanwhile: nothing to resume
+        }
+      }
+    }
+    b.phase = 'ended';
     this.barriers.delete(b.group);
+  }
+
+  /** A writer that is gone without its last word (killed, out of memory) fails the checkpoint now rather than at the timeout. */
+  private checkWriters(b: Barrier): void {
+    for (const m of b.members.values()) {
+      if (m.result || !m.writer || m.inner !== m.pid || isRunning(m.writer)) continue;
+      setTimeout(() => {
+        if (!m.result) b.fail(`the image writer ${m.writer} of process ${m.pid} ended without finishing its image`);
+      }, WRITER_GRACE_MS).unref();
+    }
   }
 
   /** Every image complete and valid; builds the manifest. */
@@ -284,8 +352,8 @@ export class Coordinator {
     return {
       version: 1, group: group.name, id: b.id, parent, createdAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      // How long the programs were held: from the first member parking until now (release follows the commit at once).
-      stallMs: Date.now() - (b.firstStoppedAt ?? started),
+      // How long the programs were held: from the first member parking until they were let go.
+      stallMs: (b.resumedAt ?? Date.now()) - (b.firstStoppedAt ?? started),
       dumpStallMs: Math.round(Math.max(0, ...processes.map((p) => p.stallNs)) / 1e6),
       bytes: processes.reduce((n, p) => n + p.bytes, 0), programs, processes,
     };
@@ -327,11 +395,13 @@ export class Coordinator {
    * Fault injection for tests, from DURUN_FAULT (comma-separated):
    * `supervisor:before-commit[@N]` SIGKILLs the supervisor after the images
    * of its N-th checkpoint are verified, before the manifest is written;
-   * `supervisor:delay-go=MS` / `supervisor:delay-commit=MS` hold the barrier
-   * that long with every member parked (still joinable) / every image
-   * written (late registrations are held), so tests can register processes then.
+   * `supervisor:delay-go=MS` / `supervisor:delay-resume=MS` hold the barrier
+   * that long with every member parked (still joinable) / every member
+   * captured (late registrations are held), so tests can register processes
+   * then; `supervisor:delay-commit=MS` waits that long after the members
+   * resumed, before the images are awaited.
    */
-  private async fault(point: 'before-commit' | 'delay-go' | 'delay-commit'): Promise<void> {
+  private async fault(point: 'before-commit' | 'delay-go' | 'delay-resume' | 'delay-commit'): Promise<void> {
     for (const f of (this.env.DURUN_FAULT ?? '').split(',')) {
       const m = /^supervisor:([a-z-]+)(?:=(\d+))?(?:@(\d+))?$/.exec(f.trim());
       if (!m || m[1] !== point || (m[3] && Number(m[3]) !== this.taken)) continue;
@@ -344,6 +414,9 @@ export class Coordinator {
     }
   }
 }
+
+/** The ckpt-* words of a process or writer link. */
+export interface CkptWord { op: string; id: string; bytes?: number; kind?: string; stallNs?: number; error?: string; writer?: number; retryInPlace?: boolean }
 
 function readEnv(pid: number): Record<string, string> {
   const env: Record<string, string> = {};

@@ -6,7 +6,7 @@ import type { GroupRecord } from '../model/types.js';
 import type { Policy } from '../policy/types.js';
 import type { ProcHello } from '../protocol/messages.js';
 import type { CheckpointRequest, CheckpointsAnswer, CheckpointView, RestoreAnswer } from '../protocol/checkpoint-requests.js';
-import { Coordinator, RequestError } from './coordinator.js';
+import { Coordinator, RequestError, type CkptWord } from './coordinator.js';
 import { Restorer } from './restore.js';
 import { outsideHello } from './pids.js';
 
@@ -55,7 +55,12 @@ export class CheckpointService {
   /** ckpt-* words of a process link; false for other messages. */
   message(pid: number, msg: { op: string }): boolean {
     if (!msg.op.startsWith('ckpt-')) return false;
-    this.coord.message(pid, msg as Parameters<Coordinator['message']>[1]);
+    this.coord.message(pid, msg as CkptWord);
     return true;
+  }
+
+  /** The words of a snapshot writer's link (member: the pid its member sees). */
+  writerMessage(group: string, member: number, msg: { op: string }): void {
+    if (msg.op.startsWith('ckpt-')) this.coord.writerMessage(group, member, msg as CkptWord);
   }
 }

@@ -9,6 +9,8 @@ import { NO_EVENTS, type EventSink } from '../events/sink.js';
 
 /** How many ended processes a group keeps for `ps` and post-mortems. */
 const ENDED_KEEP = 200;
+/** How long a pid marked internal stays so (a checkpoint writer's life, with margin). */
+const INTERNAL_KEEP_MS = 3_600_000;
 /** How many launch-history entries a group keeps. */
 const HISTORY_KEEP = 1000;
 /** Longest a change waits before it is saved to state.json. */
@@ -24,6 +26,8 @@ export class Registry {
   /** Live (not ended) processes by pid. */
   private readonly live = new Map<number, { group: GroupRecord; rec: ProcRecord }>();
   private readonly runners = new Map<string, RunnerPort>();
+  /** durun's own processes inside program trees (checkpoint writers), with when they were seen. */
+  private readonly internal = new Map<number, number>();
   private saveTimer: NodeJS.Timeout | null = null;
   /** Called whenever a program's state settles, so waiters (stop, restart) can re-check. */
   onSettle: () => void = () => {};
@@ -113,6 +117,29 @@ export class Registry {
     rec.pendingExec = null;
     if (this.live.get(rec.pid)?.rec === rec) this.live.delete(rec.pid);
     this.changed();
+  }
+
+  /**
+   * Marks pid as durun's own (a checkpoint writer): the /proc scan, the
+   * runner's child-exit and a parent's `reaped` must not take it for a
+   * process of the program, least of all for a crash. Kept for an hour: a
+   * writer lives for as long as one image takes to write.
+   */
+  markInternal(pid: number): void {
+    const now = Date.now();
+    for (const [p, at] of this.internal) if (now - at > INTERNAL_KEEP_MS) this.internal.delete(p);
+    this.internal.set(pid, now);
+    const rec = this.live.get(pid);
+    if (rec && !rec.rec.preloaded) {
+      // Seen by the /proc scan before it said who it is.
+      rec.group.processes.splice(rec.group.processes.indexOf(rec.rec), 1);
+      this.live.delete(pid);
+      this.changed();
+    }
+  }
+
+  isInternal(pid: number): boolean {
+    return this.internal.has(pid);
   }
 
   liveProcessesOf(group: GroupRecord, programId?: number): ProcRecord[] {

@@ -19,6 +19,8 @@ export interface RunnerHello {
   readopt?: boolean; program?: number; instance?: number; rootPid?: number;
 }
 export interface ClientHello { op: 'hello'; role: 'client'; pid?: number }
+/** A checkpoint snapshot's writer (a fork child of member `pid`, as the member sees its pid), reporting on checkpoint `id`. */
+export interface WriterHello { op: 'hello'; role: 'writer'; pid: number; group: string; id: string }
 
 export type ProcMessage =
   | { op: 'exec'; pid: number; path: string; argv: string[] }
@@ -27,8 +29,9 @@ export type ProcMessage =
   | { op: 'reaped'; pid: number; child: number; status?: number; signal?: number }
   | { op: 'ready'; pid: number }
   | { op: 'ckpt-stopped'; pid: number; id: string }
+  | { op: 'ckpt-captured'; pid: number; id: string; stallNs: number; writer: number }
   | { op: 'ckpt-done'; pid: number; id: string; bytes: number; kind: string; stallNs: number }
-  | { op: 'ckpt-failed'; pid: number; id: string; error: string };
+  | { op: 'ckpt-failed'; pid: number; id: string; error: string; retryInPlace?: boolean };
 
 export type RunnerMessage =
   | { op: 'started'; pid: number; instance: number }
@@ -85,10 +88,11 @@ export function parseLine(line: string): Obj & { op: string } {
   return obj as Obj & { op: string };
 }
 
-export function parseHello(msg: Obj): ProcHello | RunnerHello | ClientHello {
+export function parseHello(msg: Obj): ProcHello | RunnerHello | ClientHello | WriterHello {
   if (msg.op !== 'hello') throw new ProtocolError(`first message must be "hello", got "${String(msg.op)}"`);
   const role = field<string>(msg, 'role', 'string');
   if (role === 'client') return { op: 'hello', role: 'client' };
+  if (role === 'writer') return { op: 'hello', role, pid: field(msg, 'pid', 'number'), group: field(msg, 'group', 'string'), id: field(msg, 'id', 'string') };
   if (role === 'proc') {
     const reason = field<string>(msg, 'reason', 'string');
     if (reason !== 'load' && reason !== 'fork' && reason !== 'callhome' && reason !== 'restore') throw new ProtocolError(`hello: unknown reason "${reason}"`);
@@ -136,7 +140,12 @@ export function parseProcMessage(msg: Obj): ProcMessage {
       op: 'ckpt-done', pid, id: field(msg, 'id', 'string'), bytes: field(msg, 'bytes', 'number'),
       kind: field(msg, 'kind', 'string'), stallNs: field(msg, 'stallNs', 'number'),
     };
-    case 'ckpt-failed': return { op: 'ckpt-failed', pid, id: field(msg, 'id', 'string'), error: field(msg, 'error', 'string') };
+    case 'ckpt-captured': return {
+      op: 'ckpt-captured', pid, id: field(msg, 'id', 'string'), stallNs: field(msg, 'stallNs', 'number'), writer: field(msg, 'writer', 'number'),
+    };
+    case 'ckpt-failed': return {
+      op: 'ckpt-failed', pid, id: field(msg, 'id', 'string'), error: field(msg, 'error', 'string'), retryInPlace: field(msg, 'retryInPlace', 'boolean', true),
+    };
     default: throw new ProtocolError(`unknown op "${String(msg.op)}" for a process link`);
   }
 }
