@@ -5,11 +5,12 @@
 // heap, file offset and threads. Runs as root and as an unprivileged user.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BUILD } from './helpers/paths.js';
 import { waitFor, isAlive } from './helpers/wait.js';
+import { spawnCollected, deadline, type Spawned } from './helpers/spawned.js';
 import { tempHome, type TempHome } from './helpers/home.js';
 
 const RESTORE = path.join(BUILD, 'durun-restore');
@@ -19,12 +20,7 @@ const THREADS = path.join(BUILD, 'ckpt-test-threads');
 const CKPT_SIGNAL = 62; // SIGRTMAX-2, what the harness listens on
 const TEST_USER = 'durun-test';
 
-interface Proc {
-  child: ChildProcess;
-  out: string;
-  err: string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Proc = Spawned;
 
 /** Who runs the program and the restore: root (null) or an unprivileged uid. */
 interface User {
@@ -38,17 +34,7 @@ const started: ChildProcess[] = [];
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, user: User | null): Proc {
   const argv = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', cmd, ...args] : [cmd, ...args];
-  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  const p: Proc = {
-    child,
-    out: '',
-    err: '',
-    exit: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
-  };
-  child.stdout!.on('data', (d) => (p.out += d));
-  child.stderr!.on('data', (d) => (p.err += d));
-  return p;
+  return spawnCollected(argv, env, started);
 }
 
 function lastTick(text: string): number {
@@ -107,11 +93,6 @@ async function killHard(p: Proc): Promise<void> {
 }
 
 /** Restores `image` and checks the restored program's first steps and end. */
-/** Rejects after ms: a deadline, not a sleep (the race ends at the event). */
-function deadline(what: string, ms: number): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms).unref());
-}
-
 /** maxAhead: how far the first tick printed after restore may be past the
  * checkpointed value (1 for the counter; the threads program's main thread
  * samples a total that 4 workers keep raising). `killedAt` is where the

@@ -13,6 +13,7 @@ import { chownSync, closeSync, existsSync, openSync, readFileSync, unlinkSync } 
 import path from 'node:path';
 import { BUILD } from './helpers/paths.js';
 import { waitFor, isAlive } from './helpers/wait.js';
+import { spawnCollected, deadline, type Spawned } from './helpers/spawned.js';
 import { tempHome, type TempHome } from './helpers/home.js';
 import { unprivilegedUser } from './helpers/user.js';
 
@@ -23,28 +24,14 @@ const CKPT_SIGNAL = 62;
 const RECORDS = 3000;
 
 interface User { uid: number; gid: number }
-interface Proc {
-  child: ChildProcess;
-  out: string;
-  err: string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Proc = Spawned;
 
 const started: ChildProcess[] = [];
 const extraPids: number[] = [];
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, user: User | null): Proc {
   const argv = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', cmd, ...args] : [cmd, ...args];
-  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  const p: Proc = { child, out: '', err: '', exit: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))) };
-  child.stdout!.on('data', (d) => (p.out += d));
-  child.stderr!.on('data', (d) => (p.err += d));
-  return p;
-}
-
-function deadline(what: string, ms: number): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms).unref());
+  return spawnCollected(argv, env, started);
 }
 
 function state(pid: number): string {

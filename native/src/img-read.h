@@ -67,6 +67,14 @@ struct loaded_image {
  * filled (the records read so far), which `inspect` prints. */
 int li_load(const char *path, struct loaded_image *li, char *err, size_t errsz);
 void li_free(struct loaded_image *li);
+/* Set: li_load checks every header and small payload but not the PAGES data
+ * (lazy restore verifies it while streaming it in; li_verify_pages later). */
+extern int li_defer_page_crc;
+/* Every PAGES record's data CRC; 0 or -1 with err in li_load's style. */
+int li_verify_pages(const struct loaded_image *li, char *err, size_t errsz);
+/* err = "IMAGE: record #idx (PAGES) at offset off: page data checksum mismatch ..."; returns -1 */
+int li_pages_crc_error(const struct loaded_image *li, size_t idx, uint64_t off, uint32_t stored, uint32_t computed,
+		       char *err, size_t errsz);
 /* Finds the vma/run holding page address addr: returns file offset of its
  * data in li (0 = not carried as data). */
 uint64_t li_page_off(const struct loaded_image *li, uint64_t addr, int *resident);

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "restore.h"
+#include "lazy.h"
 
 static pid_t target_outer_pid;
 
@@ -90,24 +91,43 @@ static void forward(int sig)
 
 const char *rst_step_name(int step)
 {
-	static const char *names[] = { "?", "unmap", "vdso move", "mmap", "read pages", "mprotect", "start thread", "itimer" };
-	return step > 0 && step < 8 ? names[step] : "?";
+	static const char *names[] = { "?", "unmap", "vdso move", "mmap", "read pages", "mprotect", "start thread", "itimer",
+				       "userfaultfd register" };
+	return step > 0 && step < 9 ? names[step] : "?";
 }
 
 /* The outer durun-restore: learns the program's outer pid (SCM_CREDENTIALS
  * translates it), reports the blob's verdict, waits. */
+/* lazy restore: the tree or process failed while its memory streamed in */
+void kill_and_exit(pid_t init)
+{
+	kill(init, SIGKILL);
+	while (waitpid(init, NULL, 0) < 0 && errno == EINTR)
+		;
+	exit(1);
+}
+
+/* The outer durun-restore: learns the program's outer pid (SCM_CREDENTIALS
+ * translates it), takes its userfaultfd (lazy restore) and serves its page
+ * faults from then on, reports the blob's verdict, fills the rest, waits. */
 static void __attribute__((noreturn)) outer(const struct loaded_image *li, const struct ropts *o, int sock, pid_t init)
 {
 	char msg[128];
 	struct msghdr mh;
 	struct iovec iov;
 	union {
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} cm;
-	int have_pid = 0;
+	int have_pid = 0, ok = 0;
 
-	for (int i = 0; i < 2; i++) {
+	for (;;) {
+		int fd, r;
+		if (o->lz && (r = lazy_wait_fd(o->lz, sock, 1000)) <= 0) {
+			if (r < 0)
+				kill_and_exit(init);
+			continue;
+		}
 		memset(&mh, 0, sizeof(mh));
 		iov.iov_base = msg;
 		iov.iov_len = sizeof(msg) - 1;
@@ -115,7 +135,9 @@ static void __attribute__((noreturn)) outer(const struct loaded_image *li, const
 		mh.msg_iovlen = 1;
 		mh.msg_control = cm.buf;
 		mh.msg_controllen = sizeof(cm.buf);
-		ssize_t n = recvmsg(sock, &mh, 0);
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			break;
 		msg[n] = 0;
@@ -126,6 +148,14 @@ static void __attribute__((noreturn)) outer(const struct loaded_image *li, const
 				target_outer_pid = uc.pid;
 				have_pid = 1;
 			}
+		fd = lazy_cmsg_fd(&mh);
+		if (fd >= 0 && o->lz && !strncmp(msg, "UFFD", 4)) {
+			if (lazy_attach(o->lz, 0, fd))
+				kill_and_exit(init);
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
 		if (!strncmp(msg, "OK", 2)) {
 			fprintf(stderr, "durun-restore: restored pid %d (pid %d outside its namespace) from %s\n",
 				li->h.pid, target_outer_pid, o->image);
@@ -134,6 +164,7 @@ static void __attribute__((noreturn)) outer(const struct loaded_image *li, const
 				if (!f || fprintf(f, "%d\n", target_outer_pid) < 0 || fclose(f))
 					RERR("ns", errno, "write pidfile %s", o->pidfile);
 			}
+			ok = 1;
 			break;
 		}
 		if (!strncmp(msg, "ERR ", 4)) {
@@ -144,17 +175,27 @@ static void __attribute__((noreturn)) outer(const struct loaded_image *li, const
 		}
 	}
 	close(sock);
+	if (ok && o->lz) {
+		forward_to(target_outer_pid);
+		if (lazy_fill(o->lz))
+			kill_and_exit(init);
+	}
 	forward_and_wait(target_outer_pid, init);
 }
 
-void forward_and_wait(pid_t target, pid_t init)
+void forward_to(pid_t target)
 {
-	int st;
 	target_outer_pid = target;
 	signal(SIGTERM, forward);
 	signal(SIGINT, forward);
 	signal(SIGHUP, forward);
 	signal(SIGQUIT, forward);
+}
+
+void forward_and_wait(pid_t target, pid_t init)
+{
+	int st;
+	forward_to(target);
 	for (;;) {
 		pid_t p = waitpid(init, &st, 0);
 		if (p == init)

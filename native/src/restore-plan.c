@@ -85,8 +85,9 @@ static int map_tree_shm(struct rst_args *a, struct rst_vma *r, const struct li_v
 	return 0;
 }
 
-static void emit_run(struct rst_args *a, uint64_t addr, uint64_t len, int fd, uint64_t off)
+static void emit_run(void *ctx, uint64_t addr, uint64_t len, int fd, uint64_t off)
 {
+	struct rst_args *a = ctx;
 	struct rst_run *x = &a->runs[a->nrun++];
 	x->addr = addr;
 	x->len = len;
@@ -94,19 +95,15 @@ static void emit_run(struct rst_args *a, uint64_t addr, uint64_t len, int fd, ui
 	x->file_off = off;
 }
 
-/* The page runs of one mapping as reads: DATA runs from li itself, PARENT
- * runs (incremental chain restored in place) split into spans, each read from
- * the nearest ancestor that carries it; pages no image carries stay zero.
- * a == NULL: only count. Returns the number of reads or -1. */
-static long plan_runs(const struct loaded_image *li, const struct li_vma *v, const struct rchain *ch, struct rst_args *a)
+long plan_runs(const struct loaded_image *li, const struct li_vma *v, const struct rchain *ch, run_emit_fn emit, void *ctx)
 {
 	uint64_t data = 0;
 	long count = 0;
 	for (uint32_t k = 0; k < v->v.nruns; k++) {
 		uint64_t addr = v->v.start + v->runs[k].first * PG, np = v->runs[k].npages;
 		if (v->runs[k].kind == RUN_DATA) {
-			if (a)
-				emit_run(a, addr, np * PG, li->fd, v->pages_off + data * PG);
+			if (emit)
+				emit(ctx, addr, np * PG, li->fd, v->pages_off + data * PG);
 			data += np;
 			count++;
 			continue;
@@ -125,8 +122,8 @@ static long plan_runs(const struct loaded_image *li, const struct li_vma *v, con
 				return -1;
 			}
 			if (src >= 0) {
-				if (a)
-					emit_run(a, addr, span * PG, ch->img[src].fd, off);
+				if (emit)
+					emit(ctx, addr, span * PG, ch->img[src].fd, off);
 				count++;
 			}
 			addr += span * PG;
@@ -136,7 +133,16 @@ static long plan_runs(const struct loaded_image *li, const struct li_vma *v, con
 	return count;
 }
 
-int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t, const struct rchain *ch)
+int lazy_vma(const struct li_vma *v, const struct tree_ctx *t)
+{
+	if (v->v.vflags & (VMA_SPECIAL | VMA_VSYSCALL | VMA_SHARED | VMA_FILE))
+		return 0; /* userfaultfd MISSING takes anonymous private memory only */
+	if (t && tree_vma_shared(v))
+		return 0;
+	return v->v.prot != PROT_NONE && v->v.nruns > 0;
+}
+
+int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t, const struct rchain *ch, int uffd)
 {
 	static struct cur_map cur[MAX_UNMAP];
 	size_t code_len = (size_t)(__stop_durun_restorer - __start_durun_restorer);
@@ -152,7 +158,7 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 			nspec++;
 			spec_total += v->v.end - v->v.start;
 		} else if (!(v->v.vflags & VMA_VSYSCALL)) {
-			long c = plan_runs(li, v, ch, NULL);
+			long c = uffd >= 0 && lazy_vma(v, t) ? 0 : plan_runs(li, v, ch, NULL, NULL);
 			if (c < 0)
 				return -1;
 			nvma++;
@@ -163,7 +169,7 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 	size_t args_off = off;
 	off += UP(sizeof(struct rst_args) + nvma * sizeof(struct rst_vma) + nruns * sizeof(struct rst_run) +
 		  (nspec + 8) * sizeof(struct rst_special) + 2 * MAX_UNMAP * sizeof(struct rst_range) +
-		  (nvma + 8 + (ch ? (size_t)ch->n : 0)) * sizeof(int32_t) + li->mm.auxv_len + 64) +
+		  (nvma + 9 + (ch ? (size_t)ch->n : 0)) * sizeof(int32_t) + li->mm.auxv_len + 64) +
 	       UP(li->nthr * (sizeof(struct rst_thread) + 64));
 	size_t stacks_off = off;
 	off += li->nthr * THREAD_STACK + LEADER_STACK;
@@ -195,7 +201,7 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 	TAKE(a->specials, (nspec + 8) * sizeof(struct rst_special));
 	TAKE(a->unmap, MAX_UNMAP * sizeof(struct rst_range));
 	TAKE(a->unmap_specials, 8 * sizeof(struct rst_range));
-	TAKE(a->close_fds, (nvma + 8 + (ch ? (size_t)ch->n : 0)) * sizeof(int32_t));
+	TAKE(a->close_fds, (nvma + 9 + (ch ? (size_t)ch->n : 0)) * sizeof(int32_t));
 	void *auxv;
 	TAKE(auxv, li->mm.auxv_len);
 	TAKE(a->thr, li->nthr * sizeof(struct rst_thread));
@@ -207,6 +213,9 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 	a->status_fd = status_fd;
 	a->use_set_tid = 1;
 	a->coord = t ? (uint64_t)(uintptr_t)t->coord : 0;
+	a->uffd = uffd;
+	if (uffd >= 0)
+		a->close_fds[a->nclose++] = uffd;
 	a->close_fds[a->nclose++] = li->fd;
 	for (int i = 1; ch && i < ch->n; i++)
 		a->close_fds[a->nclose++] = ch->img[i].fd;
@@ -245,7 +254,8 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 		if (v->v.vflags & VMA_STACK)
 			r->mflags |= MAP_GROWSDOWN;
 		r->first_run = a->nrun;
-		if (plan_runs(li, v, ch, a) < 0)
+		r->lazy = uffd >= 0 && lazy_vma(v, t);
+		if (!r->lazy && plan_runs(li, v, ch, emit_run, a) < 0)
 			return -1;
 		r->nruns = a->nrun - r->first_run;
 	}
@@ -377,8 +387,8 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 		RERR("plan", errno, "mprotect restorer code");
 		return -1;
 	}
-	RINFO("entering restorer at %#llx: %u mappings, %u page runs, %u threads", (unsigned long long)base, a->nvma,
-	      a->nrun, a->nthr);
+	RINFO("entering restorer at %#llx: %u mappings, %u page runs, %u threads%s", (unsigned long long)base, a->nvma,
+	      a->nrun, a->nthr, uffd >= 0 ? ", private anonymous memory left to the userfaultfd" : "");
 	fflush(NULL);
 	((void (*)(struct rst_args *))(void *)(blob + ((char *)(void *)rst_entry - __start_durun_restorer)))(a);
 	return -1;

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "restore.h"
+#include "lazy.h"
 
 #define READY_TIMEOUT_MS 120000
 #define COORD_LEN 4096ull
@@ -140,7 +141,7 @@ static void __attribute__((noreturn)) become(struct tree_ctx *t, size_t i)
 {
 	struct loaded_image *li = &t->li[i];
 	char msg[32];
-	int n = snprintf(msg, sizeof(msg), "PID %d", li->h.pid), keep[1];
+	int n = snprintf(msg, sizeof(msg), "PID %d", li->h.pid), keep[2], uffd = -1;
 
 	/* our pid outside rides along as SCM_CREDENTIALS */
 	if (send(t->sock, msg, (size_t)n, 0) != n) {
@@ -151,13 +152,19 @@ static void __attribute__((noreturn)) become(struct tree_ctx *t, size_t i)
 	for (size_t j = 0; j < t->n; j++)
 		if (t->parent[j] == (int)i && spawn(t, j) < 0)
 			_exit(1);
+	if (t->lazy) {
+		snprintf(msg, sizeof(msg), "UFFD %d", li->h.pid);
+		if ((uffd = lazy_child_uffd(t->sock, msg, li, 1)) == -2)
+			goto fail;
+	}
 	close(t->sock);
 	t->sock = -1;
 	keep[0] = li->fd;
-	if (restore_proc(li) || restore_files(li, keep, 1, t))
+	keep[1] = uffd;
+	if (restore_proc(li) || restore_files(li, keep, uffd >= 0 ? 2 : 1, t))
 		goto fail;
 	li->fd = keep[0];
-	restore_enter(li, -1, t, NULL);
+	restore_enter(li, -1, t, NULL, uffd >= 0 ? keep[1] : -1);
 fail:
 	tree_fail(t->coord, li->h.pid, 0, errno);
 	_exit(1);
@@ -227,21 +234,30 @@ static void __attribute__((noreturn)) ns_init(struct tree_ctx *t)
 	wait_and_exit(holder);
 }
 
-static void drain_reports(struct tree_ctx *t, int sock, pid_t *outer, size_t *got)
+static int drain_reports(struct tree_ctx *t, int sock, pid_t *outer, size_t *got)
 {
 	for (;;) {
 		char msg[64];
 		union {
-			char buf[CMSG_SPACE(sizeof(struct ucred))];
+			char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
 			struct cmsghdr align;
 		} cm;
 		struct iovec iov = { msg, sizeof(msg) - 1 };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
-		ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT);
-		int idx;
+		ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		int idx, fd;
 		if (n <= 0)
-			return;
+			return 0;
 		msg[n] = 0;
+		fd = lazy_cmsg_fd(&mh);
+		if (fd >= 0) { /* "UFFD PID": that process's userfaultfd (lazy restore) */
+			idx = strncmp(msg, "UFFD ", 5) ? -1 : index_of(t, atoi(msg + 5));
+			if (idx < 0 || !t->lazy)
+				close(fd);
+			else if (lazy_attach(t->lazy, (size_t)idx, fd))
+				return -1;
+			continue;
+		}
 		idx = strncmp(msg, "PID ", 4) ? -1 : index_of(t, atoi(msg + 4));
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c && idx >= 0; c = CMSG_NXTHDR(&mh, c))
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && !outer[idx]) {
@@ -299,7 +315,8 @@ static void __attribute__((noreturn)) outer_side(struct tree_ctx *t, const struc
 	for (;;) {
 		int32_t ready = __atomic_load_n(&c->ready, __ATOMIC_SEQ_CST);
 		struct timespec ts = { 0, 50 * 1000000 };
-		drain_reports(t, sock, outer, &got);
+		if (drain_reports(t, sock, outer, &got))
+			give_up(t, init, "lazy restore setup failed");
 		if (c->failed)
 			give_up(t, init, "");
 		if (ready == (int32_t)t->n && got == t->n)
@@ -320,6 +337,11 @@ static void __attribute__((noreturn)) outer_side(struct tree_ctx *t, const struc
 	syscall(SYS_futex, &c->release, 1 /* FUTEX_WAKE */, 0x7fffffff, NULL, NULL, 0);
 	fprintf(stderr, "durun-restore: restored tree of %zu processes in %llu ms, root pid %d (pid %d outside its namespace)\n",
 		t->n, (unsigned long long)(now_ms() - t0), t->li[t->root].h.pid, outer[t->root]);
+	if (t->lazy) {
+		forward_to(outer[t->root]);
+		if (lazy_fill(t->lazy))
+			kill_and_exit(init);
+	}
 	forward_and_wait(outer[t->root], init);
 }
 
@@ -341,6 +363,14 @@ int restore_tree(const struct ropts *o, char **images, int nimages)
 			return -1;
 	if (plan(&t) || ns_unshare() || map_coord(&t) || tree_shared_setup(&t))
 		return -1;
+	if (o->lazy) {
+		if (!(t.lazy = lazy_new(t.n, o->t0_ns)))
+			return -1;
+		for (size_t i = 0; i < t.n; i++)
+			if (lazy_plan(t.lazy, i, &t.li[i], NULL, &t))
+				return -1;
+		RINFO("lazy restore: %.1f MiB of private memory will come through userfaultfd", lazy_planned_bytes(t.lazy) / 1048576.0);
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) ||
 	    setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one))) {
 		RERR("tree", errno, "socketpair for pid reports");
@@ -368,7 +398,7 @@ int restore_tree(const struct ropts *o, char **images, int nimages)
 		close(t.shms[i].fd);
 	for (size_t i = 0; i < t.nsock; i++)
 		close(t.socks[i].fd);
-	for (size_t i = 0; i < t.n; i++)
-		close(t.li[i].fd);
+	for (size_t i = 0; i < t.n && !t.lazy; i++)
+		close(t.li[i].fd); /* lazy: the filler reads pages from them */
 	outer_side(&t, o, sv[0], init, t0);
 }

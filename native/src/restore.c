@@ -13,8 +13,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 #include "restore.h"
 #include "merge.h"
+#include "lazy.h"
 
 #define MAX_CHAIN 64
 
@@ -107,7 +109,11 @@ int load_image(const char *path, struct loaded_image *li, char *merged, size_t m
 	if (li->h.kind != IMG_KIND_INCR)
 		return 0;
 	snprintf(merged, merged_sz, "%s.merged", path);
-	if (merge_chain(path, merged, err, sizeof(err))) {
+	int defer = li_defer_page_crc;
+	li_defer_page_crc = 0; /* the merge copies pages: they are checked on the way */
+	int mrc = merge_chain(path, merged, err, sizeof(err));
+	li_defer_page_crc = defer;
+	if (mrc) {
 		fprintf(stderr, "durun-restore: refusing to restore: %s\n", err);
 		return -1;
 	}
@@ -141,6 +147,34 @@ static int load_single(const char *path, struct rchain *ch, char *merged, size_t
 	if (ch->n > 1)
 		RINFO("restoring straight from an incremental chain of %d images", ch->n);
 	return 0;
+}
+
+int verify_pages(const struct loaded_image *imgs, int n)
+{
+	char err[1024];
+	for (int i = 0; i < n; i++)
+		if (li_verify_pages(&imgs[i], err, sizeof(err))) {
+			fprintf(stderr, "durun-restore: refusing to restore: %s\n", err);
+			return -1;
+		}
+	return 0;
+}
+
+/* In the restored process, lazy mode: its own userfaultfd, sent to the outer
+ * durun-restore as "UFFD..." (msg). -1 = eager after all (pages verified
+ * here); -2 = failed (reported). */
+int lazy_child_uffd(int sock, const char *msg, const struct loaded_image *imgs, int n)
+{
+	int uffd = lazy_uffd_new();
+	if (uffd < 0) {
+		RINFO("eager restore: userfaultfd in the restored process: %s", strerror(errno));
+		return verify_pages(imgs, n) ? -2 : -1;
+	}
+	if (lazy_send_fd(sock, msg, strlen(msg), uffd)) {
+		RERR("lazy", errno, "pass the userfaultfd to durun-restore");
+		return -2;
+	}
+	return uffd;
 }
 
 /* --stdout FD: an inherited fd becomes our stdout and stderr */
@@ -182,6 +216,11 @@ int main(int argc, char **argv)
 	int status_fd = -1, tree = 0;
 
 	memset(&o, 0, sizeof(o));
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		o.t0_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--pidfile") && i + 1 < argc)
 			o.pidfile = argv[++i];
@@ -213,6 +252,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (out_fd && redirect_fd(out_fd))
 		return 1;
+	o.lazy = lazy_wanted(&o);
+	li_defer_page_crc = o.lazy;
 	if (tree) {
 		restore_tree(&o, argv + tree, argc - tree);
 		return 1; /* returns only on failure, already reported */
@@ -222,19 +263,31 @@ int main(int argc, char **argv)
 	li = &ch.img[0];
 	if (check_files(li, ch.n > 1))
 		return 1;
+	if (o.lazy) {
+		if (!(o.lz = lazy_new(1, o.t0_ns)) || lazy_plan(o.lz, 0, li, ch.n > 1 ? &ch : NULL, NULL))
+			return 1;
+		RINFO("lazy restore: %.1f MiB of private memory will come through userfaultfd", lazy_planned_bytes(o.lz) / 1048576.0);
+	}
 	if (ns_enter(li, &o, &status_fd))
 		return 1;
+	int uffd = -1;
+	if (o.lazy && (uffd = lazy_child_uffd(status_fd, "UFFD", ch.img, ch.n)) == -2)
+		_exit(1);
 	{
-		int keep[2 + MAX_CHAIN];
+		int keep[3 + MAX_CHAIN], nk = 1 + ch.n;
 		keep[0] = status_fd;
 		for (int i = 0; i < ch.n; i++)
 			keep[1 + i] = ch.img[i].fd;
-		if (restore_proc(li) || restore_files(li, keep, 1 + ch.n, NULL))
+		if (uffd >= 0)
+			keep[nk++] = uffd;
+		if (restore_proc(li) || restore_files(li, keep, nk, NULL))
 			_exit(1);
 		status_fd = keep[0];
 		for (int i = 0; i < ch.n; i++)
 			ch.img[i].fd = keep[1 + i];
+		if (uffd >= 0)
+			uffd = keep[nk - 1];
 	}
-	restore_enter(li, status_fd, NULL, ch.n > 1 ? &ch : NULL);
+	restore_enter(li, status_fd, NULL, ch.n > 1 ? &ch : NULL, uffd);
 	_exit(1); /* restore_enter returns only on failure, already reported */
 }

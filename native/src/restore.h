@@ -12,7 +12,15 @@ struct ropts {
 	const char *pidsfile;    /* --tree: "OLDPID OUTERPID" per process */
 	int no_pidns;
 	int verbose;
+	int lazy;                /* lazy memory restore (lazy.h) chosen */
+	struct lazy *lz;         /* single mode: the filler's state */
+	uint64_t t0_ns;          /* start (CLOCK_MONOTONIC) */
 };
+/* every PAGES record of the chain verified (eager fallback after a deferred load); 0 or -1 reported */
+int verify_pages(const struct loaded_image *imgs, int n);
+/* restore.c, in a restored process (lazy mode): its userfaultfd sent on sock
+ * with msg; -1 eager after all (pages verified), -2 failed (reported) */
+int lazy_child_uffd(int sock, const char *msg, const struct loaded_image *imgs, int n);
 
 /* Prints "durun-restore: <file>:<line> <subsys>: <msg>[: strerror]" to stderr. */
 void rlog_err(const char *file, int line, const char *subsys, int err, const char *fmt, ...)
@@ -32,6 +40,10 @@ pid_t fork_as(pid_t want);
 /* the outer durun-restore after the release: forwards SIGTERM/INT/HUP/QUIT
  * to `target`, exits with the status of `init` */
 void forward_and_wait(pid_t target, pid_t init) __attribute__((noreturn));
+/* forward those signals to target from now on */
+void forward_to(pid_t target);
+/* SIGKILL the namespace's init, reap it, exit 1 */
+void kill_and_exit(pid_t init) __attribute__((noreturn));
 /* name of a restorer blob step (RST_STEP_*) */
 const char *rst_step_name(int step);
 /* shell-style status: exit code, or 128+N for signal N */
@@ -52,7 +64,15 @@ int restore_tree(const struct ropts *o, char **images, int nimages);
 /* restore-files.c (t: the tree's shared pipes, NULL for one process) */
 int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tree_ctx *t);
 int restore_proc(const struct loaded_image *li);
-/* restore-plan.c: never returns on success (t: shared memory + release page, or NULL) */
-int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t, const struct rchain *ch);
+/* restore-plan.c: never returns on success (t: shared memory + release page,
+ * or NULL; uffd >= 0: lazy restore, the mappings lazy_vma() accepts are
+ * registered with it instead of being filled) */
+int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx *t, const struct rchain *ch, int uffd);
+/* The page runs of one mapping as reads (DATA from li, PARENT spans from
+ * the nearest ancestor in ch); emit NULL only counts. Returns the count or -1. */
+typedef void (*run_emit_fn)(void *ctx, uint64_t addr, uint64_t len, int fd, uint64_t off);
+long plan_runs(const struct loaded_image *li, const struct li_vma *v, const struct rchain *ch, run_emit_fn emit, void *ctx);
+/* true if the mapping is restored lazily when a userfaultfd is available */
+int lazy_vma(const struct li_vma *v, const struct tree_ctx *t);
 
 #endif

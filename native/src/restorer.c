@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h>
 #include "restorer.h"
 #include "tree.h"
 
@@ -193,6 +195,17 @@ BLOB static __attribute__((noreturn)) void rst_main(struct rst_args *a)
 		rc = S6(SYS_mmap, v->start, v->end - v->start, prot, v->mflags | MAP_FIXED, v->fd, v->pgoff);
 		if (rc != (long)v->start)
 			fail(a, RST_STEP_MMAP, rc < 0 ? rc : -17);
+		if (v->lazy) {
+			/* pages arrive through the userfaultfd (durun-restore's filler) */
+			struct uffdio_register reg;
+			reg.range.start = v->start;
+			reg.range.len = v->end - v->start;
+			reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+			reg.ioctls = 0;
+			rc = S3(SYS_ioctl, a->uffd, UFFDIO_REGISTER, &reg);
+			if (rc < 0)
+				fail(a, RST_STEP_UFFD, rc);
+		}
 		for (uint32_t k = 0; k < v->nruns; k++) {
 			struct rst_run *r = &a->runs[v->first_run + k];
 			/* pre-fault in one go: first-touch faults one page at a time

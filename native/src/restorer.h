@@ -17,6 +17,8 @@ struct rst_vma {
 	uint32_t prot, mflags;   /* MAP_PRIVATE/SHARED|ANONYMOUS|GROWSDOWN (MAP_FIXED added) */
 	int32_t fd;              /* file to map, -1 for anonymous */
 	uint32_t first_run, nruns;
+	int32_t lazy;            /* registered with the userfaultfd (MISSING), filled by durun-restore */
+	int32_t pad;
 };
 
 struct rst_run {              /* pages carried in an image: pread from fd at file_off */
@@ -63,6 +65,8 @@ struct rst_args {
 	int32_t set_mm;
 	int32_t pad2;
 	uint64_t itimer[3][4];
+	int32_t uffd;             /* lazy restore: userfaultfd of this process (closed by the blob), or -1 */
+	int32_t pad3;
 	uint64_t coord;           /* tree mode: struct tree_coord page (wait there before resuming), else 0 */
 	/* filled by the blob, for the status message */
 	volatile int32_t threads_started;
@@ -81,5 +85,6 @@ void rst_entry(struct rst_args *a) __attribute__((noreturn));
 #define RST_STEP_MPROTECT 5
 #define RST_STEP_THREAD   6
 #define RST_STEP_TIMER    7
+#define RST_STEP_UFFD     8
 
 #endif

@@ -48,6 +48,7 @@ struct tree_ctx {
 	struct tree_sock *socks;
 	struct tree_shm *shms;
 	int sock;                 /* pid reports to the outer durun-restore (SCM_CREDENTIALS) */
+	struct lazy *lazy;        /* lazy restore: the filler's state (outer side), NULL: eager */
 };
 
 /* restore-shared.c: pipes and shared memory objects for the whole set */

@@ -15,6 +15,7 @@
 #include "harness.h"
 
 volatile long harness_counter;
+volatile int harness_restored;
 static char dir[2048];
 static int seq;
 static unsigned flags;
@@ -92,9 +93,10 @@ static void on_ckpt(int sig, siginfo_t *si, void *uc)
 	req.thread_signal = sig;
 	req.flags = flags;
 	rc = durun_ckpt_dump(&req, &res);
-	if (rc == DURUN_CKPT_RESTORED)
+	if (rc == DURUN_CKPT_RESTORED) {
+		harness_restored = 1;
 		hprint(2, "harness: restored counter=%ld pid=%d ppid=%d\n", harness_counter, getpid(), getppid());
-	else if (rc == DURUN_CKPT_DUMPED)
+	} else if (rc == DURUN_CKPT_DUMPED)
 		hprint(2, "harness: dumped %s kind=%d counter=%ld bytes=%ld pages=%ld resident=%ld stall_us=%ld write_us=%ld threads=%d reason=%s\n",
 		       path, res.kind, counter, (long)res.bytes, (long)res.pages_written, (long)res.pages_resident,
 		       (long)(res.stall_ns / 1000), (long)(res.write_ns / 1000), (int)res.nthreads, res.reason);

@@ -8,6 +8,8 @@
 
 /* Value reported in the harness's "dumped"/"restored" lines. */
 extern volatile long harness_counter;
+/* Set once this process resumed from an image (the handler returned RESTORED). */
+extern volatile int harness_restored;
 void harness_init(void);
 /* Async-signal-safe printf-lite to fd: %d/%ld/%s only. */
 void hprint(int fd, const char *fmt, ...);
