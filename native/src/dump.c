@@ -40,6 +40,23 @@ int dump_fault(struct dump_ctx *d, const char *point)
 	return 1;
 }
 
+/* DURUN_FAULT=ckpt:POINT=MS: sleeps MS at POINT (tests hold a snapshot's
+ * writer at work this way). */
+static void dump_fault_delay(const char *point)
+{
+	const char *v = NULL;
+	for (char **e = environ; e && *e; e++)
+		if (d_startswith(*e, "DURUN_FAULT=ckpt:"))
+			v = *e + 17;
+	if (!v || !d_startswith(v, point) || v[d_strlen(point)] != '=')
+		return;
+	v += d_strlen(point) + 1;
+	uint64_t ms = d_parse_dec(&v);
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 static int restored(struct durun_ckpt_result *res)
 {
 	struct dump_state *g = &durun_g;
@@ -289,6 +306,7 @@ static int write_as_writer(struct dump_ctx *d, const char *tmp, uint64_t tw)
 		image_abandon(d, tmp);
 		return DURUN_CKPT_ERROR;
 	}
+	dump_fault_delay("writer-delay");
 	if (!writer_memory_is_inherited(d)) {
 		d->res->retry_in_place = 1;
 		image_abandon(d, tmp);

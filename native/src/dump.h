@@ -105,7 +105,9 @@ struct dump_ctx {
 
 /* Fault injection for tests (STYLE.md): DURUN_FAULT=ckpt:POINT fails every
  * dump at POINT, DURUN_FAULT=ckpt:POINT@N only the N-th dump of the process.
- * Points: header, memory, rename. */
+ * Points: header, memory, rename (memory and rename happen in a snapshot's
+ * writer). DURUN_FAULT=ckpt:writer-delay=MS holds a snapshot's writer MS
+ * before it writes. */
 int dump_fault(struct dump_ctx *d, const char *point);
 
 /* dump-threads.c */
