@@ -145,6 +145,11 @@ void link_tick(struct link *l, long long now);
  * detached daemon: where to say "started" to the waiting durun command. */
 void runner_main(struct durun *d, int report_fd) __attribute__((noreturn));
 
+/* ---- client.c ---- */
+/* `durun restore GROUP [--from ID] [--json]` without Node: the exit code, or
+ * -1 when the command line is anything else (the Node CLI handles it). */
+int restore_fast(int argc, char **argv);
+
 /* ---- detach.c ---- */
 /* `durun --detach`: forks the runner daemon and waits for its report. */
 int detach_run(struct durun *d);

@@ -76,5 +76,10 @@ int main(int argc, char **argv)
 		return run(argc, argv, 2);
 	if (strcmp(argv[1], "--") == 0 || is_run_option(argv[1]))
 		return run(argc, argv, 1);
+	if (strcmp(argv[1], "restore") == 0) {
+		int rc = restore_fast(argc, argv);
+		if (rc >= 0)
+			return rc;
+	}
 	return exec_cli(argc, argv);
 }

@@ -1,6 +1,7 @@
 // `durun restore GROUP [--from ID]`: verify a committed checkpoint (every
-// image's SHA-256 along its incremental chain, every program binary's size
-// and mtime), stop the running instance, and start each program again under
+// program binary's size and mtime first; every image's SHA-256 along its
+// incremental chain while the programs come back), stop the running
+// instance, and start each program again under
 // a new runner whose first instance is `durun-restore IMAGE` (hidden runner
 // option --restore), so supervision, logs and restarts go on as before.
 // The restored processes call home with hello reason "restore".
@@ -62,7 +63,11 @@ export class Restorer {
 
   async restore(name: string, from?: string): Promise<RestoreAnswer> {
     const { manifest } = this.coord.find(name, from);
-    await verify(manifest);
+    verifyQuick(manifest);
+    // Every image's SHA-256 is checked while the programs come back (1 GiB
+    // takes ~2 s here; durun-restore checks every record's CRC itself): a
+    // mismatch stops the group again and fails the request.
+    const sums = verify(manifest).then(() => null, (err: Error) => err);
     const byProgram = new Map<number, ManifestProcess[]>();
     for (const p of manifest.processes) byProgram.set(p.program, [...(byProgram.get(p.program) ?? []), p]);
     for (const [id, procs] of byProgram) {
@@ -85,15 +90,29 @@ export class Restorer {
         if (!root) continue;
         await this.launch(name, prog, root, procs);
       }
-      await this.allCalledHome(name, manifest, arrived);
+      // a bad checksum need not wait for the restored processes to call home
+      await Promise.race([this.allCalledHome(name, manifest, arrived), sums.then((bad) => (bad ? Promise.reject(bad) : new Promise<void>(() => {})))]);
+    } catch (err) {
+      if (err === (await sums)) await this.stopAgain(name);
+      throw err;
     } finally {
       this.arrived.delete(name);
       this.wake.delete(name);
+    }
+    const bad = await sums;
+    if (bad) {
+      await this.stopAgain(name);
+      throw bad;
     }
     const g = this.registry.group(name);
     if (g) this.registry.settle(g);
     this.registry.events.emit({ type: 'recovery-step', group: name, pid: null, reason: `restored from checkpoint ${manifest.id}`, data: { step: 'restore', checkpoint: manifest.id } });
     return { group: name, id: manifest.id, programs: manifest.programs.length, processes: manifest.processes.map((p) => ({ pid: arrived.get(p.innerPid)!, innerPid: p.innerPid })) };
+  }
+
+  private async stopAgain(name: string): Promise<void> {
+    const g = this.registry.group(name);
+    if (g) await this.stopGroup(g);
   }
 
   private async launch(group: string, prog: Manifest['programs'][number], root: ManifestProcess, procs: ManifestProcess[]): Promise<void> {
@@ -143,9 +162,9 @@ async function verify(m: Manifest): Promise<void> {
       try {
         sum = await sha256File(cur.image);
       } catch (err) {
-        throw new RequestError(`image ${cur.image} of checkpoint ${owner.id} cannot be read (${(err as Error).message}); refusing to restore`);
+        throw new RequestError(`image ${cur.image} of checkpoint ${owner.id} cannot be read (${(err as Error).message}); the restored group was stopped`);
       }
-      if (sum !== cur.sha256) throw new RequestError(`image ${cur.image} of checkpoint ${owner.id} fails its checksum (sha256 ${sum.slice(0, 16)}…, manifest says ${cur.sha256.slice(0, 16)}…); refusing to restore`);
+      if (sum !== cur.sha256) throw new RequestError(`image ${cur.image} of checkpoint ${owner.id} fails its checksum (sha256 ${sum.slice(0, 16)}…, manifest says ${cur.sha256.slice(0, 16)}…); the restored group was stopped`);
       if (!cur.parentImage) break;
       const parentImage: string = cur.parentImage;
       const pm = readManifest(path.dirname(parentImage));
