@@ -8,7 +8,7 @@
  * hangs the program:
  *   <- ckpt{id,image,full,snapshot,timeoutMs,goTimeoutMs}
  *                                     -> ckpt-stopped{pid,id}   (all threads parked)
- *   <- ckpt-go                        -> ckpt-captured{writer,stallNs} (snapshot)
+ *   <- ckpt-go                        -> ckpt-captured{stallNs} (snapshot)
  *                                        | ckpt-done{bytes,kind,stallNs} | ckpt-failed{error}
  *   <- ckpt-resume | ckpt-abort       (threads run again; abort of an image
  *                                      written in place deletes it)
@@ -117,8 +117,6 @@ static void say_on(int fd, pid_t pid, const char *op, const char *id, const stru
 		wb_int(&b, "stallNs", (long long)res->stall_ns);
 		wb_int(&b, "pages", (long long)res->pages_written);
 		wb_int(&b, "threads", res->nthreads);
-		if (res->writer_pid)
-			wb_int(&b, "writer", res->writer_pid);
 		if (res->retry_in_place)
 			wb_bool(&b, "retryInPlace", 1);
 	}
@@ -137,25 +135,33 @@ static void say(const char *op, const char *id, const struct durun_ckpt_result *
 	say_on(-1, getpid(), op, id, res, error);
 }
 
-/* In a snapshot's writer (a fork child holding the memory as of the
- * barrier, with no other fd than its image): report on a link of its own,
- * as writer of `member`, then end without running anything of the program. */
-static void writer_report(const char *id, pid_t member, int rc, const struct durun_ckpt_result *res)
+/* A snapshot's writer (a fork child holding the memory as of the barrier,
+ * with no other fd than its image). Before it writes, it introduces itself
+ * on a link of its own as writer of the member, so the supervisor knows it
+ * at once and can tell if it dies; after, it reports there and ends without
+ * running anything of the program. */
+struct writer { const char *id; pid_t member; int fd; };
+
+static void writer_start(void *arg)
 {
-	int fd = wire_connect_timeout(conf_value(SV_SOCK), DURUN_LINK_FD_MIN, DURUN_LINK_TIMEOUT_MS);
-	if (fd >= 0) {
-		char mem[160 + 64 + PATH_MAX];
-		struct wbuf b;
-		wb_init(&b, mem, sizeof mem);
-		wb_begin(&b, "hello");
-		wb_str(&b, "role", "writer");
-		wb_int(&b, "pid", member);
-		wb_str(&b, "group", conf_value(SV_GROUP));
-		wb_str(&b, "id", id);
-		if (wb_end(&b) == 0 && wire_send(fd, &b) == 0)
-			say_on(fd, member, rc == DURUN_CKPT_DUMPED ? "ckpt-done" : "ckpt-failed", id, res,
-			       rc == DURUN_CKPT_DUMPED ? NULL : res->error[0] ? res->error : "the writer failed");
-	}
+	struct writer *w = arg;
+	char mem[160 + 64 + PATH_MAX];
+	struct wbuf b;
+	w->fd = wire_connect_timeout(conf_value(SV_SOCK), DURUN_LINK_FD_MIN, DURUN_LINK_TIMEOUT_MS);
+	wb_init(&b, mem, sizeof mem);
+	wb_begin(&b, "hello");
+	wb_str(&b, "role", "writer");
+	wb_int(&b, "pid", w->member);
+	wb_str(&b, "group", conf_value(SV_GROUP));
+	wb_str(&b, "id", w->id);
+	if (w->fd < 0 || wb_end(&b) != 0 || wire_send(w->fd, &b) != 0)
+		syscall(SYS_exit_group, 1); /* nobody to report to: the checkpoint is aborted without us */
+}
+
+static void writer_end(const struct writer *w, int rc, const struct durun_ckpt_result *res)
+{
+	say_on(w->fd, w->member, rc == DURUN_CKPT_DUMPED ? "ckpt-done" : "ckpt-failed", w->id, res,
+	       rc == DURUN_CKPT_DUMPED ? NULL : res->error[0] ? res->error : "the writer failed");
 	syscall(SYS_exit_group, rc == DURUN_CKPT_DUMPED ? 0 : 1);
 }
 
@@ -182,12 +188,15 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 	if (go_timeout <= 0 || go_timeout > timeout)
 		go_timeout = timeout;
 
+	struct writer writer = { id, getpid(), -1 };
 	struct durun_ckpt_req req = {
 		.image_path = image,
 		.thread_signal = conf.signo,
 		.flags = DURUN_CKPT_TRACK | (full ? DURUN_CKPT_FORCE_FULL : 0) | (snapshot ? DURUN_CKPT_SNAPSHOT_WRITER : 0),
 		.nskip_fds = 1,
 		.skip_fds = { fd },
+		.writer_start = writer_start,
+		.writer_arg = &writer,
 	};
 	struct durun_ckpt_result res;
 	if (durun_ckpt_stop(&req, &res) != 0) {
@@ -197,14 +206,13 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 	say("ckpt-stopped", id, NULL, NULL);
 	static const char *const go_ops[] = { "ckpt-go", "ckpt-abort" };
 	if (wait_word(fd, id, go_ops, 2, (int)go_timeout, buf, cap) != 0) {
-		durun_ckpt_release();
+		durun_ckpt_release(&res);
 		return; /* aborted, or the supervisor is gone: run on, nothing written */
 	}
 
-	pid_t self = getpid();
 	int rc = durun_ckpt_dump(&req, &res);
 	if (res.in_writer)
-		writer_report(id, self, rc, &res); /* does not return */
+		writer_end(&writer, rc, &res); /* does not return */
 	switch (rc) {
 	case DURUN_CKPT_RESTORED:
 		/* The old link is not in the image: forget its number, do not close it. */
@@ -213,7 +221,7 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 			link_hello("restore", 0);
 		return;
 	case DURUN_CKPT_ERROR:
-		durun_ckpt_release();
+		durun_ckpt_release(&res);
 		say("ckpt-failed", id, NULL, res.error[0] ? res.error : "dump failed");
 		return;
 	default:
@@ -224,7 +232,8 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 	say(rc == DURUN_CKPT_SNAPSHOT ? "ckpt-captured" : "ckpt-done", id, &res, NULL);
 	static const char *const end_ops[] = { "ckpt-resume", "ckpt-abort" };
 	int end = wait_word(fd, id, end_ops, 2, (int)timeout, buf, cap);
-	durun_ckpt_release();
+	if (durun_ckpt_release(&res) != 0)
+		say("ckpt-failed", id, NULL, res.error); /* its writer never started */
 	if (end != 0 && rc == DURUN_CKPT_DUMPED)
 		unlink(image); /* aborted or no word: this image must not be used */
 }

@@ -20,9 +20,13 @@
  * what needs the live process (registers, fds, pipe contents, dirty-page
  * scan) and forks a writer holding a copy-on-write snapshot of the memory,
  * which writes the pages while the program runs on. durun_ckpt_dump() then
- * returns twice: DURUN_CKPT_SNAPSHOT here (res->writer_pid), and
- * DURUN_CKPT_DUMPED or DURUN_CKPT_ERROR in the writer (res->in_writer = 1),
- * which must report the result and _exit without touching anything else.
+ * returns twice: DURUN_CKPT_SNAPSHOT here, and, once the image is written,
+ * DURUN_CKPT_DUMPED or DURUN_CKPT_ERROR in the writer (res->in_writer),
+ * which must report the result and _exit without touching anything else of
+ * the program. req.writer_start, if set, runs in the writer before it
+ * writes (e.g. to introduce itself to a supervisor). After a snapshot,
+ * durun_ckpt_release() must be called (it frees the snapshot's scratch and
+ * reaps its middle process) even if durun_ckpt_stop() was not.
  *
  * Async-signal-safe: no malloc, no stdio; buffers come from mmap. */
 #ifndef DURUN_CKPT_H
@@ -36,7 +40,7 @@
 #define DURUN_CKPT_DUMPED    0   /* image written, process runs on */
 #define DURUN_CKPT_RESTORED  1   /* we are the restored process */
 #define DURUN_CKPT_ERROR    (-1) /* nothing written; res->error says why */
-#define DURUN_CKPT_SNAPSHOT  2   /* captured; the writer res->writer_pid is writing the image */
+#define DURUN_CKPT_SNAPSHOT  2   /* captured; a writer is writing the image */
 
 /* req.flags */
 #define DURUN_CKPT_TRACK      0x1u /* arm dirty-page tracking after this dump, so the next one can be incremental */
@@ -51,6 +55,8 @@ struct durun_ckpt_req {
 	unsigned flags;            /* DURUN_CKPT_* above */
 	unsigned thread_timeout_ms;/* 0 = 2000: how long to wait for every thread to stop */
 	int nskip_fds;             /* fds not to record (the caller's own links) */
+	void (*writer_start)(void *arg); /* DURUN_CKPT_SNAPSHOT_WRITER: run in the writer first */
+	void *writer_arg;
 	int skip_fds[DURUN_CKPT_MAX_SKIP_FDS];
 };
 
@@ -66,8 +72,7 @@ struct durun_ckpt_result {
 	uint64_t pages_resident;   /* pages holding data in the process */
 	uint64_t stall_ns;         /* from stopping the first thread to releasing them */
 	uint64_t write_ns;         /* time spent writing (in the writer for a snapshot) */
-	int writer_pid;            /* DURUN_CKPT_SNAPSHOT: the process writing the image */
-	int in_writer;             /* set in the writer: report, then _exit */
+	int in_writer;             /* set in the writer */
 	int retry_in_place;        /* the writer could not write this memory (MADV_DONTFORK/WIPEONFORK): dump without a writer */
 	char reason[160];          /* why a full image was written when tracking was armed */
 	char error[320];           /* "file:line subsystem: what: strerror" on DURUN_CKPT_ERROR */
@@ -80,8 +85,10 @@ struct durun_ckpt_result {
 DURUN_CKPT_API int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *res);
 /* Parks the other threads now (0, or DURUN_CKPT_ERROR with res->error). */
 DURUN_CKPT_API int durun_ckpt_stop(const struct durun_ckpt_req *req, struct durun_ckpt_result *res);
-/* Lets the threads parked by durun_ckpt_stop() go; a no-op otherwise. */
-DURUN_CKPT_API void durun_ckpt_release(void);
+/* Lets the threads parked by durun_ckpt_stop() go and cleans up after a
+ * snapshot; -1 (res->error) if the snapshot's writer could not be started. */
+DURUN_CKPT_API int durun_ckpt_release(struct durun_ckpt_result *res);
+
 
 /* Call first in the checkpoint-signal handler; 1 = handled, return at once. */
 DURUN_CKPT_API int durun_ckpt_on_signal(int sig, siginfo_t *info, void *uctx);

@@ -65,6 +65,8 @@ static int restored(struct durun_ckpt_result *res)
 	g->arrived = g->departed = g->nslots = 0;
 	g->held = 0;
 	g->is_writer = 0;
+	g->writer_mid = 0;
+	g->pending_ctx = NULL;
 	g->uffd = -1;
 	g->tracking = 0;
 	g->ntracked = 0;
@@ -243,82 +245,69 @@ static int writer_memory_is_inherited(struct dump_ctx *d)
 
 /* A snapshot: a fork child holds a copy-on-write copy of this process's
  * memory as it is now, and writes the pages while the program runs on. It is
- * a grandchild: the middle process exits at once and is reaped here (raw
- * wait4 with __WCLONE: its exit signal is 0, so neither SIGCHLD nor the
- * program's own wait() ever sees it), and the writer, orphaned, is reaped by
- * the subreaper above the program (durun's runner). Every signal is blocked
- * in both so no handler of the program ever runs there.
- * Returns the writer's pid here, 0 in the writer, -1 when it could not fork. */
-static pid_t snapshot_fork(struct dump_ctx *d)
+ * a grandchild: the middle process only forks it and exits, and is reaped by
+ * durun_ckpt_release() (raw wait4 with __WCLONE: its exit signal is 0, so
+ * neither SIGCHLD nor the program's own wait() ever sees it); nothing here
+ * waits for it, as waking another process costs this VM milliseconds. The
+ * writer, orphaned, is reaped by the subreaper above the program (durun's
+ * runner). Every signal is blocked in both, so no handler of the program
+ * ever runs there. Returns 1 here, 0 in the writer, -1 when it could not fork. */
+static int snapshot_fork(struct dump_ctx *d)
 {
 	uint64_t all = ~0ull, old = 0;
-	volatile int *box;
 	long mid;
-	int st, w;
 
-	box = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (box == MAP_FAILED) {
-		ERR(&d->err, "snapshot", "mmap", "", errno);
-		return -1;
-	}
-	*box = 0;
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, 8);
 	mid = syscall(SYS_clone, 0, NULL, NULL, NULL, 0);
 	if (mid == 0) {
-		long g = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
-		if (g == 0)
+		long w = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+		if (w == 0)
 			return 0;
-		*box = g > 0 ? (int)g : -errno;
-		syscall(SYS_exit_group, 0);
+		syscall(SYS_exit_group, w > 0 ? 0 : 1);
 	}
 	int err = errno;
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
 	if (mid < 0) {
 		ERR(&d->err, "snapshot", "clone", "", err);
-		munmap((void *)box, 4096);
 		return -1;
 	}
-	while (syscall(SYS_wait4, (pid_t)mid, &st, __WCLONE, NULL) < 0 && errno == EINTR)
-		;
-	w = *box;
-	munmap((void *)box, 4096);
-	if (w <= 0) {
-		ERR(&d->err, "snapshot", "clone (writer)", "", w < 0 ? -w : EAGAIN);
-		return -1;
-	}
-	return w;
+	durun_g.writer_mid = (int)mid;
+	return 1;
 }
 
-/* In the writer: nothing of the program's but memory and the image file. */
-static int write_as_writer(struct dump_ctx *d, const char *tmp, uint64_t tw)
+/* The writer: nothing of the program's but memory and the image file. It
+ * writes from right here, deeper on the stack than the resume point: the
+ * frames above it are in the image and must stay as they were at the fork
+ * until their pages are written (so it cannot return to the caller first). */
+static int write_as_writer(struct dump_ctx *d, const char *tmp)
 {
+	struct durun_ckpt_result *res = d->res;
+	uint64_t tw = d_now_ns(CLOCK_MONOTONIC);
+	int rc = DURUN_CKPT_ERROR;
+
 	durun_g.is_writer = 1;
-	d->res->in_writer = 1;
+	res->in_writer = 1;
 	prctl(PR_SET_NAME, "durun-writer", 0, 0, 0);
 	/* The program's pipes and sockets must not stay open here: a peer would
 	 * miss an EOF for as long as the write takes. */
 	if (d->img_fd > 0)
 		syscall(SYS_close_range, 0, (unsigned)d->img_fd - 1, 0);
 	syscall(SYS_close_range, (unsigned)d->img_fd + 1, ~0u, 0);
+	if (d->req->writer_start)
+		d->req->writer_start(d->req->writer_arg);
 	d->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (d->pagemap_fd < 0) {
+	if (d->pagemap_fd < 0)
 		ERR(&d->err, "snapshot", "open", "/proc/self/pagemap", errno);
-		image_abandon(d, tmp);
-		return DURUN_CKPT_ERROR;
-	}
-	dump_fault_delay("writer-delay");
-	if (!writer_memory_is_inherited(d)) {
-		d->res->retry_in_place = 1;
-		image_abandon(d, tmp);
-		return DURUN_CKPT_ERROR;
-	}
-	if (image_end(d, tmp)) {
-		image_abandon(d, tmp);
-		return DURUN_CKPT_ERROR;
-	}
-	d->res->write_ns = d_now_ns(CLOCK_MONOTONIC) - tw;
+	else if (dump_fault_delay("writer-delay"), !writer_memory_is_inherited(d))
+		res->retry_in_place = 1;
+	else if (image_end(d, tmp) == 0)
+		rc = DURUN_CKPT_DUMPED;
+	res->write_ns = d_now_ns(CLOCK_MONOTONIC) - tw;
 	image_abandon(d, tmp);
-	return DURUN_CKPT_DUMPED;
+	if (d->pagemap_fd >= 0)
+		close(d->pagemap_fd);
+	d->pagemap_fd = -1;
+	return rc;
 }
 
 /* Everything after the leader's resume point. Kept out of durun_ckpt_dump so
@@ -372,26 +361,29 @@ static __attribute__((noinline)) int dump_after_capture(struct dump_ctx *d, cons
 	res->kind = d->incremental ? DURUN_CKPT_KIND_INCR : DURUN_CKPT_KIND_FULL;
 	res->image_id = id;
 	res->nthreads = (unsigned)g->nslots;
+	int snapshot = 0;
 	if (req->flags & DURUN_CKPT_SNAPSHOT_WRITER) {
-		pid_t w = snapshot_fork(d);
-		if (w == 0)
-			return write_as_writer(d, tmp, tw);
-		if (w > 0) {
-			/* The writer has its own copies of the file and the scratch. */
+		snapshot = snapshot_fork(d);
+		if (snapshot == 0)
+			return write_as_writer(d, tmp);
+		if (snapshot > 0) {
+			/* The writer has its own copies of the file and the scratch;
+			 * ours are freed by durun_ckpt_release(), off the stall. */
 			close(d->img_fd);
 			d->img_fd = -1;
-			res->writer_pid = w;
+			durun_g.pending_ctx = d;
 		} else {
 			set_reason(res, "no snapshot writer (", "fork failed): the image was written in place");
 		}
 	}
-	if (d->img_fd >= 0 && image_end(d, tmp)) {
-		image_abandon(d, tmp);
-		return DURUN_CKPT_ERROR;
-	}
-	if (!res->writer_pid)
+	if (snapshot <= 0) {
+		if (image_end(d, tmp)) {
+			image_abandon(d, tmp);
+			return DURUN_CKPT_ERROR;
+		}
 		res->write_ns = d_now_ns(CLOCK_MONOTONIC) - tw;
-	image_abandon(d, tmp); /* frees the scratch; the file is closed or the writer's */
+		image_abandon(d, tmp);
+	}
 	/* what the next dump compares against */
 	if (g->uffd >= 0 && ((req->flags & DURUN_CKPT_TRACK) || d->incremental)) {
 		g->tracking = 1;
@@ -406,7 +398,7 @@ static __attribute__((noinline)) int dump_after_capture(struct dump_ctx *d, cons
 			close(g->uffd); /* unregisters everything */
 		g->uffd = -1;
 	}
-	return res->writer_pid ? DURUN_CKPT_SNAPSHOT : DURUN_CKPT_DUMPED;
+	return snapshot > 0 ? DURUN_CKPT_SNAPSHOT : DURUN_CKPT_DUMPED;
 }
 
 static __attribute__((noinline)) int capture_and_write(struct dump_ctx *d, const char *tmp, uint64_t t0)
@@ -473,14 +465,36 @@ int durun_ckpt_stop(const struct durun_ckpt_req *req, struct durun_ckpt_result *
 	return rc;
 }
 
-void durun_ckpt_release(void)
+int durun_ckpt_release(struct durun_ckpt_result *res)
 {
 	struct dump_state *g = &durun_g;
-	if (!g->held || g->is_writer)
-		return;
-	g->held = 0;
-	dump_release_threads(NULL);
-	__atomic_store_n(&g->active, 0, __ATOMIC_RELEASE);
+	struct dump_ctx *d = g->pending_ctx;
+	int rc = 0;
+	if (g->is_writer)
+		return 0;
+	if (g->held) {
+		g->held = 0;
+		dump_release_threads(NULL);
+		__atomic_store_n(&g->active, 0, __ATOMIC_RELEASE);
+	}
+	if (d) {
+		g->pending_ctx = NULL;
+		image_abandon(d, (char *)(d + 1));
+		dump_free(d, sizeof(*d) + 4096 + 64);
+	}
+	if (g->writer_mid > 0) {
+		int st = 0;
+		long r;
+		while ((r = syscall(SYS_wait4, g->writer_mid, &st, __WCLONE, NULL)) < 0 && errno == EINTR)
+			;
+		g->writer_mid = 0;
+		if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			struct derr e = { res->error, sizeof(res->error) };
+			ERR(&e, "snapshot", "the image writer could not be started (clone failed)", "", r < 0 ? errno : EAGAIN);
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *res)
@@ -534,14 +548,16 @@ int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *
 	if (rc == DURUN_CKPT_RESTORED)
 		return restored(res);
 out:
-	if (rc != DURUN_CKPT_DUMPED && rc != DURUN_CKPT_SNAPSHOT)
+	if (rc == DURUN_CKPT_ERROR)
 		g->tracking = 0; /* scans may have re-protected pages: next image is full */
 	if (d && d->pagemap_fd >= 0)
 		close(d->pagemap_fd);
 	if (stopped && !g->is_writer)
 		dump_release_threads(d);
 	res->stall_ns = d_now_ns(CLOCK_MONOTONIC) - t0;
-	dump_free(d, sizeof(*d) + 4096 + 64);
+	/* A snapshot's context lives on here until durun_ckpt_release(). */
+	if (rc != DURUN_CKPT_SNAPSHOT)
+		dump_free(d, sizeof(*d) + 4096 + 64);
 	if (!held)
 		__atomic_store_n(&g->active, 0, __ATOMIC_RELEASE);
 	return rc;

@@ -34,6 +34,8 @@ struct range {
 	uint64_t start, end;
 };
 
+struct dump_ctx;
+
 struct dump_state {
 	volatile int active;          /* a dump is in progress */
 	volatile int arrived;         /* futex: threads parked */
@@ -42,6 +44,8 @@ struct dump_state {
 	volatile int nslots;
 	int held;                     /* durun_ckpt_stop() parked the others until durun_ckpt_release() */
 	int is_writer;                /* this is a snapshot's writer (a fork child): no threads to release */
+	int writer_mid;               /* the snapshot's middle process, reaped by durun_ckpt_release() */
+	struct dump_ctx *pending_ctx; /* here: a snapshot's scratch, freed by durun_ckpt_release() */
 	int thread_signal;
 	struct thr_slot slots[DUMP_MAX_THREADS]; /* [0] = leader */
 	/* dirty tracking between dumps */

@@ -110,8 +110,7 @@ export class ControlServer {
         const hello = parseHello(msg);
         if (hello.role === 'client') return { kind: 'client' };
         if (hello.role === 'writer') {
-          // A checkpoint writer is durun's own, never a process of the program.
-          this.h.registry.markInternal(peerPid);
+          this.h.ckpt?.writerHello(hello.group, hello.id, hello.pid, peerPid);
           return { kind: 'writer', group: hello.group, id: hello.id, member: hello.pid, pid: peerPid };
         }
         if (hello.role === 'proc') {

@@ -17,7 +17,7 @@ export interface Member {
   stopped: boolean;
   /** Its state is taken (snapshot writer forked, or image written in place). */
   captured: boolean;
-  /** The snapshot's writer as the member sees its pid (null: written in place). */
+  /** The snapshot's writer (our pid for it, from its connection), once it said hello. */
   writer: number | null;
   /** How long the member's own capture took (from the process). */
   stallNs: number;
@@ -62,9 +62,9 @@ export class Barrier {
   resumedAt: number | null = null;
 
   /** A snapshot was taken; its writer is at work. */
-  captured(pid: number, stallNs: number, writer: number): void {
+  captured(pid: number, stallNs: number): void {
     const m = this.members.get(pid);
-    if (m) Object.assign(m, { captured: true, stallNs, writer });
+    if (m) Object.assign(m, { captured: true, stallNs });
     this.wake();
   }
 

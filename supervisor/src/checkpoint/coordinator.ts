@@ -96,11 +96,20 @@ export class Coordinator {
     const b = port && this.barriers.get(port.group);
     if (!b || b.id !== msg.id) return; // a late word of an aborted checkpoint
     if (msg.op === 'ckpt-stopped') b.stopped(pid);
-    else if (msg.op === 'ckpt-captured') {
-      // Outside a pid namespace the writer's pid is ours too: mark it before the /proc scan meets it.
-      if (port.inner === port.pid && msg.writer) this.registry.markInternal(msg.writer);
-      b.captured(pid, msg.stallNs ?? 0, msg.writer ?? 0);
-    } else this.result(b, pid, msg, `process ${pid}`);
+    else if (msg.op === 'ckpt-captured') b.captured(pid, msg.stallNs ?? 0);
+    else this.result(b, pid, msg, `process ${pid}`);
+  }
+
+  /**
+   * A snapshot writer said hello (its first act): it is durun's own, never a
+   * process of the program, and from now on its end without a last word
+   * fails the checkpoint.
+   */
+  writerHello(group: string, id: string, inner: number, pid: number): void {
+    this.registry.markInternal(pid);
+    const b = this.barriers.get(group);
+    const m = b && b.id === id ? [...b.members.values()].find((x) => x.inner === inner) : undefined;
+    if (m) m.writer = pid;
   }
 
   /** ckpt-done / ckpt-failed from the snapshot writer of the member that sees itself as `inner`. */
@@ -306,7 +315,7 @@ export class Coordinator {
   /** A writer that is gone without its last word (killed, out of memory) fails the checkpoint now rather than at the timeout. */
   private checkWriters(b: Barrier): void {
     for (const m of b.members.values()) {
-      if (m.result || !m.writer || m.inner !== m.pid || isRunning(m.writer)) continue;
+      if (m.result || !m.writer || isRunning(m.writer)) continue;
       setTimeout(() => {
         if (!m.result) b.fail(`the image writer ${m.writer} of process ${m.pid} ended without finishing its image`);
       }, WRITER_GRACE_MS).unref();
@@ -416,7 +425,7 @@ export class Coordinator {
 }
 
 /** The ckpt-* words of a process or writer link. */
-export interface CkptWord { op: string; id: string; bytes?: number; kind?: string; stallNs?: number; error?: string; writer?: number; retryInPlace?: boolean }
+export interface CkptWord { op: string; id: string; bytes?: number; kind?: string; stallNs?: number; error?: string; retryInPlace?: boolean }
 
 function readEnv(pid: number): Record<string, string> {
   const env: Record<string, string> = {};

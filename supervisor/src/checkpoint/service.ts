@@ -59,6 +59,11 @@ export class CheckpointService {
     return true;
   }
 
+  /** A snapshot writer introduced itself (member: the pid its member sees; pid: the writer's, from its credentials). */
+  writerHello(group: string, id: string, member: number, pid: number): void {
+    this.coord.writerHello(group, id, member, pid);
+  }
+
   /** The words of a snapshot writer's link (member: the pid its member sees). */
   writerMessage(group: string, member: number, msg: { op: string }): void {
     if (msg.op.startsWith('ckpt-')) this.coord.writerMessage(group, member, msg as CkptWord);

@@ -29,7 +29,7 @@ export type ProcMessage =
   | { op: 'reaped'; pid: number; child: number; status?: number; signal?: number }
   | { op: 'ready'; pid: number }
   | { op: 'ckpt-stopped'; pid: number; id: string }
-  | { op: 'ckpt-captured'; pid: number; id: string; stallNs: number; writer: number }
+  | { op: 'ckpt-captured'; pid: number; id: string; stallNs: number }
   | { op: 'ckpt-done'; pid: number; id: string; bytes: number; kind: string; stallNs: number }
   | { op: 'ckpt-failed'; pid: number; id: string; error: string; retryInPlace?: boolean };
 
@@ -141,7 +141,7 @@ export function parseProcMessage(msg: Obj): ProcMessage {
       kind: field(msg, 'kind', 'string'), stallNs: field(msg, 'stallNs', 'number'),
     };
     case 'ckpt-captured': return {
-      op: 'ckpt-captured', pid, id: field(msg, 'id', 'string'), stallNs: field(msg, 'stallNs', 'number'), writer: field(msg, 'writer', 'number'),
+      op: 'ckpt-captured', pid, id: field(msg, 'id', 'string'), stallNs: field(msg, 'stallNs', 'number'),
     };
     case 'ckpt-failed': return {
       op: 'ckpt-failed', pid, id: field(msg, 'id', 'string'), error: field(msg, 'error', 'string'), retryInPlace: field(msg, 'retryInPlace', 'boolean', true),
