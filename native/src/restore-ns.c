@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "restore.h"
 #include "lazy.h"
@@ -157,8 +158,11 @@ static void __attribute__((noreturn)) outer(const struct loaded_image *li, const
 		if (fd >= 0)
 			close(fd);
 		if (!strncmp(msg, "OK", 2)) {
-			fprintf(stderr, "durun-restore: restored pid %d (pid %d outside its namespace) from %s\n",
-				li->h.pid, target_outer_pid, o->image);
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			fprintf(stderr, "durun-restore: restored pid %d (pid %d outside its namespace) from %s in %llu ms\n",
+				li->h.pid, target_outer_pid, o->image,
+				(unsigned long long)(((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - o->t0_ns) / 1000000ull));
 			if (o->pidfile) {
 				FILE *f = fopen(o->pidfile, "w");
 				if (!f || fprintf(f, "%d\n", target_outer_pid) < 0 || fclose(f))
