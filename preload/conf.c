@@ -4,8 +4,8 @@
 #include "preload.h"
 
 #include <dlfcn.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,30 +48,56 @@ const char *conf_value(int which)
 	return v->entry ? v->entry + v->name_len + 1 : NULL;
 }
 
+/* A decimal integer (optional '-'), else dflt. Our own: libc's strtoll
+ * lives on a page of libc most programs never touch, and every page touched
+ * at load is a fault paid by every process. */
 static long long to_int(const char *s, long long dflt)
 {
 	if (!s || !*s)
 		return dflt;
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	return *end ? dflt : v;
+	int neg = *s == '-';
+	s += neg;
+	long long v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (1LL << 58))
+			return dflt;
+		v = v * 10 + (*s - '0');
+	}
+	return neg ? -v : v;
 }
 
+/* A real syscall, not the vDSO: the vDSO's first use in a process faults in
+ * its code and data pages (three faults in a new image, one more in every
+ * fork child), dearer than the syscall in this kind of VM. */
 long long now_ms(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) != 0)
+		return 0;
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void conf_load(int argc, char **argv)
+/* Value of NAME in envp ("NAME=value"), or NULL; getenv without libc. */
+static const char *env_get(char **envp, const char *name, size_t len)
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (starts_with(envp[i], name, len) && envp[i][len] == '=')
+			return envp[i] + len + 1;
+	return NULL;
+}
+
+void conf_load(int argc, char **argv, char **envp)
 {
 	conf.argc = argc;
 	conf.argv = argv;
 	conf.started_ms = now_ms();
 	conf.pid = getpid();
-	for (int i = 0; i < SV_COUNT; i++) {
-		const char *val = getenv(conf.var[i].name);
+	/* Most programs have no DURUN_* at all: one pass finds whether any is there. */
+	int any = 0;
+	for (size_t i = 0; envp && envp[i] && !any; i++)
+		any = starts_with(envp[i], "DURUN_", 6);
+	for (int i = 0; any && i < SV_COUNT; i++) {
+		const char *val = env_get(envp, conf.var[i].name, conf.var[i].name_len);
 		if (val)
 			conf.var[i].entry = save_entry(conf.var[i].name, val);
 	}
@@ -95,7 +121,7 @@ void conf_load(int argc, char **argv)
 	}
 	conf.program = to_int(conf_value(SV_PROGRAM), 0);
 	conf.instance = to_int(conf_value(SV_INSTANCE), 0);
-	conf.exec_count = to_int(getenv(DURUN_ENV_EXEC_COUNT), 0);
+	conf.exec_count = to_int(env_get(envp, DURUN_ENV_EXEC_COUNT, sizeof DURUN_ENV_EXEC_COUNT - 1), 0);
 	long long sig = to_int(conf_value(SV_SIGNAL), -1);
 	conf.signo = (sig > 0 && sig < NSIG) ? (int)sig : SIGRTMAX - DURUN_DEFAULT_SIGNAL_FROM_RTMAX;
 }

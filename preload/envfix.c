@@ -13,13 +13,13 @@
 
 static int has_name(const char *entry, const char *name, size_t len)
 {
-	return strncmp(entry, name, len) == 0 && entry[len] == '=';
+	return starts_with(entry, name, len) && entry[len] == '=';
 }
 
 /* One of the variables we own (set from our saved copy, whatever envp says). */
 static int is_ours(const char *e)
 {
-	if (strncmp(e, "DURUN_", 6) != 0)
+	if (!starts_with(e, "DURUN_", 6))
 		return 0;
 	for (int i = 0; i < SV_COUNT; i++)
 		if (has_name(e, conf.var[i].name, conf.var[i].name_len))
@@ -34,7 +34,7 @@ static int is_foreign(char *const envp[])
 {
 	static const int ident[] = { SV_SOCK, SV_GROUP, SV_PROGRAM, SV_INSTANCE };
 	for (size_t k = 0; envp && envp[k]; k++) {
-		if (strncmp(envp[k], "DURUN_", 6) != 0)
+		if (!starts_with(envp[k], "DURUN_", 6))
 			continue;
 		for (size_t i = 0; i < sizeof ident / sizeof ident[0]; i++) {
 			const struct saved_var *v = &conf.var[ident[i]];
@@ -50,8 +50,10 @@ static int list_has(const char *list, const char *lib)
 {
 	size_t ll = strlen(lib);
 	for (const char *p = list; *p;) {
-		size_t n = strcspn(p, ": ");
-		if (n == ll && strncmp(p, lib, ll) == 0)
+		size_t n = 0;
+		while (p[n] && p[n] != ':' && p[n] != ' ')
+			n++;
+		if (n == ll && starts_with(p, lib, ll))
 			return 1;
 		p += n;
 		if (*p)

@@ -43,6 +43,15 @@ static const char *fd_path(char *out, size_t cap, int dirfd, const char *path)
 	return out;
 }
 
+/* The exec message. Apart, so the PATH_MAX buffer of execveat/fexecve is
+ * not part of every exec's stack frame (each stack page a fork child writes
+ * is a copy-on-write fault). */
+__attribute__((noinline)) static void announce_by_fd(int dirfd, const char *path, char *const argv[])
+{
+	char shown[PATH_MAX];
+	msg_exec(fd_path(shown, sizeof shown, dirfd, path), argv);
+}
+
 static int exec_common(enum how how, int dirfd, const char *path, char *const argv[],
 		       char *const envp[], int flags)
 {
@@ -54,16 +63,22 @@ static int exec_common(enum how how, int dirfd, const char *path, char *const ar
 		}
 	}
 	ENV_REPAIRED(env, envp);
-	char shown[PATH_MAX];
-	const char *msg_path = how == BY_FD ? fd_path(shown, sizeof shown, dirfd, path) : path;
-	msg_exec(msg_path, argv);
+	/* A fork child that has not registered says nothing: the new image
+	 * registers itself, and an image that cannot (static, setuid) is found
+	 * in /proc by the supervisor, which knows the child from the parent. */
+	int quiet = link_deferred();
+	if (!quiet && how == BY_FD)
+		announce_by_fd(dirfd, path, argv);
+	else if (!quiet)
+		msg_exec(path, argv);
 	switch (how) {
 	case BY_PATH: REAL(execve)(path, argv, env); break;
 	case BY_SEARCH: REAL(execvpe)(path, argv, env); break;
 	default: REAL(execveat)(dirfd, path, argv, env, flags); break;
 	}
 	int err = errno;
-	msg_exec_failed(err);
+	if (!quiet)
+		msg_exec_failed(err);
 	errno = err;
 	return -1;
 }

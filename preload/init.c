@@ -10,10 +10,9 @@
 /* glibc passes argc, argv and envp to ELF constructors. */
 __attribute__((constructor)) static void durun_init(int argc, char **argv, char **envp)
 {
-	(void)envp;
 	int saved = errno;
 	real_resolve();
-	conf_load(argc, argv);
+	conf_load(argc, argv, envp);
 	if (conf.active) {
 		callhome_install();
 		exit_install();

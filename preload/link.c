@@ -66,10 +66,10 @@ int link_move_off(int fd)
 	return link_fd();
 }
 
-void link_send(pid_t pid, const char *line, size_t len)
+/* One line on the link as it is now; a dead supervisor's link is replaced
+ * (hello "callhome") and the line sent again. */
+static void send_now(const char *line, size_t len)
 {
-	if (pid != conf.pid)
-		fork_child();
 	int fd = link_fd();
 	if (fd < 0)
 		return;
@@ -80,7 +80,7 @@ void link_send(pid_t pid, const char *line, size_t len)
 	 * new link, introduce ourselves again, then resend, so a report (an exit,
 	 * a child reaped) is not lost before the call-home signal arrives. Once
 	 * only: the hello itself must not recurse. */
-	static __thread int resending;
+	static DURUN_TLS int resending;
 	if ((rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN) && !resending) {
 		resending = 1;
 		if (link_reopen() == 0) {
@@ -92,6 +92,38 @@ void link_send(pid_t pid, const char *line, size_t len)
 		resending = 0;
 	}
 	errno = saved;
+}
+
+void link_defer(pid_t parent)
+{
+	link_replace(-1);
+	atomic_store_explicit(&conf.lazy_parent, parent, memory_order_relaxed);
+}
+
+/* A deferred fork child registers now, as its parent's child. Two threads
+ * (or a signal handler) racing here may both connect: the later link
+ * replaces the earlier, and the supervisor takes the second hello for the
+ * same process. */
+static void register_deferred(void)
+{
+	pid_t parent = atomic_load(&conf.lazy_parent);
+	if (!parent)
+		return;
+	int saved = errno;
+	conf.started_ms = now_ms();
+	if (link_reopen() == 0)
+		link_hello("fork", parent);
+	atomic_compare_exchange_strong(&conf.lazy_parent, &parent, 0);
+	errno = saved;
+}
+
+void link_send(pid_t pid, const char *line, size_t len)
+{
+	if (pid != conf.pid)
+		fork_child();
+	else if (link_deferred())
+		register_deferred();
+	send_now(line, len);
 }
 
 static size_t argv_len(char *const *argv)
@@ -142,6 +174,12 @@ void link_hello(const char *reason, pid_t ppid)
 	wb_str(&b, "cwd", cwd);
 	/* Last, so a huge argv is cut short instead of losing the message. */
 	wb_strv(&b, "argv", conf.argv, 32);
-	if (wb_end(&b) == 0)
-		link_send(pid, b.mem, b.len);
+	if (wb_end(&b) != 0)
+		return;
+	/* Registered now, whatever the reason: no longer a deferred fork child. */
+	if (link_deferred())
+		atomic_store(&conf.lazy_parent, 0);
+	if (pid != conf.pid)
+		conf.pid = pid; /* a fork nobody saw, found by a signal handler's hello */
+	send_now(b.mem, b.len);
 }

@@ -34,6 +34,11 @@ void msg_exit(int status)
 	send_pid_ints("exit", "status", status, NULL, 0);
 }
 
+void msg_fork(pid_t child)
+{
+	send_pid_ints("fork", "child", child, NULL, 0);
+}
+
 void msg_reaped(pid_t child, int is_signal, int value)
 {
 	send_pid_ints("reaped", "child", child, is_signal ? "signal" : "status", value);

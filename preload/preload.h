@@ -10,6 +10,7 @@
 #endif
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -18,6 +19,34 @@
 #include "durun_env.h"
 
 #define DURUN_EXPORT __attribute__((visibility("default")))
+/* Our thread-locals: the library is always loaded at start-up (LD_PRELOAD),
+ * so static TLS, reached without __tls_get_addr. */
+#define DURUN_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* strncmp(s, p, len) == 0 for a p without NUL in its first len bytes (the
+ * loop stops at s's NUL). Ours: libc's lies on a page that a new image or a
+ * fork child would fault in just for this. */
+static inline int starts_with(const char *s, const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != p[i])
+			return 0;
+	return 1;
+}
+
+/* Signal sets without libc's sigaddset & co. (pages most programs never
+ * touch, so a fault each at first use). sig is 1..NSIG-1. */
+#define SIG_WORD_BITS (8 * sizeof(unsigned long))
+static inline int sig_has(const sigset_t *s, int sig)
+{
+	return (((const unsigned long *)s)[(sig - 1) / SIG_WORD_BITS] >> ((sig - 1) % SIG_WORD_BITS)) & 1;
+}
+static inline void sig_set(sigset_t *s, int sig, int on)
+{
+	unsigned long bit = 1UL << ((sig - 1) % SIG_WORD_BITS);
+	unsigned long *w = &((unsigned long *)s)[(sig - 1) / SIG_WORD_BITS];
+	*w = on ? *w | bit : *w & ~bit;
+}
 
 /* connect() and send() on the link give up after this, so a stopped
  * supervisor slows its programs down instead of hanging them. */
@@ -42,6 +71,10 @@ struct conf {
 	struct saved_var var[SV_COUNT];
 	long long program, instance, exec_count;
 	int signo;             /* call-home signal */
+	/* Non-zero in a fork child its parent reported (`fork` message): the
+	 * pid of that parent. Such a child has no link of its own until it has
+	 * something to say; link_send opens it then (hello reason "fork"). */
+	_Atomic pid_t lazy_parent;
 	long long started_ms;  /* when this process (image, or fork child) began */
 	int argc;
 	char **argv;           /* main's argv, as glibc passed it to the constructor */
@@ -50,7 +83,7 @@ struct conf {
 
 extern struct conf conf;
 
-void conf_load(int argc, char **argv);
+void conf_load(int argc, char **argv, char **envp);
 const char *conf_value(int which); /* value part of var[which], or NULL */
 long long now_ms(void);
 
@@ -108,8 +141,17 @@ void link_forget(void);
 int link_move_off(int fd);
 /* Sends one complete line built by process pid (its getpid()); errors are
  * dropped (the program must not notice). A pid other than conf.pid means a
- * fork nobody saw: the child registers first. */
+ * fork nobody saw: the child registers first; so does a fork child whose
+ * registration was deferred (link_defer). */
 void link_send(pid_t pid, const char *line, size_t len);
+/* In a fork child its parent reports: drop the inherited copy of the
+ * parent's link and register only when there is something to send. */
+void link_defer(pid_t parent);
+/* This process is such a child and has not registered yet. */
+static inline int link_deferred(void)
+{
+	return atomic_load_explicit(&conf.lazy_parent, memory_order_relaxed) != 0;
+}
 /* hello{role:"proc"}; reason is "load", "fork", "callhome" or "restore"; ppid 0 means
  * getppid(). */
 void link_hello(const char *reason, pid_t ppid);
@@ -117,7 +159,8 @@ void link_hello(const char *reason, pid_t ppid);
 /* ---- fork.c ---- */
 
 void fork_install(void);
-/* In a new child: take over conf.pid, open our own link, send hello "fork". */
+/* In a child of a fork nobody reported (glibc-internal, raw clone): take
+ * over conf.pid, open our own link, send hello "fork". */
 void fork_child(void);
 
 /* ---- fdguard.c ---- */
@@ -129,6 +172,7 @@ void fdguard_forget(void);
 /* ---- msg.c: small messages ---- */
 
 void msg_exit(int status);
+void msg_fork(pid_t child);
 void msg_reaped(pid_t child, int is_signal, int value);
 void msg_exec(const char *path, char *const argv[]);
 void msg_exec_failed(int err);

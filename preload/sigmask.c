@@ -4,7 +4,7 @@
  * blocks it and reads its mask back sees what it expects. */
 #include "preload.h"
 
-static __thread int wished_blocked;
+static DURUN_TLS int wished_blocked;
 
 typedef int (*mask_fn)(int, const sigset_t *, sigset_t *);
 
@@ -16,21 +16,21 @@ static int filtered(mask_fn fn, int how, const sigset_t *set, sigset_t *oldset)
 	sigset_t copy;
 	if (set) {
 		copy = *set;
-		int asks = sigismember(set, conf.signo) == 1;
+		int asks = sig_has(set, conf.signo);
 		if (how == SIG_SETMASK)
 			wished_blocked = asks;
 		else if (asks && how == SIG_BLOCK)
 			wished_blocked = 1;
 		else if (asks && how == SIG_UNBLOCK)
 			wished_blocked = 0;
-		sigdelset(&copy, conf.signo);
+		sig_set(&copy, conf.signo, 0);
 		set = &copy;
 	}
 	int rc = fn(how, set, oldset);
 	if (rc != 0)
 		wished_blocked = was;
 	else if (oldset && was)
-		sigaddset(oldset, conf.signo);
+		sig_set(oldset, conf.signo, 1);
 	return rc;
 }
 

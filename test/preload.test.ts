@@ -206,8 +206,10 @@ wait
   const bg = await col.wait('sleep 31', hello('load', 'sleep', '31'));
   assert.is(bg.ppid, rootPid);
   assert.is(bg.execCount, 1);
-  assert.ok(col.find((m) => m.op === 'hello' && m.reason === 'fork' && m.pid === bg.pid && m.ppid === rootPid), 'fork hello of the job');
-  assert.ok(col.find((m) => m.op === 'exec' && m.pid === bg.pid && argvIs(m, 'sleep', '31')), 'exec message');
+  // The parent reports the fork; the child, which only execs, says nothing itself (lazy registration).
+  assert.ok(col.find((m) => m.op === 'fork' && m.pid === rootPid && m.child === bg.pid), 'fork report of the job by the script');
+  assert.not.ok(col.find((m) => m.op === 'hello' && m.reason === 'fork' && m.pid === bg.pid), 'no fork hello: the child never had to connect');
+  assert.not.ok(col.find((m) => m.op === 'exec' && m.pid === bg.pid), 'no exec message from a child without a link');
 
   // Pipeline: tr is a child of the script and exits 0, reaped by it.
   const tr = await col.wait('tr', hello('load', 'tr', 'a', 'b'));
@@ -218,11 +220,13 @@ wait
   // (setsid sleep 32 &): subshell forks the job, which execs setsid, then sleep.
   const daemon = await col.wait('sleep 32', hello('load', 'sleep', '32'));
   assert.is(daemon.execCount, 2, 'setsid and sleep: two execs');
-  const daemonFork = col.find((m) => m.op === 'hello' && m.reason === 'fork' && m.pid === daemon.pid)!;
-  assert.ok(daemonFork, 'double-forked daemon registered at fork');
-  const subshell = col.find((m) => m.op === 'hello' && m.reason === 'fork' && m.pid === daemonFork.ppid)!;
+  const daemonFork = col.find((m) => m.op === 'fork' && m.child === daemon.pid)!;
+  assert.ok(daemonFork, 'double-forked daemon reported at fork by its parent');
+  // The subshell had a child to report: it registered first, as the script's fork child.
+  const subshell = col.find((m) => m.op === 'hello' && m.reason === 'fork' && m.pid === daemonFork.pid)!;
   assert.ok(subshell, 'its parent is the subshell');
   assert.is(subshell.ppid, rootPid);
+  assert.ok(col.find((m) => m.op === 'fork' && m.pid === rootPid && m.child === subshell.pid), 'the script reported the subshell');
   await col.wait('subshell exit', (m) => m.op === 'exit' && m.pid === subshell.pid && m.status === 0);
 
   // exec builtin: the same pid registers again with execCount 2.
@@ -268,11 +272,19 @@ test('a static child is seen through exec and its parent\'s reaped', async (ctx)
   }
   const bin = compile('static-exit', '#include <stdlib.h>\nint main(int c, char **v) { return c > 1 ? atoi(v[1]) : 0; }\n', ['-static']);
   const root = run(['bash', '-c', `${bin} 7; exit 0`]);
-  const exec = await col.wait('exec of the static binary', (m) => m.op === 'exec' && m.path === bin);
-  assert.equal(exec.argv, [bin, '7']);
-  await col.wait('reaped 7', (m) => m.op === 'reaped' && m.pid === root.pid && m.child === exec.pid && m.status === 7);
+  // bash's fork child execs it without a word (it has no link yet): the supervisor knows it from the
+  // parent's report and its status from the parent's reaped (and exe/argv from /proc, test/tree.test.ts).
+  const fork = await col.wait('fork report of the static child', (m) => m.op === 'fork' && m.pid === root.pid);
+  await col.wait('reaped 7', (m) => m.op === 'reaped' && m.pid === root.pid && m.child === fork.child && m.status === 7);
   assert.is(await exited(root), 0);
-  assert.not.ok(col.find((m) => m.op === 'hello' && m.pid === exec.pid && m.reason === 'load'), 'a static image cannot register');
+  assert.not.ok(col.find((m) => m.op === 'hello' && m.pid === fork.child), 'a static image cannot register');
+
+  // A fork child that has registered already announces its exec.
+  const sub = run(['bash', '-c', `(sleep 0.01 & wait; ${bin} 5); exit 0`]);
+  const exec = await col.wait('exec of the static binary', (m) => m.op === 'exec' && m.path === bin);
+  assert.equal(exec.argv, [bin, '5']);
+  await col.wait('reaped 5', (m) => m.op === 'reaped' && m.child === exec.pid && m.status === 5);
+  assert.is(await exited(sub), 0);
 });
 
 // Exercises the calls a program makes on its own: errno, closing the link,
@@ -407,13 +419,20 @@ test('a daemon that closes every fd and dup2s onto the link keeps its link', asy
   assert.is(await exited(child), 0);
 });
 
-test('daemon(3): the parent\'s end is planned, the child registers with its parent', async () => {
+test('daemon(3): the parent\'s end is planned, it reports the child, which connects when called', async () => {
   const bin = compile('daemonize', '#include <stdlib.h>\n#include <unistd.h>\nint main(void) { if (daemon(1, 1) < 0) return 1; for (;;) pause(); }\n');
   const child = run([bin]);
+  const fork = await col.wait('fork report', (m) => m.op === 'fork' && m.pid === child.pid);
   await col.wait('parent exit 0', (m) => m.op === 'exit' && m.pid === child.pid && m.status === 0);
-  const d = await col.wait('daemon child hello', (m) => m.op === 'hello' && m.reason === 'fork' && m.ppid === child.pid);
-  assert.ok(isAlive(d.pid), 'daemon running');
+  const daemonPid = fork.child as number;
+  assert.ok(isAlive(daemonPid), 'daemon running');
   assert.is(await exited(child), 0);
+  // Silent so far (pause() forever): the call-home signal makes it connect, as a checkpoint does.
+  assert.not.ok(col.find((m) => m.op === 'hello' && m.pid === daemonPid), 'no link before it has something to say');
+  process.kill(daemonPid, callhomeSignal());
+  const d = await col.wait('daemon child hello', (m) => m.op === 'hello' && m.pid === daemonPid);
+  assert.is(d.reason, 'callhome');
+  assert.is(d.group, 'g');
 });
 
 /** fd -> target of a running process. */

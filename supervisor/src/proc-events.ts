@@ -4,11 +4,14 @@ import type { GroupRecord, ProcRecord } from './model/types.js';
 import type { ProcHello, ProcMessage } from './protocol/messages.js';
 import type { RunnerEvents } from './runner-events.js';
 import { decodeWaitStatus, readExe, readStat } from './procfs.js';
+import { refreshUnlinked } from './watch.js';
 
 /** How long a new image has to register after `exec` before we call it un-preloaded (static, setuid). */
 const EXEC_REGISTER_MS = 300;
 /** How long we wait for a parent's `reaped` report after a link broke and the process is gone. */
 const REAP_REPORT_MS = 200;
+/** A `fork` report read this long after the child's record ended is a late report of that child, not a new process. */
+const FORK_REPORT_LATE_MS = 2000;
 
 /** State one interceptor link carries between its messages. */
 export interface ProcLinkState { pid: number; group: string; exiting: boolean; execing: boolean }
@@ -16,18 +19,28 @@ export interface ProcLinkState { pid: number; group: string; exiting: boolean; e
 export class ProcEvents {
   /** A process said its group is ready (op `ready`); main.ts hands it to the policy groups' start. */
   onReady: (group: string, pid: number) => void = () => {};
+  /** A parent reported a fork child (op `fork`); a checkpoint under way has it connect at once. */
+  onForked: (group: string, pid: number) => void = () => {};
+  /**
+   * Fork children known from their parent's `fork` report and not yet from
+   * a hello of their own (they have no link until they have something to
+   * say). Their start time is unread until the next /proc scan.
+   */
+  private readonly reported = new WeakSet<ProcRecord>();
   constructor(private readonly registry: Registry, private readonly runners: RunnerEvents) {}
 
   hello(h: ProcHello): ProcLinkState {
     const group = this.registry.ensureGroup(h.group);
     const program = this.registry.program(group, h.program);
     const live = this.registry.liveProcess(h.pid);
-    // A new image right after its `exec` is certainly the same process: spare the /proc read.
-    const sameAsExec = live !== undefined && live.rec.pendingExec !== null && h.reason === 'load';
-    const startTime = sameAsExec ? live.rec.startTime : readStat(h.pid)?.startTime ?? null;
+    // A new image right after its `exec`, or the first hello of a fork child its parent
+    // reported, is certainly the same process: spare the /proc read.
+    const known = live !== undefined && ((live.rec.pendingExec !== null && h.reason === 'load') || this.reported.has(live.rec));
+    const startTime = known ? live.rec.startTime : readStat(h.pid)?.startTime ?? null;
     if (live && live.rec.startTime === startTime) {
-      // Same process: a new image after exec, or a call-home after a supervisor restart.
+      // Same process: a new image after exec, a reported fork child's first word, or a call-home after a supervisor restart.
       const rec = live.rec;
+      if (this.reported.delete(rec)) rec.cwd = h.cwd;
       if (!rec.preloaded && !rec.pendingExec) {
         // First seen by the /proc scan before its hello arrived.
         Object.assign(rec, { exe: h.exe, argv: h.argv, cwd: h.cwd, execCount: h.execCount, preloaded: true, startedAt: h.startedAt });
@@ -72,6 +85,8 @@ export class ProcEvents {
         if (msg.pid === link.pid) link.execing = false;
         return;
       }
+      case 'fork':
+        return this.forked(group, msg.pid, msg.child);
       case 'exit': {
         const rec = this.registry.liveProcess(msg.pid)?.rec;
         if (rec) rec.plannedExit = msg.status;
@@ -107,6 +122,34 @@ export class ProcEvents {
     setTimeout(() => {
       if (rec.state === 'running') this.ended(group, rec, null, null);
     }, REAP_REPORT_MS).unref();
+  }
+
+  /**
+   * A parent reported a fork child. The child has no link yet (it connects
+   * when it has something to say, and an exec'd image registers itself), so
+   * it starts as a copy of its parent. Its own hello may have come first.
+   */
+  private forked(group: GroupRecord, parentPid: number, child: number): void {
+    if (child <= 0 || this.registry.liveProcess(child)) return;
+    const prior = this.registry.findProcess(group, child);
+    if (prior && prior.endedAt !== null && Date.now() - prior.endedAt < FORK_REPORT_LATE_MS) return;
+    const parent = this.registry.liveProcess(parentPid)?.rec ?? this.registry.findProcess(group, parentPid);
+    if (!parent) return;
+    const now = Date.now();
+    const rec: ProcRecord = {
+      pid: child, ppid: parentPid, exe: parent.exe, argv: parent.argv, cwd: parent.cwd, execCount: parent.execCount,
+      state: 'running', exitStatus: null, signal: null, startedAt: now, endedAt: null,
+      program: parent.program, instance: parent.instance, preloaded: true, startTime: null,
+      execChain: [{ path: parent.exe, argv: parent.argv, at: now }], pendingExec: null, plannedExit: null,
+    };
+    this.reported.add(rec);
+    this.registry.addProcess(group, rec);
+    this.registry.recordLaunch(group, this.registry.program(group, rec.program), rec);
+    // No hello by then: it may have exec'd an image that cannot register (static, setuid).
+    setTimeout(() => {
+      if (rec.state === 'running' && this.reported.has(rec)) refreshUnlinked(this.registry, rec);
+    }, EXEC_REGISTER_MS).unref();
+    this.onForked(group.name, child);
   }
 
   /** A parent reaped a child: the authoritative status of that child. */

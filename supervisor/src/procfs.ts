@@ -91,6 +91,19 @@ function childrenOf(pid: number): number[] | null {
   return out;
 }
 
+/** The child of parent (outer pid) that sees itself as inner in its pid namespace (last NSpid field), or null. */
+export function childByInnerPid(parent: number, inner: number): number | null {
+  for (const pid of childrenOf(parent) ?? []) {
+    try {
+      const ns = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+      if (ns && Number(ns[ns.length - 1]) === inner) return pid;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
 /**
  * All live descendants of root (root excluded), each with its stat. Walks the
  * kernel's children lists, so the cost follows the size of the tree, not of

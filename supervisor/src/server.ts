@@ -14,6 +14,7 @@ import type { CheckpointService } from './checkpoint/service.js';
 import { CHECKPOINT_OPS, type CheckpointRequest } from './protocol/checkpoint-requests.js';
 import { HEALTH_OPS, type HealthRequest } from './protocol/health-requests.js';
 import { addon } from './peercred.js';
+import { childByInnerPid } from './procfs.js';
 import { diag } from './diag.js';
 
 type Role =
@@ -32,6 +33,7 @@ export class ControlServer {
 
   constructor(private readonly sockPath: string, private readonly h: Handlers) {
     this.server = net.createServer((s) => this.accept(s));
+    h.procs.onForked = (group, pid) => h.ckpt?.coord.forked(group, pid);
   }
 
   listen(): Promise<void> {
@@ -136,6 +138,7 @@ export class ControlServer {
           // Pids as the namespaced process sees them, to the outside view.
           if (m.pid === role.inner) m.pid = role.link.pid;
           if (m.op === 'reaped') m.child = this.h.ckpt?.coord.outerOf(role.link.group, m.child) ?? m.child;
+          if (m.op === 'fork') m.child = childByInnerPid(role.link.pid, m.child) ?? 0; // not registered yet: found in /proc
         }
         if (!this.h.ckpt?.message(role.link.pid, m)) this.h.procs.message(role.link, m);
         return role;

@@ -68,7 +68,13 @@ export function scanOnce(registry: Registry, linked: ReadonlySet<number>, vanish
     for (const rec of registry.liveProcessesOf(group)) {
       if (linked.has(rec.pid) || rec.pendingExec) continue;
       const st = readStat(rec.pid);
-      if (!st || (rec.startTime !== null && st.startTime !== rec.startTime)) vanished(group, rec);
+      if (!st || (rec.startTime !== null && st.startTime !== rec.startTime)) {
+        vanished(group, rec);
+        continue;
+      }
+      // A fork child known from its parent's report: its start time, and whether it exec'd an image that cannot register.
+      rec.startTime ??= st.startTime;
+      if (rec.preloaded && st.state !== 'Z') refreshUnlinked(registry, rec);
     }
     for (const program of group.programs) {
       if (program.state !== 'running' || !isRunning(program.runnerPid)) continue;
@@ -81,6 +87,21 @@ export function scanOnce(registry: Registry, linked: ReadonlySet<number>, vanish
       }
     }
   }
+}
+
+/**
+ * A process without a link of its own (a fork child that has said nothing
+ * yet) whose /proc/PID/exe is not what we know ran exec on an image that
+ * could not load the interceptor (static, setuid): take exe and argv from
+ * /proc. A dynamic image registers itself and its hello wins later.
+ */
+export function refreshUnlinked(registry: Registry, rec: ProcRecord): void {
+  const exe = readExe(rec.pid);
+  if (exe === null || exe === rec.exe) return;
+  const argv = readCmdline(rec.pid);
+  rec.execChain.push({ path: exe, argv, at: Date.now() });
+  Object.assign(rec, { exe, argv, execCount: rec.execCount + 1, preloaded: false });
+  registry.changed();
 }
 
 function unregistered(pid: number, ppid: number, startTime: number, program: number, instance: number): ProcRecord {

@@ -15,6 +15,7 @@ import { Barrier, type MemberResult } from './barrier.js';
 import { commitManifest, listManifests, pruneList, readManifest, type Manifest, type ManifestProcess } from './manifest.js';
 import { RESTORE_TOOL, inspectImage, sha256File } from './images.js';
 import { uncapturable } from './capturable.js';
+import { linkUp } from '../link-up.js';
 import { isRunning } from '../procfs.js';
 
 /** How long each phase of a barrier may take before the checkpoint is aborted (DURUN_CKPT_TIMEOUT_MS overrides). */
@@ -72,6 +73,16 @@ export class Coordinator {
       } catch (err) {
         diag(`${group}: cannot hold ${pid} during checkpoint ${b.id}: ${(err as Error).message}`);
       }
+    }
+  }
+
+  /** A parent reported a fork child, which has no link yet: during a barrier it must connect now, to join or be held. */
+  forked(group: string, pid: number): void {
+    if (!this.barriers.has(group)) return;
+    try {
+      process.kill(pid, callHomeSignal(this.env));
+    } catch {
+      // gone already
     }
   }
 
@@ -206,6 +217,9 @@ export class Coordinator {
     // durun-restore's own processes (namespace init, parent stand-ins) are scaffolding, not the program.
     const procs = this.registry.liveProcessesOf(group).filter((p) => p.exe !== RESTORE_TOOL);
     if (procs.length === 0) throw new RequestError(`group ${name} has no running process to checkpoint`);
+    // Fork children its parent reported have no link until they speak: have them connect now.
+    await linkUp(procs.filter((p) => p.preloaded && !this.ports.has(p.pid)).map((p) => p.pid), (pid) => this.ports.has(pid), callHomeSignal(this.env));
+    if (this.barriers.has(name)) throw new RequestError(`a checkpoint of ${name} is already under way`);
     for (const p of procs) {
       if (!p.preloaded || !this.ports.has(p.pid)) {
         throw new RequestError(`cannot checkpoint ${name}: process ${p.pid} (${p.exe}) has no interceptor link (static or setuid binary?), so its state cannot be captured`);

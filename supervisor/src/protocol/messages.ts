@@ -26,6 +26,7 @@ export type ProcMessage =
   | { op: 'exec'; pid: number; path: string; argv: string[] }
   | { op: 'exec-failed'; pid: number; errno: number }
   | { op: 'exit'; pid: number; status: number }
+  | { op: 'fork'; pid: number; child: number }
   | { op: 'reaped'; pid: number; child: number; status?: number; signal?: number }
   | { op: 'ready'; pid: number }
   | { op: 'ckpt-stopped'; pid: number; id: string }
@@ -130,6 +131,7 @@ export function parseProcMessage(msg: Obj): ProcMessage {
     case 'exec': return { op: 'exec', pid, path: field(msg, 'path', 'string'), argv: strings(msg, 'argv') };
     case 'exec-failed': return { op: 'exec-failed', pid, errno: field(msg, 'errno', 'number') };
     case 'exit': return { op: 'exit', pid, status: field(msg, 'status', 'number') };
+    case 'fork': return { op: 'fork', pid, child: field(msg, 'child', 'number') };
     case 'reaped': return {
       op: 'reaped', pid, child: field(msg, 'child', 'number'),
       status: field(msg, 'status', 'number', true), signal: field(msg, 'signal', 'number', true),
