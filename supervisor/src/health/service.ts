@@ -7,7 +7,7 @@ import type { Registry } from '../model/registry.js';
 import type { Policy } from '../policy/types.js';
 import type { HealthRequest, HealthAnswer, EventsAnswer, AdviceAnswer } from '../protocol/health-requests.js';
 import { eventMatches } from '../protocol/events.js';
-import { Journal, readJournal } from '../events/journal.js';
+import { JOURNAL_MAX_BYTES, Journal, readJournal } from '../events/journal.js';
 import { EventBus } from '../events/bus.js';
 import { HookRunner } from '../events/hooks.js';
 import { HealthMonitor } from './monitor.js';
@@ -40,7 +40,7 @@ export class HealthService {
   private metricsAt = '';
 
   constructor(home: string, private readonly registry: Registry, actions: RecoveryActions) {
-    this.bus = new EventBus(new Journal(path.join(home, 'events.jsonl')));
+    this.bus = new EventBus(new Journal(path.join(home, 'events.jsonl'), Number(process.env.DURUN_EVENTS_MAX_BYTES) || JOURNAL_MAX_BYTES));
     this.bus.enrich = (e) => (e.type === 'fault' && e.group && !e.data?.blackbox ? { ...e, data: { ...e.data, blackbox: this.blackBoxOf(e.group) } } : e);
     const hooks = new HookRunner((e) => [...(e.group ? groupPolicy(this.policy, e.group).hooks : []), ...this.policy.supervisor.hooks], this.bus, home);
     this.engine = new RecoveryEngine(registry, this.bus, actions, () => this.policy);

@@ -1,0 +1,55 @@
+// The event journal is bounded: past its size it rotates to events.1.jsonl
+// (dropping the one before), and every reader sees both files as one history
+// with no gap and no duplicate; sequence numbers go on across rotations and
+// across supervisor restarts.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Journal, readJournal, rotatedJournal } from '../supervisor/src/events/journal.js';
+import { tempHome } from './helpers/home.js';
+import { durunSync, shutdownAll } from './helpers/durun.js';
+import type { DurunEvent } from '../supervisor/src/protocol/events.js';
+
+test('rotation keeps the newest events, in order, and seq continues after reopening', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'durun-journal-'));
+  try {
+    const file = path.join(dir, 'events.jsonl');
+    let j = new Journal(file, 2000);
+    for (let i = 0; i < 100; i++) j.append({ type: 'state', group: 'g', pid: i, reason: `event ${i}` });
+    j.close();
+    assert.ok(existsSync(rotatedJournal(file)), 'rotated');
+    assert.ok(statSync(file).size <= 2000 && statSync(rotatedJournal(file)).size <= 2000, 'each file within the bound');
+    const seen = readJournal(file);
+    assert.is(seen.at(-1)!.seq, 100);
+    assert.ok(seen.length < 100, 'older history was dropped');
+    seen.forEach((e, i) => i > 0 && assert.is(e.seq, seen[i - 1]!.seq + 1, 'contiguous, no duplicate'));
+    j = new Journal(file, 2000);
+    assert.is(j.append({ type: 'state', group: 'g', pid: null, reason: 'after reopen' }).seq, 101);
+    j.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a supervisor with DURUN_EVENTS_MAX_BYTES rotates, and durun events reads across both files', () => {
+  const home = tempHome('durun-jrot-');
+  const env = { ...home.env, DURUN_EVENTS_MAX_BYTES: '3000' };
+  try {
+    for (let i = 0; i < 12; i++) assert.is(durunSync(env, ['--group', `g${i}`, '--', 'true']).code, 0);
+    const file = path.join(home.dir, 'events.jsonl');
+    assert.ok(existsSync(rotatedJournal(file)), 'the journal rotated');
+    const res = durunSync(env, ['events', '--json']);
+    assert.is(res.code, 0, res.stderr);
+    const events = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as DurunEvent);
+    events.forEach((e, i) => i > 0 && assert.is(e.seq, events[i - 1]!.seq + 1, 'one history, in order'));
+    assert.ok(events.some((e) => e.group === 'g11'), 'the newest events are there');
+    assert.ok(statSync(file).size <= 3000);
+  } finally {
+    shutdownAll(env);
+    home.cleanup();
+  }
+});
+
+test.run();
