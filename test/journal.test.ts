@@ -4,12 +4,13 @@
 // across supervisor restarts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Journal, readJournal, rotatedJournal } from '../supervisor/src/events/journal.js';
 import { tempHome } from './helpers/home.js';
-import { durunSync, shutdownAll } from './helpers/durun.js';
+import { durunAsync, durunSync, shutdownAll } from './helpers/durun.js';
+import { isAlive, waitFor } from './helpers/wait.js';
 import type { DurunEvent } from '../supervisor/src/protocol/events.js';
 
 test('rotation keeps the newest events, in order, and seq continues after reopening', () => {
@@ -48,6 +49,30 @@ test('a supervisor with DURUN_EVENTS_MAX_BYTES rotates, and durun events reads a
     assert.ok(statSync(file).size <= 3000);
   } finally {
     shutdownAll(env);
+    home.cleanup();
+  }
+});
+
+test('events --follow goes on across a kill -9 of the supervisor and its successor, without repeats', async () => {
+  const home = tempHome('durun-jfol-');
+  const follower = durunAsync(home.env, ['events', '--follow', '--json']);
+  try {
+    assert.is(durunSync(home.env, ['--group', 'before', '--', 'true']).code, 0);
+    const seen = () => follower.out().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as DurunEvent);
+    await waitFor('the follower saw the first group', () => seen().some((e) => e.group === 'before'));
+    const pid = Number(readFileSync(path.join(home.dir, 'supervisor.pid'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    await waitFor('supervisor gone', () => !isAlive(pid));
+    // The next durun command starts the next supervisor; the follower must find it.
+    assert.is(durunSync(home.env, ['--group', 'after', '--', 'true']).code, 0);
+    await waitFor('the follower saw the group started after the restart', () => seen().some((e) => e.group === 'after'), 15_000);
+    const seqs = seen().map((e) => e.seq);
+    assert.equal(seqs, [...seqs].sort((a, b) => a - b), 'in order');
+    assert.is(new Set(seqs).size, seqs.length, 'nothing printed twice');
+    assert.is(follower.child.exitCode, null, 'still following');
+  } finally {
+    follower.child.kill('SIGINT');
+    shutdownAll(home.env);
     home.cleanup();
   }
 });

@@ -7,7 +7,7 @@ import type { Client } from '../../supervisor/src/protocol/client.js';
 import { ClientError } from '../../supervisor/src/protocol/client.js';
 import type { AdviceAnswer, EventsAnswer, HealthAnswer } from '../../supervisor/src/protocol/health-requests.js';
 import type { DurunEvent } from '../../supervisor/src/protocol/events.js';
-import { badSince, badWindow, followLost, formatEvent, formatStats, formatVerdict, noChecks, type GroupStatsView } from './health-format.js';
+import { badSince, badWindow, followLost, followResumed, formatEvent, formatStats, formatVerdict, noChecks, type GroupStatsView } from './health-format.js';
 
 export const HEALTH_COMMANDS: ReadonlySet<string> = new Set(['health', 'events', 'stats', 'metrics', 'advise']);
 
@@ -47,6 +47,44 @@ function windowOf(io: CliIo, cmd: string, text: string | undefined): number | un
   return ms;
 }
 
+/** How long a follower waits between tries to reach the next supervisor. */
+const FOLLOW_RETRY_MS = 250;
+
+/**
+ * `durun events --follow`, across supervisor restarts (a kill -9, an
+ * upgrade): when the connection is lost it waits for the next supervisor,
+ * without starting one itself (an operator's `durun shutdown` must stay
+ * done), and resumes after the last event it printed. Sequence numbers go on
+ * across restarts, so nothing is printed twice and nothing journalled
+ * meanwhile is missed. Runs until interrupted.
+ */
+async function followEvents(io: CliIo, query: Record<string, unknown>, json: boolean): Promise<number> {
+  let lastSeq = 0;
+  let since = query.since as number | undefined;
+  const show = (e: DurunEvent) => {
+    if (e.seq <= lastSeq) return;
+    lastSeq = e.seq;
+    since = Date.parse(e.time);
+    io.print(json ? JSON.stringify(e) : formatEvent(e));
+  };
+  for (let first = true; ; first = false) {
+    try {
+      await io.withClient(async (c) => {
+        c.onPush = (msg) => show(msg.event as DurunEvent);
+        const lost = new Promise<void>((resolve) => (c.onClosed = resolve));
+        const res = await c.request<EventsAnswer>('events', { ...query, since });
+        if (!first) process.stderr.write(`${followResumed}\n`);
+        for (const e of res.events) show(e);
+        await lost;
+        process.stderr.write(`${followLost}\n`);
+      }, first);
+    } catch (err) {
+      if (first) throw err;
+    }
+    await new Promise((r) => setTimeout(r, FOLLOW_RETRY_MS));
+  }
+}
+
 export async function runHealthCommand(cmd: string, rest: string[], io: CliIo): Promise<number> {
   switch (cmd) {
     case 'health': {
@@ -66,25 +104,13 @@ export async function runHealthCommand(cmd: string, rest: string[], io: CliIo): 
       if (positionals.length) throw io.usage('durun events: takes no positional arguments; use --group G (see durun --help)');
       const since = values.since === undefined ? undefined : parseSince(values.since as string, Date.now());
       if (since === null) throw io.usage(`durun events: ${badSince(values.since as string)}`);
-      const show = (e: DurunEvent) => io.print(values.json ? JSON.stringify(e) : formatEvent(e));
       const query = { group: values.group, type: values.type, since, follow: values.follow === true };
       if (!values.follow) {
         const res = await io.withClient((c) => c.request<EventsAnswer>('events', query));
-        for (const e of res.events) show(e);
+        for (const e of res.events) io.print(values.json ? JSON.stringify(e) : formatEvent(e));
         return 0;
       }
-      return io.withClient(async (c) => {
-        c.onPush = (msg) => show(msg.event as DurunEvent);
-        const lost = new Promise<number>((resolve) => {
-          c.onClosed = () => {
-            process.stderr.write(`${followLost}\n`);
-            resolve(1);
-          };
-        });
-        const res = await c.request<EventsAnswer>('events', query);
-        for (const e of res.events) show(e);
-        return lost; // until interrupted, or the supervisor goes away
-      });
+      return followEvents(io, query, values.json === true);
     }
     case 'stats': {
       const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' }, window: { type: 'string' } });

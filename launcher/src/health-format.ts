@@ -39,6 +39,7 @@ export function formatStats(groups: GroupStatsView[], from: string, to: string):
 }
 
 export const noChecks = 'durun health: no group has health checks; add check.NAME.command (or .tcp, .http) to a [group NAME] section of your policy';
-export const followLost = 'durun events: the supervisor closed the connection; run durun events --follow again to resume';
+export const followLost = 'durun events: the supervisor went away; waiting for the next one (Ctrl-C to stop)';
+export const followResumed = 'durun events: following again';
 export const badSince = (text: string) => `--since takes an ISO time (2024-05-01T10:00:00Z), a duration ago (30s, 10m, 2h) or ms since the epoch, not "${text}"`;
 export const badWindow = (text: string) => `--window takes a duration (30s, 10m, 2h, 7d), not "${text}"`;
