@@ -214,7 +214,9 @@ test('incremental: second image carries only written pages and restores through 
     const m = spawnSync(CKPT, ['merge', incr.image, '-o', merged], { encoding: 'utf8' });
     assert.is(m.status, 0, m.stderr);
     assert.is(spawnSync(CKPT, ['inspect', merged], { encoding: 'utf8' }).status, 0, 'merged image verifies');
-    await restoreAndCheck(incr.image, home, null, incr, Number(ready[1]), Number(ready[2]), 1, lastTick(p.out));
+    const r = await restoreAndCheck(incr.image, home, null, incr, Number(ready[1]), Number(ready[2]), 1, lastTick(p.out));
+    // root: restored lazily, each page from the image of the chain that carries it
+    assert.match(r.err, /^durun-restore: all memory back \d+ ms after start \(lazy restore: /m, 'root: the chain was restored lazily');
   } finally {
     home.cleanup();
   }

@@ -120,6 +120,8 @@ async function scenario(user: User | null, seqpacket: boolean, incremental = fal
     const done = await Promise.race([r.exit, deadline('the restored tree to finish', 30_000)]);
     assert.is(done.code, 0, `durun-restore exit code (stderr: ${r.err}\nstdout: ${r.out})`);
     assert.match(r.err, /^durun-restore: restored tree of 2 processes in \d+ ms, root pid (\d+)/m);
+    // root: memory streamed in through one userfaultfd per process (lazy restore)
+    if (!user) assert.match(r.err, /^durun-restore: all memory back \d+ ms after start \(lazy restore: /m, 'root: the tree was restored lazily');
     assert.match(r.err, new RegExp(`^harness: restored counter=${pc.counter} pid=${parent} ppid=${origPpid}$`, 'm'), 'parent: same pid and ppid');
     assert.match(r.err, new RegExp(`^harness: restored counter=${cc.counter} pid=${child} ppid=${parent}$`, 'm'), 'child: same pid, parent is the parent');
     assert.not.match(r.out, /FAIL/);

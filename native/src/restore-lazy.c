@@ -688,6 +688,10 @@ int lazy_fill(struct lazy *lz)
 		     (unsigned long long)left);
 		return -1;
 	}
+	if (!live(lz)) {
+		RINFO("lazy: the restored processes ended before all their memory was back");
+		return 0;
+	}
 	for (size_t i = 0; i < lz->nmm; i++)
 		mm_gone(lz->mm[i]); /* let go: the kernel unregisters and wakes any waiter */
 	clock_gettime(CLOCK_REALTIME, &wall);
