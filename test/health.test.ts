@@ -218,4 +218,29 @@ command = sleep 1000
   assert.ok(after.every((e, i) => i === 0 || e.seq === after[i - 1]!.seq + 1), 'no gap and no duplicate');
 });
 
+test('the ladder survives kill -9 of the supervisor: a fault that comes back climbs on', async () => {
+  const fail = path.join(dir, 'pl.fail');
+  up('pl', `[group pl]
+command = sleep 1000
+check.c.command = sh -c "test ! -e ${fail} || ! rm ${fail}"
+check.c.interval = 100ms
+check.c.threshold = 1
+recovery = restart-process, restart-group
+recovery.attempts = 1
+recovery.window = 5m
+`);
+  const steps = () => events(home.env, ['--group', 'pl', '--type', 'recovery-step']).filter((e) => !e.data?.failed).map((e) => e.data?.step);
+  // Each time the file is there the check fails once (it removes the file): one fault.
+  writeFileSync(fail, '');
+  await waitFor('first step taken', () => steps().length >= 1, 15_000);
+  assert.equal(steps(), ['restart-process']);
+  const pid = Number(readFileSync(path.join(home.dir, 'supervisor.pid'), 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  await waitFor('supervisor gone', () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'));
+  assert.is(durunSync(home.env, ['ps', 'pl']).code, 0); // the next supervisor
+  writeFileSync(fail, '');
+  await waitFor('second step taken', () => steps().length >= 2, 15_000);
+  assert.equal(steps().slice(0, 2), ['restart-process', 'restart-group'], 'the step that did not hold is not taken again');
+});
+
 test.run();

@@ -43,7 +43,7 @@ export class HealthService {
     this.bus = new EventBus(new Journal(path.join(home, 'events.jsonl'), Number(process.env.DURUN_EVENTS_MAX_BYTES) || JOURNAL_MAX_BYTES));
     this.bus.enrich = (e) => (e.type === 'fault' && e.group && !e.data?.blackbox ? { ...e, data: { ...e.data, blackbox: this.blackBoxOf(e.group) } } : e);
     const hooks = new HookRunner((e) => [...(e.group ? groupPolicy(this.policy, e.group).hooks : []), ...this.policy.supervisor.hooks], this.bus, home);
-    this.engine = new RecoveryEngine(registry, this.bus, actions, () => this.policy);
+    this.engine = new RecoveryEngine(registry, this.bus, actions, () => this.policy, path.join(home, 'recovery.json'));
     this.bus.follow((e) => hooks.run(e));
     this.bus.follow((e) => this.engine.observe(e));
     const env = { ...process.env, DURUN_HOME: home };

@@ -2,6 +2,9 @@
 // group's ladder (ladder.ts), carries out the step the table chooses, and
 // reports every decision as an event. Crash restarts stay with the restart
 // policy (runner-events.ts); when it gives up (group-failed) the ladder climbs.
+// Each group's ladder is kept in $DURUN_HOME/recovery.json, so a supervisor
+// restart (kill -9, upgrade) does not send a fault that did not hold back to
+// the first step.
 import type { DurunEvent } from '../protocol/events.js';
 import type { EventSink } from '../events/sink.js';
 import type { HealthPolicy, RecoveryStep } from '../health/config.js';
@@ -11,6 +14,7 @@ import { TABLE, escalate, newLadder, type Ladder, type LadderInput } from './lad
 import { correlate, type GroupView } from './correlator.js';
 import { unavailable, type RecoveryActions } from './actions.js';
 import { diag } from '../diag.js';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 /** Non-zero planned exits within the recovery window that make a "failing-exits" fault. */
 const FAILING_EXITS = 3;
@@ -18,6 +22,9 @@ const FAILING_EXITS = 3;
 export interface Fault { group: string; kind: string; observedAt: number; reason: string; pid?: number | null; data?: Record<string, unknown> }
 
 interface GroupRecovery { ladder: Ladder; lastFaultAt: number | null; held: NodeJS.Timeout | null; ownAction: boolean; failedExits: number[] }
+
+/** What recovery.json keeps of a group. */
+type SavedRecovery = Pick<GroupRecovery, 'ladder' | 'lastFaultAt' | 'failedExits'>;
 
 export class RecoveryEngine {
   private readonly groups = new Map<string, GroupRecovery>();
@@ -27,7 +34,45 @@ export class RecoveryEngine {
     private readonly sink: EventSink,
     private readonly actions: RecoveryActions,
     private policy: () => HealthPolicy,
-  ) {}
+    private readonly stateFile: string | null = null,
+  ) {
+    this.load();
+  }
+
+  /**
+   * The ladders of the last supervisor. A step that was under way when it
+   * died is taken as done (the group was restarted or not; either way a new
+   * fault must climb past it), and a watch window starts again in full.
+   */
+  private load(): void {
+    if (!this.stateFile) return;
+    let saved: Record<string, SavedRecovery>;
+    try {
+      saved = (JSON.parse(readFileSync(this.stateFile, 'utf8')) as { groups: Record<string, SavedRecovery> }).groups;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') diag(`recovery state ${this.stateFile} unreadable, ladders start afresh: ${(err as Error).message}`);
+      return;
+    }
+    for (const [group, s] of Object.entries(saved)) {
+      const r: GroupRecovery = { ladder: s.ladder, lastFaultAt: s.lastFaultAt, failedExits: s.failedExits, held: null, ownAction: false };
+      if (r.ladder.state === 'acting') r.ladder = { ...r.ladder, state: 'watching' };
+      this.groups.set(group, r);
+      if (r.ladder.state === 'watching') this.armHeld(group, r);
+    }
+  }
+
+  /** Writes every ladder (tmp + rename: a reader sees the old or the new file, never half). */
+  private save(): void {
+    if (!this.stateFile) return;
+    const groups: Record<string, SavedRecovery> = {};
+    for (const [g, r] of this.groups) groups[g] = { ladder: r.ladder, lastFaultAt: r.lastFaultAt, failedExits: r.failedExits };
+    try {
+      writeFileSync(`${this.stateFile}.tmp`, JSON.stringify({ version: 1, groups }), { mode: 0o600 });
+      renameSync(`${this.stateFile}.tmp`, this.stateFile);
+    } catch (err) {
+      diag(`cannot save the recovery state to ${this.stateFile}: ${(err as Error).message}`);
+    }
+  }
 
   /** Reacts to events of other parts: the restart policy giving up, state changes, failing exits. */
   observe(e: DurunEvent): void {
@@ -47,6 +92,7 @@ export class RecoveryEngine {
         r.failedExits = [];
         this.fault({ group: e.group, kind: 'failing-exits', observedAt: at, reason: `${FAILING_EXITS} exits with non-zero status within ${Math.round(windowMs / 1000)} s (last ${e.data.status})` });
       }
+      this.save();
     }
   }
 
@@ -59,6 +105,7 @@ export class RecoveryEngine {
     const deps = new Map<string, GroupView>(cfg.dependsOn.map((d) => [d, this.view(d)]));
     const verdict = correlate({ group: f.group, observedAt: f.observedAt }, this.view(f.group), deps, cfg.recovery.windowMs, now);
     r.lastFaultAt = now;
+    this.save();
     if (!verdict.primary) {
       this.sink.emit({ type: 'correlated', group: f.group, pid: f.pid ?? null, reason: verdict.reason, data: { kind: f.kind, fault: f.reason } });
       return;
@@ -67,6 +114,11 @@ export class RecoveryEngine {
   }
 
   private input(group: string, input: LadderInput, reason: string, minStep = 0): void {
+    this.act(group, input, reason, minStep);
+    this.save();
+  }
+
+  private act(group: string, input: LadderInput, reason: string, minStep: number): void {
     const r = this.state(group);
     const action = TABLE[r.ladder.state][input];
     switch (action) {
