@@ -33,6 +33,16 @@ export function readExe(pid: number): string | null {
   }
 }
 
+/** The process's real uid, null when gone. */
+export function readUid(pid: number): number | null {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The process's name (comm), '' when gone. */
 export function readComm(pid: number): string {
   try {

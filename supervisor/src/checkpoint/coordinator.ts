@@ -16,7 +16,7 @@ import { commitManifest, listManifests, pruneList, readManifest, type Manifest, 
 import { RESTORE_TOOL, inspectImage, sha256File } from './images.js';
 import { uncapturable } from './capturable.js';
 import { linkUp } from '../link-up.js';
-import { isRunning } from '../procfs.js';
+import { isRunning, readUid } from '../procfs.js';
 
 /** How long each phase of a barrier may take before the checkpoint is aborted (DURUN_CKPT_TIMEOUT_MS overrides). */
 const PHASE_TIMEOUT_MS = 10_000;
@@ -221,9 +221,12 @@ export class Coordinator {
     await linkUp(procs.filter((p) => p.preloaded && !this.ports.has(p.pid)).map((p) => p.pid), (pid) => this.ports.has(pid), callHomeSignal(this.env));
     if (this.barriers.has(name)) throw new RequestError(`a checkpoint of ${name} is already under way`);
     for (const p of procs) {
-      if (!p.preloaded || !this.ports.has(p.pid)) {
-        throw new RequestError(`cannot checkpoint ${name}: process ${p.pid} (${p.exe}) has no interceptor link (static or setuid binary?), so its state cannot be captured`);
+      if (p.preloaded && this.ports.has(p.pid)) continue;
+      const uid = readUid(p.pid);
+      if (uid !== null && uid !== process.getuid!()) {
+        throw new RequestError(`cannot checkpoint ${name}: process ${p.pid} (${p.exe}) runs as uid ${uid} (user = in its policy), and its interceptor cannot reach this supervisor's socket, which is private to uid ${process.getuid!()}; checkpoint such a program with a supervisor of its own user (DURUN_HOME of that user)`);
       }
+      throw new RequestError(`cannot checkpoint ${name}: process ${p.pid} (${p.exe}) has no interceptor link (static or setuid binary?), so its state cannot be captured`);
     }
     const why = uncapturable(procs.map((p) => p.pid), (pid) => procs.find((p) => p.pid === pid)?.exe ?? '?');
     if (why) throw new RequestError(`cannot checkpoint ${name}: ${why}`);
