@@ -85,6 +85,15 @@ test('the group runs on while its image is written, and the image is the barrier
   assert.equal(ticks(home.dir, 'run-on').fails, []);
 });
 
+test('an incremental snapshot restores: what the program wrote after the full image comes from the increment', async () => {
+  const pid = await start('incr');
+  assert.equal(checkpoint(as, 'incr').kinds, ['full']);
+  await waitTick(home.dir, 'incr', lastTick(home.dir, 'incr', pid) + 10, pid);
+  const r = await checkpointKillRestore(as, 'incr', pid);
+  assert.equal(r.cp.kinds, ['incremental']);
+  assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+});
+
 test('a writer that fails aborts only that checkpoint; the next one is full', async () => {
   const pid = await start('wfail', { DURUN_FAULT: 'ckpt:memory@2' });
   const first = checkpoint(as, 'wfail');
