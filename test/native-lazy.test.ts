@@ -148,4 +148,10 @@ test('unprivileged user: no full userfaultfd, eager restore with the reason unde
   }
 });
 
+test('crc32c (image checksums): the check value and the bitwise definition, long buffers included', () => {
+  const r = spawnSync(path.join(BUILD, 'ckpt-test-crc'), [], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^PASS crc32c \d+ buffers$/m);
+});
+
 test.run();
