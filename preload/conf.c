@@ -91,7 +91,7 @@ void conf_load(int argc, char **argv, char **envp)
 	conf.argc = argc;
 	conf.argv = argv;
 	conf.started_ms = now_ms();
-	conf.pid = getpid();
+	conf.pid = durun_getpid();
 	/* Most programs have no DURUN_* at all: one pass finds whether any is there. */
 	int any = 0;
 	for (size_t i = 0; envp && envp[i] && !any; i++)

@@ -14,7 +14,7 @@ static void report(int status)
 {
 	if (!conf.active)
 		return;
-	pid_t me = getpid();
+	pid_t me = durun_getpid();
 	if (atomic_exchange(&reported, me) == me)
 		return;
 	msg_exit(status);

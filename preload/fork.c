@@ -36,7 +36,7 @@ void fork_child(void)
 		return;
 	int saved = errno;
 	pid_t parent = conf.pid;
-	conf.pid = getpid();
+	conf.pid = durun_getpid();
 	conf.started_ms = now_ms();
 	atomic_store(&conf.lazy_parent, 0);
 	/* Even when the supervisor is unreachable, link_reopen drops the
@@ -51,7 +51,7 @@ void fork_child(void)
 static void fork_child_deferred(void)
 {
 	pid_t parent = conf.pid;
-	conf.pid = getpid();
+	conf.pid = durun_getpid();
 	link_defer(parent);
 }
 

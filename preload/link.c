@@ -161,9 +161,9 @@ void link_hello(const char *reason, pid_t ppid)
 	wb_init(&b, mem, need);
 	wb_begin(&b, "hello");
 	wb_str(&b, "role", "proc");
-	pid_t pid = getpid();
+	pid_t pid = durun_getpid();
 	wb_int(&b, "pid", pid);
-	wb_int(&b, "ppid", ppid ? ppid : getppid());
+	wb_int(&b, "ppid", ppid ? ppid : durun_getppid());
 	wb_str(&b, "group", conf_value(SV_GROUP));
 	wb_int(&b, "program", conf.program);
 	wb_int(&b, "instance", conf.instance);

@@ -19,7 +19,7 @@ static void send_pid_ints(const char *op, const char *k1, long long v1, const ch
 	char mem[192];
 	struct wbuf b;
 	wb_init(&b, mem, sizeof mem);
-	pid_t pid = getpid();
+	pid_t pid = durun_getpid();
 	wb_begin(&b, op);
 	wb_int(&b, "pid", pid);
 	wb_int(&b, k1, v1);
@@ -60,7 +60,7 @@ void msg_exec(const char *path, char *const argv[])
 	char mem[need];
 	struct wbuf b;
 	wb_init(&b, mem, need);
-	pid_t pid = getpid();
+	pid_t pid = durun_getpid();
 	wb_begin(&b, "exec");
 	wb_int(&b, "pid", pid);
 	wb_str(&b, "path", path);

@@ -13,7 +13,9 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "durun_env.h"
@@ -33,6 +35,22 @@ static inline int starts_with(const char *s, const char *p, size_t len)
 			return 0;
 	return 1;
 }
+
+/* getpid()/getppid() as one instruction: libc's wrappers sit on pages few
+ * programs touch (and ours go through the PLT), so calling them from a
+ * fork child or a new image costs a page fault or two. They cannot fail. */
+static inline pid_t sys_pid(long nr)
+{
+#if defined(__x86_64__)
+	long r;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(nr) : "rcx", "r11", "memory");
+	return (pid_t)r;
+#else
+	return (pid_t)syscall(nr);
+#endif
+}
+#define durun_getpid() sys_pid(SYS_getpid)
+#define durun_getppid() sys_pid(SYS_getppid)
 
 /* Signal sets without libc's sigaddset & co. (pages most programs never
  * touch, so a fault each at first use). sig is 1..NSIG-1. */

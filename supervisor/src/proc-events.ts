@@ -109,8 +109,11 @@ export class ProcEvents {
       setTimeout(() => this.execSettled(group, rec), EXEC_REGISTER_MS).unref();
       return;
     }
+    // It said how it ends (`exit` comes last, just before the real _exit): no /proc read. Should a
+    // signal kill it in between, the parent's `reaped` (or the runner's child-exit) corrects the record.
+    if (link.exiting && rec.plannedExit !== null) return this.ended(group, rec, rec.plannedExit, null);
     const stat = readStat(rec.pid);
-    if (stat && stat.startTime === rec.startTime && stat.state !== 'Z' && stat.state !== 'X') {
+    if (stat && (rec.startTime === null || stat.startTime === rec.startTime) && stat.state !== 'Z' && stat.state !== 'X') {
       return; // alive without a link (it closed every socket it could find); /proc scanning keeps watching it
     }
     if (stat && stat.state === 'Z' && stat.exitCode !== null) {
@@ -168,10 +171,14 @@ export class ProcEvents {
       this.registry.addProcess(group, rec);
     }
     if (rec.state === 'running') return this.ended(group, rec, status, signal);
+    const plannedBefore = rec.state === 'exited';
     rec.exitStatus = status;
     rec.signal = signal;
     if (signal) rec.state = 'killed';
     this.registry.changed();
+    // Ended on its word (`exit`), then killed before it got out: judged like any death by a signal.
+    const program = this.registry.program(group, rec.program);
+    if (plannedBefore && signal !== null && program) this.runners.noteCrash(group, program, rec.pid, rec.instance, signal);
   }
 
   /** A process ended: records how and, if it was a crash, has its instance restarted. */
