@@ -615,7 +615,7 @@ static int fill_chunk(struct lazy *lz, size_t mi, int src, uint64_t o, uint64_t 
 	for (;;) {
 		struct lz_mm *m = lz->mm[mi];
 		const struct seg *g = NULL;
-		uint64_t a, b;
+		uint64_t a, b, dst;
 		int e;
 		if (m->uffd < 0)
 			return 0;
@@ -626,7 +626,8 @@ static int fill_chunk(struct lazy *lz, size_t mi, int src, uint64_t o, uint64_t 
 			return 0;
 		a = g->off > o ? g->off : o;
 		b = g->off + g->len < o + n ? g->off + g->len : o + n;
-		e = put_range(lz, m, g->addr + (a - g->off), lz->buf + (a - o), b - a);
+		dst = g->addr + (a - g->off); /* g may move: put_range edits the segments */
+		e = put_range(lz, m, dst, lz->buf + (a - o), b - a);
 		if (e == EAGAIN) {
 			if (handle_msgs(lz, mi))
 				return -1;
@@ -635,7 +636,7 @@ static int fill_chunk(struct lazy *lz, size_t mi, int src, uint64_t o, uint64_t 
 		} else if (e == ESRCH)
 			mm_gone(m);
 		else if (e) {
-			RERR("lazy", e, "UFFDIO_COPY into %#llx", (unsigned long long)(g->addr + (a - g->off)));
+			RERR("lazy", e, "UFFDIO_COPY into %#llx", (unsigned long long)dst);
 			return -1;
 		}
 	}
