@@ -64,7 +64,8 @@ test('events --follow goes on across a kill -9 of the supervisor and its success
     process.kill(pid, 'SIGKILL');
     await waitFor('supervisor gone', () => !isAlive(pid));
     // The next durun command starts the next supervisor; the follower must find it.
-    assert.is(durunSync(home.env, ['--group', 'after', '--', 'true']).code, 0);
+    const after = durunSync(home.env, ['--group', 'after', '--', 'true']);
+    assert.is(after.code, 0, after.stderr);
     await waitFor('the follower saw the group started after the restart', () => seen().some((e) => e.group === 'after'), 15_000);
     const seqs = seen().map((e) => e.seq);
     assert.equal(seqs, [...seqs].sort((a, b) => a - b), 'in order');
