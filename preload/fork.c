@@ -46,8 +46,9 @@ void fork_child(void)
 	errno = saved;
 }
 
-/* The child of a fork its parent reports: nothing to send yet. Leaves
- * errno alone (getpid and closing our own fd cannot fail). */
+/* The child of a fork its parent reports: nothing to send yet. Raw
+ * syscalls only (getpid, close of the inherited link): errno stays as it
+ * was and no libc page is touched. */
 static void fork_child_deferred(void)
 {
 	pid_t parent = conf.pid;

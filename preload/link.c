@@ -30,8 +30,10 @@ static void link_replace(int fd)
 {
 	int old = atomic_exchange(&link_cur, fd);
 	fdguard_forget();
+	/* Our own fd: the raw call, which leaves errno alone (a fork child
+	 * drops the inherited link here without touching libc). */
 	if (old >= 0)
-		REAL(close)(old);
+		sys1(SYS_close, old);
 }
 
 int link_reopen(void)

@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -36,21 +37,28 @@ static inline int starts_with(const char *s, const char *p, size_t len)
 	return 1;
 }
 
-/* getpid()/getppid() as one instruction: libc's wrappers sit on pages few
- * programs touch (and ours go through the PLT), so calling them from a
- * fork child or a new image costs a page fault or two. They cannot fail. */
-static inline pid_t sys_pid(long nr)
+/* A one-argument syscall as one instruction: libc's wrappers sit on pages
+ * few programs touch (and ours go through the PLT), so calling them from a
+ * fork child or a new image costs a page fault or two. Returns the raw
+ * result (-errno on failure) and leaves errno alone. */
+static inline long sys1(long nr, long a1)
 {
 #if defined(__x86_64__)
 	long r;
-	__asm__ volatile("syscall" : "=a"(r) : "a"(nr) : "rcx", "r11", "memory");
-	return (pid_t)r;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(nr), "D"(a1) : "rcx", "r11", "memory");
+	return r;
 #else
-	return (pid_t)syscall(nr);
+	int saved = errno;
+	long r = syscall(nr, a1);
+	if (r < 0)
+		r = -errno;
+	errno = saved;
+	return r;
 #endif
 }
-#define durun_getpid() sys_pid(SYS_getpid)
-#define durun_getppid() sys_pid(SYS_getppid)
+/* Cannot fail. */
+#define durun_getpid() ((pid_t)sys1(SYS_getpid, 0))
+#define durun_getppid() ((pid_t)sys1(SYS_getppid, 0))
 
 /* Signal sets without libc's sigaddset & co. (pages most programs never
  * touch, so a fault each at first use). sig is 1..NSIG-1. */
