@@ -59,7 +59,9 @@ async function measure(home: BenchHome, group: string, cmd: string[], procs: num
   const ck = JSON.parse(res.stdout) as CheckpointAnswer;
   for (const pid of livePids(home, group)) process.kill(pid, 'SIGKILL');
   const killedAt = Date.now();
-  await until('programs dead', () => lastTick(home, group) < killedAt && Date.now() - killedAt > 50);
+  await until('programs dead', () => lastTick(home, group) < killedAt && Date.now() - killedAt > 50, 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}; last tick ${lastTick(home, group)} >= kill at ${killedAt}; ps: ${run(home.env, [DURUN, 'ps', '--json', group]).stdout.trim()}`);
+  });
   const t0 = Date.now();
   const restore = spawnSync(DURUN, ['restore', group], { env: home.env, encoding: 'utf8' });
   if (restore.status !== 0) throw new Error(`durun restore ${group} failed: ${restore.stderr}`);
