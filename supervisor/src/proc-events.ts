@@ -33,10 +33,12 @@ export class ProcEvents {
     const group = this.registry.ensureGroup(h.group);
     const program = this.registry.program(group, h.program);
     const live = this.registry.liveProcess(h.pid);
-    // A new image right after its `exec`, or the first hello of a fork child its parent
-    // reported, is certainly the same process: spare the /proc read.
-    const known = live !== undefined && ((live.rec.pendingExec !== null && h.reason === 'load') || this.reported.has(live.rec));
-    const startTime = known ? live.rec.startTime : readStat(h.pid)?.startTime ?? null;
+    // A new image right after its `exec`, or a process whose start time was never read (a
+    // fork child its parent reported, or one that said hello first), is taken as the same
+    // process: spare the /proc read. So is a pid we have no record of: a new record's start
+    // time is left for the next /proc scan (every fork+exec would read /proc otherwise).
+    const known = live !== undefined && ((live.rec.pendingExec !== null && h.reason === 'load') || live.rec.startTime === null);
+    const startTime = known || !live ? live?.rec.startTime ?? null : readStat(h.pid)?.startTime ?? null;
     if (live && live.rec.startTime === startTime) {
       // Same process: a new image after exec, a reported fork child's first word, or a call-home after a supervisor restart.
       const rec = live.rec;

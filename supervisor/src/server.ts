@@ -17,6 +17,9 @@ import { addon } from './peercred.js';
 import { childByInnerPid } from './procfs.js';
 import { diag } from './diag.js';
 
+/** Our uid, read once (every connection is checked against it). */
+const OWN_UID = process.getuid!();
+
 type Role =
   | { kind: 'new' }
   | { kind: 'proc'; link: ProcLinkState; inner: number; send: (m: Record<string, unknown>) => void }
@@ -68,7 +71,7 @@ export class ControlServer {
     } catch (err) {
       diag(`SO_PEERCRED failed: ${(err as Error).message}`);
     }
-    const me = process.getuid!();
+    const me = OWN_UID;
     if (!cred || cred.uid !== me) {
       const who = cred ? `uid ${cred.uid} (pid ${cred.pid})` : 'a peer whose credentials could not be read';
       diag(`refused connection from ${who}`);

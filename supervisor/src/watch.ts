@@ -66,8 +66,14 @@ export function callHomeSubtree(runnerPid: number, linked: ReadonlySet<number>):
 export function scanOnce(registry: Registry, linked: ReadonlySet<number>, vanished: (group: GroupRecord, rec: ProcRecord) => void): void {
   for (const group of registry.groups.values()) {
     for (const rec of registry.liveProcessesOf(group)) {
-      if (linked.has(rec.pid) || rec.pendingExec) continue;
+      const hasLink = linked.has(rec.pid);
+      if ((hasLink && rec.startTime !== null) || rec.pendingExec) continue;
       const st = readStat(rec.pid);
+      if (hasLink) {
+        // Registered without a /proc read (proc-events.ts): its start time, to tell pid reuse after a supervisor restart.
+        if (st) rec.startTime = st.startTime;
+        continue;
+      }
       if (!st || (rec.startTime !== null && st.startTime !== rec.startTime)) {
         vanished(group, rec);
         continue;
