@@ -1,9 +1,10 @@
 // Issue 5: availability statistics from a scripted journal with known durations.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { removeTree } from './helpers/home.js';
 import { availability } from '../supervisor/src/stats/availability.js';
 import { toPrometheus } from '../supervisor/src/stats/prometheus.js';
 import { readJournal } from '../supervisor/src/events/journal.js';
@@ -45,7 +46,7 @@ test('MTBF, MTTR, uptime and time per state over a written journal', () => {
     assert.equal(web.timeInState, { running: 860 * S, restarting: 10 * S, unhealthy: 30 * S, stopped: 100 * S });
     assert.equal(web.lastFault, { time: new Date(T0 + 300 * S).toISOString(), kind: 'hang', reason: 'check http timed out' });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
   }
 });
 

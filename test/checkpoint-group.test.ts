@@ -4,10 +4,10 @@
 // different times, captured behind one barrier and restored together.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tempHome } from './helpers/home.js';
+import { tempHome, removeTree } from './helpers/home.js';
 import { durunAsync, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durunOk, killAll, lastTick, logFiles, psOf, runningPids, ticks, waitTick, type As } from './helpers/checkpoint.js';
@@ -19,7 +19,7 @@ const COUNTER = compile('counter.c', 'counter', bin);
 test.after(() => {
   shutdownAll(home.env);
   home.cleanup();
-  rmSync(bin, { recursive: true, force: true });
+  removeTree(bin);
 });
 
 test('bash script with a child and a pipe: the whole tree comes back, in order', async () => {

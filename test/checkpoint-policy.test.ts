@@ -4,10 +4,10 @@
 // brings a faulty group back from its latest checkpoint.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tempHome } from './helpers/home.js';
+import { tempHome, removeTree } from './helpers/home.js';
 import { policyUp, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { events, waitEvent } from './helpers/events.js';
@@ -20,7 +20,7 @@ const COUNTER = compile('counter.c', 'counter', dir);
 test.after(() => {
   shutdownAll(home.env);
   home.cleanup();
-  rmSync(dir, { recursive: true, force: true });
+  removeTree(dir);
 });
 
 const up = (name: string, text: string) => policyUp(home.env, dir, name, text);

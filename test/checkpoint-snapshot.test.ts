@@ -7,10 +7,10 @@
 // cannot see (MADV_DONTFORK) makes durun write that group's images in place.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tempHome } from './helpers/home.js';
+import { tempHome, removeTree } from './helpers/home.js';
 import { durunAsync, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { events } from './helpers/events.js';
@@ -23,7 +23,7 @@ const COUNTER = compile('counter.c', 'counter', bin);
 test.after(() => {
   shutdownAll(home.env);
   home.cleanup();
-  rmSync(bin, { recursive: true, force: true });
+  removeTree(bin);
 });
 
 /** A detached counter in its own group, with extra environment for the program; returns its pid. */

@@ -3,9 +3,10 @@
 // uses a user namespace to own the pid namespace).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { removeTree } from './helpers/home.js';
 import { unprivilegedUser } from './helpers/user.js';
 import { waitFor } from './helpers/wait.js';
 import { CKPT_FIXTURES, checkpointKillRestore, compile, durun, durunOk, psOf, runningPids, type As } from './helpers/checkpoint.js';
@@ -17,8 +18,8 @@ const COUNTER = compile('counter.c', 'counter', bin);
 const as: As | null = typeof user === 'string' ? null : { env: user.env, home: user.env.DURUN_HOME!, wrap: user.wrap };
 test.after(() => {
   if (as) durun(as, ['shutdown', '--stop-all']);
-  if (typeof user !== 'string') rmSync(user.home, { recursive: true, force: true });
-  rmSync(bin, { recursive: true, force: true });
+  if (typeof user !== 'string') removeTree(user.home);
+  removeTree(bin);
 });
 
 test('unprivileged: C counter checkpointed, killed and restored', async () => {

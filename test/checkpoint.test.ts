@@ -4,11 +4,11 @@
 // from scratch, not from later, same pid, state verified by the programs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, utimesSync, writeSync, closeSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, openSync, readFileSync, readSync, statSync, utimesSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
-import { tempHome } from './helpers/home.js';
+import { tempHome, removeTree } from './helpers/home.js';
 import { shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, psOf, runningPids, waitTick, type As } from './helpers/checkpoint.js';
@@ -21,7 +21,7 @@ const THREADS = compile('threads.c', 'threads', bin, ['-pthread']);
 test.after(() => {
   shutdownAll(home.env);
   home.cleanup();
-  rmSync(bin, { recursive: true, force: true });
+  removeTree(bin);
 });
 
 /** Starts a detached program in group and returns the pid of its (single) process. */

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tempHome } from './helpers/home.js';
+import { tempHome, removeTree } from './helpers/home.js';
 import { durunSync, policyUp, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { events, waitEvent } from './helpers/events.js';
@@ -16,7 +16,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'durun-h-'));
 test.after(() => {
   shutdownAll(home.env);
   home.cleanup();
-  rmSync(dir, { recursive: true, force: true });
+  removeTree(dir);
 });
 
 /** Writes a policy file and brings its groups up. */

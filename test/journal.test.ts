@@ -4,11 +4,11 @@
 // across supervisor restarts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Journal, readJournal, rotatedJournal } from '../supervisor/src/events/journal.js';
-import { tempHome } from './helpers/home.js';
+import { tempHome, removeTree } from './helpers/home.js';
 import { durunAsync, durunSync, shutdownAll } from './helpers/durun.js';
 import { isAlive, waitFor } from './helpers/wait.js';
 import type { DurunEvent } from '../supervisor/src/protocol/events.js';
@@ -30,7 +30,7 @@ test('rotation keeps the newest events, in order, and seq continues after reopen
     assert.is(j.append({ type: 'state', group: 'g', pid: null, reason: 'after reopen' }).seq, 101);
     j.close();
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
   }
 });
 

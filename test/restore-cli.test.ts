@@ -6,11 +6,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './helpers/paths.js';
-import { tempHome } from './helpers/home.js';
+import { tempHome, removeTree } from './helpers/home.js';
 import { shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { checkpoint, compile, durun, durunOk, killAll, runningPids, waitTick, type As, type Run } from './helpers/checkpoint.js';
@@ -24,7 +24,7 @@ const CLI = path.join(ROOT, 'dist', 'launcher', 'src', 'cli.js');
 test.after(() => {
   shutdownAll(home.env);
   home.cleanup();
-  rmSync(bin, { recursive: true, force: true });
+  removeTree(bin);
 });
 
 /** The same command through the Node CLI directly. */

@@ -4,9 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { tempHome } from './helpers/home.js';
+import { tempHome, removeTree } from './helpers/home.js';
 import { durunSync, shutdownAll, waitGroup } from './helpers/durun.js';
 import { DURUN_BIN } from './helpers/paths.js';
 import { unprivilegedUser } from './helpers/user.js';
@@ -20,7 +20,7 @@ test.after(() => {
   home.cleanup();
   if (typeof user !== 'string') {
     spawnSync(user.wrap([DURUN_BIN, 'shutdown', '--stop-all'])[0]!, user.wrap([DURUN_BIN, 'shutdown', '--stop-all']).slice(1), { env: user.env });
-    rmSync(user.home, { recursive: true, force: true });
+    removeTree(user.home);
   }
 });
 

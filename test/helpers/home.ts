@@ -10,10 +10,19 @@ export interface TempHome {
   cleanup(): void;
 }
 
+/**
+ * Removes a test's scratch tree. A supervisor told to shut down, its runners
+ * and a checkpoint writer may still be writing their last lines there for a
+ * moment, so a directory that refills while it is emptied is tried again.
+ */
+export function removeTree(dir: string): void {
+  rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+}
+
 export function tempHome(prefix = 'durun-test-'): TempHome {
   // Short base: Unix socket paths are limited to 107 bytes.
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   const env: NodeJS.ProcessEnv = { ...process.env, DURUN_HOME: dir };
   delete env.LD_PRELOAD;
-  return { dir, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, env, cleanup: () => removeTree(dir) };
 }

@@ -1,10 +1,10 @@
 // Reading what test programs (test/fixtures/groups/stamp.sh) wrote about
 // themselves: "start NAME NS PID" and "stop NAME NS HOW", in the order written.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BUILD, FIXTURES } from './paths.js';
-import { tempHome, type TempHome } from './home.js';
+import { tempHome, type TempHome, removeTree } from './home.js';
 import { shutdownAll } from './durun.js';
 
 export interface Stamp { event: 'start' | 'stop'; name: string; ns: bigint; extra: string }
@@ -49,7 +49,7 @@ export function workspace(prefix: string): { home: TempHome; dir: string; cleanu
     cleanup: () => {
       shutdownAll(home.env);
       home.cleanup();
-      rmSync(dir, { recursive: true, force: true });
+      removeTree(dir);
     },
   };
 }
