@@ -115,7 +115,10 @@ static void exec_supervisor(const struct durun *d, const char *node, const char 
 		unsetenv(drop[i]);
 	if (setenv(DURUN_ENV_HOME, d->home, 1) < 0)
 		_exit(EXIT_NOEXEC);
-	char *argv[] = { (char *)node, (char *)main_js, NULL };
+	/* The V8 flags of SUPERVISOR_NODE_FLAGS in supervisor/src/protocol/client.ts
+	 * (why: there); test/supervisor-start.test.ts checks both lists agree. */
+	char *argv[] = { (char *)node, (char *)"--max-semi-space-size=1", (char *)"--interrupt-budget=1000000",
+			 (char *)main_js, NULL };
 	execv(node, argv);
 	_exit(errno == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
 }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, ClientError } from '../../supervisor/src/protocol/client.js';
+import { Client, ClientError, SUPERVISOR_NODE_FLAGS } from '../../supervisor/src/protocol/client.js';
 import { HomeError, resolveHome } from '../../supervisor/src/protocol/home.js';
 import type { PsView, StatusView } from '../../supervisor/src/protocol/views.js';
 import { USAGE, badOption, needsGroup, noLogs, unknownCommand } from './messages.js';
@@ -107,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'daemon': {
       parse('daemon', rest, {});
-      const child = spawn(process.execPath, [SUPERVISOR_MAIN], { stdio: 'inherit' });
+      const child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, SUPERVISOR_MAIN], { stdio: 'inherit' });
       return new Promise((resolve) => child.on('exit', (code, sig) => resolve(sig ? 128 + 15 : code ?? 1)));
     }
     default:

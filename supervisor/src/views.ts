@@ -1,30 +1,16 @@
 // Builds the stable `ps` views (protocol/views.ts) from the model, with CPU
-// and memory of running processes from pidusage.
-import pidusage from 'pidusage';
+// and memory of running processes from /proc (usage.ts).
 import type { Registry } from './model/registry.js';
 import type { GroupRecord, ProcRecord, ProgramRecord } from './model/types.js';
 import type { GroupView, ProcessView, ProgramView } from './protocol/views.js';
 import { readStat } from './procfs.js';
+import { usage, type Usage } from './usage.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-async function usage(pids: number[]): Promise<Map<number, { cpu: number; rss: number }>> {
-  const out = new Map<number, { cpu: number; rss: number }>();
-  // One pid at a time: pidusage rejects the whole batch when any pid has just exited.
-  await Promise.all(pids.map(async (pid) => {
-    try {
-      const s = await pidusage(pid);
-      out.set(pid, { cpu: Math.round(s.cpu * 10) / 10, rss: s.memory });
-    } catch {
-      // the process ended between the listing and the measurement: no numbers for it
-    }
-  }));
-  return out;
-}
-
-function processView(p: ProcRecord, u: { cpu: number; rss: number } | undefined): ProcessView {
+function processView(p: ProcRecord, u: Usage | undefined): ProcessView {
   // Orphans re-parent (to the runner, a subreaper): show the parent they have now.
-  const ppid = p.state === 'running' ? readStat(p.pid)?.ppid ?? p.ppid : p.ppid;
+  const ppid = p.state === 'running' ? u?.ppid ?? readStat(p.pid)?.ppid ?? p.ppid : p.ppid;
   return {
     pid: p.pid, ppid, exe: p.exe, argv: p.argv, execCount: p.execCount, state: p.state,
     exitStatus: p.exitStatus, signal: p.signal, startedAt: iso(p.startedAt)!, endedAt: iso(p.endedAt),
@@ -42,7 +28,7 @@ function programView(p: ProgramRecord, connected: boolean): ProgramView {
 
 export async function groupViews(registry: Registry, groups: GroupRecord[], withHistory: boolean): Promise<GroupView[]> {
   const running = groups.flatMap((g) => registry.liveProcessesOf(g).map((p) => p.pid));
-  const u = await usage(running);
+  const u = usage(running);
   return groups.map((g) => ({
     name: g.name, state: g.state, restarts: g.restarts, failedReason: g.failedReason,
     programs: g.programs.map((p) => programView(p, registry.runner(g.name, p.id) !== undefined)),

@@ -1,7 +1,7 @@
 // Built-in probes: a TCP connect and an HTTP GET, as conveniences beside
 // command checks. Both report like a command: status 0 healthy, else why not.
+// node:http is imported on first use: most supervisors never probe over HTTP.
 import net from 'node:net';
-import http from 'node:http';
 
 export interface ProbeResult { status: number | null; timedOut: boolean; durationMs: number; output: string }
 
@@ -22,8 +22,9 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
 }
 
 /** Healthy when GET url answers 2xx or 3xx within the timeout. */
-export function httpProbe(url: string, timeoutMs: number): Promise<ProbeResult> {
+export async function httpProbe(url: string, timeoutMs: number): Promise<ProbeResult> {
   const started = Date.now();
+  const { default: http } = await import('node:http');
   return new Promise((resolve) => {
     let settled = false;
     const done = (status: number | null, output: string, timedOut = false) => {

@@ -1,10 +1,12 @@
 // The optional metrics listener ([supervisor] metrics.listen): GET /metrics
 // answers the Prometheus text; bound to loopback only (policy-keys.ts refuses
-// other addresses) because it has no authentication.
-import http from 'node:http';
+// other addresses) because it has no authentication. node:http is imported
+// only when a policy asks for the listener.
+import type http from 'node:http';
 
-export function serveMetrics(host: string, port: number, render: () => string): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
+export async function serveMetrics(host: string, port: number, render: () => string): Promise<http.Server> {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('durun serves only GET /metrics\n');
       return;
