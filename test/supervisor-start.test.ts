@@ -1,7 +1,6 @@
 // How the supervisor process is started: every way of starting it (the C
 // launcher, a Node face, `durun daemon`) passes the same V8 flags, which
-// keep the idle daemon small (bench/idle-footprint.ts). And the CPU/memory
-// numbers `ps` shows for a process (supervisor/src/usage.ts).
+// keep the idle daemon small (bench/idle-footprint.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -12,7 +11,6 @@ import { durunSync, shutdownAll } from './helpers/durun.js';
 import { DURUN_BIN } from './helpers/paths.js';
 import { waitFor, isAlive } from './helpers/wait.js';
 import { SUPERVISOR_NODE_FLAGS, startSupervisor } from '../supervisor/src/protocol/client.js';
-import { usage } from '../supervisor/src/usage.js';
 
 function supervisorArgv(home: string): Promise<string[]> {
   return waitFor('supervisor.pid', () => {
@@ -57,18 +55,6 @@ test('durun daemon runs it with the same flags', async () => {
     await new Promise((r) => (daemon.exitCode !== null ? r(null) : daemon.once('exit', r)));
     home.cleanup();
   }
-});
-
-test('usage: 0 % the first time, then the share of a core since the last look; rss in bytes', () => {
-  const first = usage([process.pid]).get(process.pid)!;
-  assert.is(first.cpu, 0);
-  assert.is(first.ppid, process.ppid);
-  assert.ok(first.rss > 10 * 1024 * 1024 && first.rss < 4 * 1024 * 1024 * 1024, `rss ${first.rss}`);
-  const until = Date.now() + 300;
-  while (Date.now() < until); // busy: close to 100 % of one core
-  const second = usage([process.pid]).get(process.pid)!;
-  assert.ok(second.cpu > 30 && second.cpu <= 200, `cpu ${second.cpu}`);
-  assert.is(usage([2 ** 22 + 12345]).size, 0, 'a pid that does not exist has no numbers');
 });
 
 test.run();

@@ -1,12 +1,28 @@
 // Builds the stable `ps` views (protocol/views.ts) from the model, with CPU
-// and memory of running processes from /proc (usage.ts).
+// and memory of running processes from pidusage.
+import pidusage from 'pidusage';
 import type { Registry } from './model/registry.js';
 import type { GroupRecord, ProcRecord, ProgramRecord } from './model/types.js';
 import type { GroupView, ProcessView, ProgramView } from './protocol/views.js';
 import { readStat } from './procfs.js';
-import { usage, type Usage } from './usage.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+interface Usage { cpu: number; rss: number; ppid: number }
+
+async function usage(pids: number[]): Promise<Map<number, Usage>> {
+  const out = new Map<number, Usage>();
+  // One pid at a time: pidusage rejects the whole batch when any pid has just exited.
+  await Promise.all(pids.map(async (pid) => {
+    try {
+      const s = await pidusage(pid);
+      out.set(pid, { cpu: Math.round(s.cpu * 10) / 10, rss: s.memory, ppid: s.ppid });
+    } catch {
+      // the process ended between the listing and the measurement: no numbers for it
+    }
+  }));
+  return out;
+}
 
 function processView(p: ProcRecord, u: Usage | undefined): ProcessView {
   // Orphans re-parent (to the runner, a subreaper): show the parent they have now.
@@ -28,7 +44,7 @@ function programView(p: ProgramRecord, connected: boolean): ProgramView {
 
 export async function groupViews(registry: Registry, groups: GroupRecord[], withHistory: boolean): Promise<GroupView[]> {
   const running = groups.flatMap((g) => registry.liveProcessesOf(g).map((p) => p.pid));
-  const u = usage(running);
+  const u = await usage(running);
   return groups.map((g) => ({
     name: g.name, state: g.state, restarts: g.restarts, failedReason: g.failedReason,
     programs: g.programs.map((p) => programView(p, registry.runner(g.name, p.id) !== undefined)),
