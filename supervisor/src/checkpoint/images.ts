@@ -2,7 +2,6 @@
 // the engine's own verdict (`durun-ckpt inspect --json`, every record CRC).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,26 +19,25 @@ export function sha256File(file: string): Promise<string> {
 export interface ImageHeader { kind: 'full' | 'incremental'; parentPath: string | null; pid: number; ppid: number }
 
 /** Runs `durun-ckpt inspect --json IMAGE`; resolves with the header, rejects naming the image and the first bad record. */
-export function inspectImage(file: string): Promise<ImageHeader> {
-  return new Promise((resolve, reject) => {
-    execFile(CKPT_TOOL, ['inspect', file, '--json'], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      let doc: Record<string, unknown> | null = null;
-      try {
-        doc = JSON.parse(stdout) as Record<string, unknown>;
-      } catch {
-        doc = null;
-      }
-      if (err || !doc || doc.ok !== true) {
-        const why = (doc && typeof doc.error === 'string' && !doc.ok ? doc.error : stderr.trim().split('\n').pop()) || (err ? err.message : 'no output');
-        return reject(new Error(`image ${file} is invalid: ${why}`));
-      }
-      const h = (doc.header ?? {}) as Record<string, unknown>;
-      resolve({
-        kind: String(h.kind).startsWith('incr') ? 'incremental' : 'full',
-        parentPath: typeof h.parent === 'string' && h.parent ? h.parent : null,
-        pid: Number(h.pid ?? 0),
-        ppid: Number(h.ppid ?? 0),
-      });
-    });
-  });
+export async function inspectImage(file: string): Promise<ImageHeader> {
+  // Loaded on the first checkpoint, not at start: the idle supervisor stays small.
+  const { execa } = await import('execa');
+  const run = await execa(CKPT_TOOL, ['inspect', file, '--json'], { reject: false, maxBuffer: 64 * 1024 * 1024 });
+  let doc: Record<string, unknown> | null = null;
+  try {
+    doc = JSON.parse(run.stdout) as Record<string, unknown>;
+  } catch {
+    doc = null;
+  }
+  if (run.failed || !doc || doc.ok !== true) {
+    const why = (doc && typeof doc.error === 'string' && !doc.ok ? doc.error : run.stderr.trim().split('\n').pop()) || run.shortMessage || 'no output';
+    throw new Error(`image ${file} is invalid: ${why}`);
+  }
+  const h = (doc.header ?? {}) as Record<string, unknown>;
+  return {
+    kind: String(h.kind).startsWith('incr') ? 'incremental' : 'full',
+    parentPath: typeof h.parent === 'string' && h.parent ? h.parent : null,
+    pid: Number(h.pid ?? 0),
+    ppid: Number(h.ppid ?? 0),
+  };
 }
