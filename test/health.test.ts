@@ -237,7 +237,8 @@ recovery.window = 5m
   const pid = Number(readFileSync(path.join(home.dir, 'supervisor.pid'), 'utf8'));
   process.kill(pid, 'SIGKILL');
   await waitFor('supervisor gone', () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'));
-  assert.is(durunSync(home.env, ['ps', 'pl']).code, 0); // the next supervisor
+  const ps = durunSync(home.env, ['ps', 'pl']); // the next supervisor, which must know the group at once
+  assert.is(ps.code, 0, ps.stderr);
   writeFileSync(fail, '');
   await waitFor('second step taken', () => steps().length >= 2, 15_000);
   assert.equal(steps().slice(0, 2), ['restart-process', 'restart-group'], 'the step that did not hold is not taken again');

@@ -94,4 +94,16 @@ test('after re-adoption a crash is still detected and restarted', async () => {
   await waitGroup(home.env, 'phoenix', 'restarted after crash', (g2) => g2.restarts === 1 && !!running(g2, 'sleep 600'));
 });
 
+test('a group started just before the supervisor is killed is known to the next one at once', async () => {
+  const res = durunSync(home.env, ['--detach', '--group', 'justnow', '--', 'sleep', '600']);
+  assert.is(res.code, 0, res.stderr);
+  // Killed within the state file's coalescing second: the new program must be on disk already.
+  const supervisorPid = Number(readFileSync(path.join(home.dir, 'supervisor.pid'), 'utf8'));
+  process.kill(supervisorPid, 'SIGKILL');
+  await waitFor('old supervisor gone', () => !isAlive(supervisorPid));
+  const ps = durunSync(home.env, ['ps', 'justnow', '--json']);
+  assert.is(ps.code, 0, `the next supervisor does not know the group: ${ps.stderr}`);
+  assert.is((JSON.parse(ps.stdout) as { groups: GroupView[] }).groups[0]!.name, 'justnow');
+});
+
 test.run();

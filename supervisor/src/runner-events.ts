@@ -43,6 +43,10 @@ export class RunnerEvents {
         logPath: path.join(this.logDir, `${h.group}.${id}.log`),
       };
       group.programs.push(program);
+      // A new program is written down at once, not with the coalesced saves:
+      // a supervisor killed the next instant must not forget the group (its
+      // runner re-attaches, but only after noticing; `ps` meanwhile would not know it).
+      this.registry.saveNow();
     } else {
       program.runnerPid = h.pid;
       if (h.instance) program.instance = h.instance;
@@ -67,6 +71,7 @@ export class RunnerEvents {
         program.state = 'running';
         this.registry.events.emit({ type: 'process-start', group: group.name, pid: msg.pid, reason: `program ${program.id} instance ${msg.instance} started`, data: { program: program.id, instance: msg.instance, root: true } });
         this.registry.settle(group);
+        this.registry.saveNow(); // the root pid of an instance is what the next supervisor re-adopts first
         return;
       case 'child-exit':
         return this.childExit(group, program, msg);
