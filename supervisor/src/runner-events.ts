@@ -46,7 +46,7 @@ export class RunnerEvents {
       // A new program is written down at once, not with the coalesced saves:
       // a supervisor killed the next instant must not forget the group (its
       // runner re-attaches, but only after noticing; `ps` meanwhile would not know it).
-      this.registry.saveNow();
+      this.registry.saveSoon();
     } else {
       program.runnerPid = h.pid;
       if (h.instance) program.instance = h.instance;
@@ -71,7 +71,7 @@ export class RunnerEvents {
         program.state = 'running';
         this.registry.events.emit({ type: 'process-start', group: group.name, pid: msg.pid, reason: `program ${program.id} instance ${msg.instance} started`, data: { program: program.id, instance: msg.instance, root: true } });
         this.registry.settle(group);
-        this.registry.saveNow(); // the root pid of an instance is what the next supervisor re-adopts first
+        this.registry.saveSoon(); // the root pid of an instance is what the next supervisor re-adopts first
         return;
       case 'child-exit':
         return this.childExit(group, program, msg);

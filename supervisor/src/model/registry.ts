@@ -29,6 +29,7 @@ export class Registry {
   /** durun's own processes inside program trees (checkpoint writers), with when they were seen. */
   private readonly internal = new Map<number, number>();
   private saveTimer: NodeJS.Timeout | null = null;
+  private saveSoonPending = false;
   /** Called whenever a program's state settles, so waiters (stop, restart) can re-check. */
   onSettle: () => void = () => {};
   /** Where transitions report events (the journal, once the supervisor wires it). */
@@ -58,6 +59,16 @@ export class Registry {
       this.saveTimer = null;
       this.saveNow();
     }, SAVE_DELAY_MS);
+  }
+
+  /** Saves right after the current callback (its answer goes out first), for changes that must not wait for the coalesced save. */
+  saveSoon(): void {
+    if (this.saveSoonPending) return;
+    this.saveSoonPending = true;
+    setImmediate(() => {
+      this.saveSoonPending = false;
+      this.saveNow();
+    });
   }
 
   saveNow(): void {
