@@ -21,7 +21,8 @@ export function benchHome(): BenchHome {
     dir, env,
     close() {
       run(env, [DURUN, 'shutdown', '--stop-all']);
-      rmSync(dir, { recursive: true, force: true });
+      // Runners stopped by the shutdown may still write their last log lines: retry a refilling directory.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     },
   };
 }

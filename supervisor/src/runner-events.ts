@@ -71,7 +71,6 @@ export class RunnerEvents {
         program.state = 'running';
         this.registry.events.emit({ type: 'process-start', group: group.name, pid: msg.pid, reason: `program ${program.id} instance ${msg.instance} started`, data: { program: program.id, instance: msg.instance, root: true } });
         this.registry.settle(group);
-        this.registry.saveSoon(); // the root pid of an instance is what the next supervisor re-adopts first
         return;
       case 'child-exit':
         return this.childExit(group, program, msg);
