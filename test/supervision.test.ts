@@ -106,4 +106,28 @@ test('a group started just before the supervisor is killed is known to the next 
   assert.is((JSON.parse(ps.stdout) as { groups: GroupView[] }).groups[0]!.name, 'justnow');
 });
 
+test('stopping a group whose runner has not re-attached spares the supervisor that runner started', async () => {
+  const res = durunSync(home.env, ['--detach', '--group', 'orphaned', '--', 'sleep', '700']);
+  assert.is(res.code, 0, res.stderr);
+  const g = await waitGroup(home.env, 'orphaned', 'running', (x) => x.programs[0]!.rootPid !== null && !!running(x, 'sleep 700'));
+  const runnerPid = g.programs[0]!.runnerPid;
+  const root = g.programs[0]!.rootPid!;
+  const children = () => readFileSync(`/proc/${runnerPid}/task/${runnerPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const old = Number(readFileSync(path.join(home.dir, 'supervisor.pid'), 'utf8'));
+  process.kill(old, 'SIGKILL');
+  // The runner starts the next supervisor as its own child; stop the runner before it re-attaches.
+  const next = await waitFor('the runner forked the next supervisor', () => children().find((c) => c !== root), 15_000, 2);
+  process.kill(runnerPid, 'SIGSTOP');
+  try {
+    await waitFor('the next supervisor is up', () => Number(readFileSync(path.join(home.dir, 'supervisor.pid'), 'utf8')) !== old, 15_000);
+    const stop = durunSync(home.env, ['stop', 'orphaned']);
+    assert.is(stop.code, 0, stop.stderr);
+    await waitFor('program stopped', () => !isAlive(root));
+    const sup = Number(readFileSync(path.join(home.dir, 'supervisor.pid'), 'utf8'));
+    assert.ok(isAlive(sup), `the supervisor ${sup} (forked by the runner as ${next}) signalled itself along with the runner's subtree`);
+  } finally {
+    try { process.kill(runnerPid, 'SIGCONT'); } catch { /* stopped for good */ }
+  }
+});
+
 test.run();
