@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "durun_env.h"
@@ -17,6 +18,8 @@
 #define BACKOFF_MAX_MS   1000
 #define START_EVERY_MS   5000   /* at most one supervisor start per this */
 #define HELLO_TIMEOUT_MS 10000
+/* Connections closed before the hello was answered that we try again. */
+#define HELLO_TRIES 3
 #define QUEUE_MAX        10000
 
 struct qmsg {
@@ -123,6 +126,12 @@ struct link *link_open(struct durun *d)
 		return NULL;
 	}
 	l->d = d;
+	/* A supervisor killed an instant ago can still accept (its last thread
+	 * holds the socket while it exits) and then close without a word: that
+	 * is a dead supervisor like a refused connect, so start one and try
+	 * again, a few times. */
+	int tries = 0;
+retry:
 	l->fd = supervisor_connect(d);
 	if (l->fd < 0)
 		goto fail;
@@ -150,6 +159,14 @@ struct link *link_open(struct durun *d)
 			goto fail;
 		}
 		if (pfd.revents && fill(l) < 0) {
+			if (++tries < HELLO_TRIES) {
+				close(l->fd);
+				l->fd = -1;
+				l->inlen = 0;
+				struct timespec ts = { 0, 100 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+				goto retry;
+			}
 			note("the supervisor closed the connection before answering; look at %s/supervisor.log", d->home);
 			goto fail;
 		}
