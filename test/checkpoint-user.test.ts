@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { removeTree } from './helpers/home.js';
-import { unprivilegedUser } from './helpers/user.js';
+import { endUserProcesses, unprivilegedUser } from './helpers/user.js';
 import { waitFor } from './helpers/wait.js';
 import { CKPT_FIXTURES, checkpointKillRestore, compile, durun, durunOk, psOf, runningPids, type As } from './helpers/checkpoint.js';
 
@@ -18,7 +18,10 @@ const COUNTER = compile('counter.c', 'counter', bin);
 const as: As | null = typeof user === 'string' ? null : { env: user.env, home: user.env.DURUN_HOME!, wrap: user.wrap };
 test.after(() => {
   if (as) durun(as, ['shutdown', '--stop-all']);
-  if (typeof user !== 'string') removeTree(user.home);
+  if (typeof user !== 'string') {
+    endUserProcesses(user.uid);
+    removeTree(user.home);
+  }
   removeTree(bin);
 });
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { tempHome, removeTree } from './helpers/home.js';
 import { durunSync, shutdownAll, waitGroup } from './helpers/durun.js';
 import { DURUN_BIN } from './helpers/paths.js';
-import { unprivilegedUser } from './helpers/user.js';
+import { endUserProcesses, unprivilegedUser } from './helpers/user.js';
 import { waitFor } from './helpers/wait.js';
 
 const home = tempHome();
@@ -20,6 +20,7 @@ test.after(() => {
   home.cleanup();
   if (typeof user !== 'string') {
     spawnSync(user.wrap([DURUN_BIN, 'shutdown', '--stop-all'])[0]!, user.wrap([DURUN_BIN, 'shutdown', '--stop-all']).slice(1), { env: user.env });
+    endUserProcesses(user.uid);
     removeTree(user.home);
   }
 });

@@ -7,6 +7,22 @@ import { ROOT } from './paths.js';
 
 export const TEST_USER = 'durun-test';
 
+/**
+ * Ends every process of the test account (SIGKILL) and waits until none is
+ * left but zombies, so its scratch tree can be removed: a supervisor told to
+ * shut down, its runners or a checkpoint writer may otherwise still be
+ * writing there.
+ */
+export function endUserProcesses(uid: number): void {
+  spawnSync('pkill', ['-KILL', '-U', String(uid)]);
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const left = spawnSync('pgrep', ['-U', String(uid), '-r', 'R,S,D,T,t'], { encoding: 'utf8' }).stdout.trim();
+    if (!left) return;
+    spawnSync('sleep', ['0.05']);
+  }
+}
+
 export interface Unprivileged { uid: number; gid: number; home: string; env: NodeJS.ProcessEnv; wrap(cmd: string[]): string[] }
 
 /** Creates (if needed) the test account and a private DURUN_HOME for it; a string explains why it is impossible here. */
