@@ -4,23 +4,16 @@
 // different times, captured behind one barrier and restored together.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { tempHome, removeTree } from './helpers/home.js';
+import { tempHome } from './helpers/home.js';
 import { durunAsync, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
-import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durunOk, killAll, lastTick, logFiles, psOf, runningPids, ticks, waitTick, type As } from './helpers/checkpoint.js';
+import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durunOk, killAll, lastTick, logFiles, psOf, runningPids, ticks, waitTick, type As, rootWorkspace } from './helpers/checkpoint.js';
 
-const home = tempHome('durun-ckg-');
-const as: As = { env: home.env, home: home.dir, wrap: (c) => c };
-const bin = mkdtempSync(path.join(os.tmpdir(), 'durun-ckgbin-'));
+const { home, as, bin, cleanup } = rootWorkspace('durun-ckg');
+test.after(cleanup);
 const COUNTER = compile('counter.c', 'counter', bin);
-test.after(() => {
-  shutdownAll(home.env);
-  home.cleanup();
-  removeTree(bin);
-});
 
 test('bash script with a child and a pipe: the whole tree comes back, in order', async () => {
   durunOk(as, ['run', '--detach', '--group', 'pipe', '--restart', 'never', '--', path.join(CKPT_FIXTURES, 'pipe.sh'), '0.02']);

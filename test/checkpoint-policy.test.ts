@@ -4,24 +4,16 @@
 // brings a faulty group back from its latest checkpoint.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, writeFileSync, unlinkSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { tempHome, removeTree } from './helpers/home.js';
-import { policyUp, shutdownAll } from './helpers/durun.js';
+import { policyUp } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { events, waitEvent } from './helpers/events.js';
-import { checkpoint, compile, durunOk, lastTick, logFiles, runningPids, ticks, waitTick, type As } from './helpers/checkpoint.js';
+import { checkpoint, compile, durunOk, lastTick, logFiles, runningPids, ticks, waitTick, rootWorkspace } from './helpers/checkpoint.js';
 
-const home = tempHome('durun-ckp-');
-const as: As = { env: home.env, home: home.dir, wrap: (c) => c };
-const dir = mkdtempSync(path.join(os.tmpdir(), 'durun-ckpbin-'));
+const { home, as, bin: dir, cleanup } = rootWorkspace('durun-ckp');
+test.after(cleanup);
 const COUNTER = compile('counter.c', 'counter', dir);
-test.after(() => {
-  shutdownAll(home.env);
-  home.cleanup();
-  removeTree(dir);
-});
 
 const up = (name: string, text: string) => policyUp(home.env, dir, name, text);
 

@@ -7,24 +7,16 @@
 // cannot see (MADV_DONTFORK) makes durun write that group's images in place.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { tempHome, removeTree } from './helpers/home.js';
-import { durunAsync, shutdownAll } from './helpers/durun.js';
+import { durunAsync } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { events } from './helpers/events.js';
-import { checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, logFiles, psOf, runningPids, ticks, waitTick, type As } from './helpers/checkpoint.js';
+import { checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, logFiles, psOf, runningPids, ticks, waitTick, rootWorkspace } from './helpers/checkpoint.js';
 
-const home = tempHome('durun-cks-');
-const as: As = { env: home.env, home: home.dir, wrap: (c) => c };
-const bin = mkdtempSync(path.join(os.tmpdir(), 'durun-cksbin-'));
+const { home, as, bin, cleanup } = rootWorkspace('durun-cks');
+test.after(cleanup);
 const COUNTER = compile('counter.c', 'counter', bin);
-test.after(() => {
-  shutdownAll(home.env);
-  home.cleanup();
-  removeTree(bin);
-});
 
 /** A detached counter in its own group, with extra environment for the program; returns its pid. */
 async function start(group: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<number> {

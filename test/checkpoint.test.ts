@@ -4,25 +4,18 @@
 // from scratch, not from later, same pid, state verified by the programs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, mkdtempSync, openSync, readFileSync, readSync, statSync, utimesSync, writeSync, closeSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, openSync, readFileSync, readSync, statSync, utimesSync, writeSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { tempHome, removeTree } from './helpers/home.js';
+import { tempHome } from './helpers/home.js';
 import { shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
-import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, psOf, runningPids, waitTick, type As } from './helpers/checkpoint.js';
+import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, psOf, runningPids, waitTick, type As, rootWorkspace } from './helpers/checkpoint.js';
 
-const home = tempHome('durun-ck-');
-const as: As = { env: home.env, home: home.dir, wrap: (c) => c };
-const bin = mkdtempSync(path.join(os.tmpdir(), 'durun-ckbin-'));
+const { home, as, bin, cleanup } = rootWorkspace('durun-ck');
+test.after(cleanup);
 const COUNTER = compile('counter.c', 'counter', bin);
 const THREADS = compile('threads.c', 'threads', bin, ['-pthread']);
-test.after(() => {
-  shutdownAll(home.env);
-  home.cleanup();
-  removeTree(bin);
-});
 
 /** Starts a detached program in group and returns the pid of its (single) process. */
 async function start(group: string, cmd: string[], extra: string[] = []): Promise<number> {

@@ -6,26 +6,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './helpers/paths.js';
-import { tempHome, removeTree } from './helpers/home.js';
-import { shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
-import { checkpoint, compile, durun, durunOk, killAll, runningPids, waitTick, type As, type Run } from './helpers/checkpoint.js';
+import { checkpoint, compile, durun, durunOk, killAll, runningPids, waitTick, rootWorkspace, type Run } from './helpers/checkpoint.js';
 
-const home = tempHome('durun-rcli-');
-const as: As = { env: home.env, home: home.dir, wrap: (c) => c };
-const bin = mkdtempSync(path.join(os.tmpdir(), 'durun-rclibin-'));
+const { home, as, bin, cleanup } = rootWorkspace('durun-rcli');
+test.after(cleanup);
 const COUNTER = compile('counter.c', 'counter', bin);
 const CLI = path.join(ROOT, 'dist', 'launcher', 'src', 'cli.js');
-
-test.after(() => {
-  shutdownAll(home.env);
-  home.cleanup();
-  removeTree(bin);
-});
 
 /** The same command through the Node CLI directly. */
 function node(args: string[]): Run {

@@ -21,15 +21,24 @@ struct dump_state durun_g = { .uffd = -1 };
 
 extern char **environ;
 
-int dump_fault(struct dump_ctx *d, const char *point)
+/* What follows "ckpt:POINT" in DURUN_FAULT, or NULL when the fault names
+ * another point (getenv without locale or locks). */
+static const char *fault_at(const char *point)
 {
 	const char *v = NULL;
-	for (char **e = environ; e && *e; e++) /* getenv without locale or locks */
+	for (char **e = environ; e && *e; e++)
 		if (d_startswith(*e, "DURUN_FAULT=ckpt:"))
 			v = *e + 17;
 	if (!v || !d_startswith(v, point))
+		return NULL;
+	return v + d_strlen(point);
+}
+
+int dump_fault(struct dump_ctx *d, const char *point)
+{
+	const char *v = fault_at(point);
+	if (!v)
 		return 0;
-	v += d_strlen(point);
 	if (*v == '@') {
 		v++;
 		if ((int)d_parse_dec(&v) != durun_g.ndumps)
@@ -44,13 +53,9 @@ int dump_fault(struct dump_ctx *d, const char *point)
  * writer at work this way). */
 static void dump_fault_delay(const char *point)
 {
-	const char *v = NULL;
-	for (char **e = environ; e && *e; e++)
-		if (d_startswith(*e, "DURUN_FAULT=ckpt:"))
-			v = *e + 17;
-	if (!v || !d_startswith(v, point) || v[d_strlen(point)] != '=')
+	const char *v = fault_at(point);
+	if (!v || *v++ != '=')
 		return;
-	v += d_strlen(point) + 1;
 	uint64_t ms = d_parse_dec(&v);
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)

@@ -168,6 +168,9 @@ export function descendants(root: number): ProcStat[] {
     const kids = childrenOf(pid, threads);
     if (kids === null) return descendantsByFullScan(root);
     for (const kid of kids) {
+      // A runner that lost its supervisor starts the next one as its own
+      // child: this supervisor and what it runs (checks, hooks) are never the program's.
+      if (kid === process.pid) continue;
       const st = readStat(kid);
       if (!st) continue;
       out.push(st);
@@ -189,6 +192,7 @@ function descendantsByFullScan(root: number): ProcStat[] {
   const queue = [root];
   while (queue.length) {
     for (const child of children.get(queue.shift()!) ?? []) {
+      if (child.pid === process.pid) continue; // as in descendants()
       out.push(child);
       queue.push(child.pid);
     }

@@ -15,8 +15,6 @@ export function killInstance(registry: Registry, group: GroupRecord, program: Pr
   // No runner link: signal what we know directly (tracked processes and the runner's subtree).
   const pids = new Set(registry.liveProcessesOf(group, program.id).map((p) => p.pid));
   if (isRunning(program.runnerPid)) for (const d of descendants(program.runnerPid)) pids.add(d.pid);
-  // A runner that lost its supervisor starts the next one as its own child: that is us, not the program.
-  pids.delete(process.pid);
   diag(`${group.name}/${program.id}: runner not connected; signalling ${pids.size} process(es) directly`);
   const send = (sig: number) => {
     for (const pid of pids) {

@@ -48,7 +48,7 @@ export function adoptSurvivors(registry: Registry): void {
 export function callHomeSubtree(runnerPid: number, linked: ReadonlySet<number>): void {
   const signal = callHomeSignal();
   for (const d of descendants(runnerPid)) {
-    if (linked.has(d.pid) || d.pid === process.pid || d.state === 'Z' || !hasInterceptor(d.pid)) continue;
+    if (linked.has(d.pid) || d.state === 'Z' || !hasInterceptor(d.pid)) continue;
     try {
       process.kill(d.pid, signal);
     } catch (err) {
@@ -85,8 +85,7 @@ export function scanOnce(registry: Registry, linked: ReadonlySet<number>, vanish
     for (const program of group.programs) {
       if (program.state !== 'running' || !isRunning(program.runnerPid)) continue;
       for (const d of descendants(program.runnerPid)) {
-        // A runner that lost us starts the next supervisor as its own child: that is us, not the program.
-        if (registry.liveProcess(d.pid) || d.state === 'Z' || d.pid === process.pid) continue;
+        if (registry.liveProcess(d.pid) || d.state === 'Z') continue;
         // A checkpoint writer names itself at once; its hello may still be on the way.
         if (registry.isInternal(d.pid) || readComm(d.pid) === 'durun-writer') continue;
         registry.addProcess(group, unregistered(d.pid, d.ppid, d.startTime, program.id, program.instance));

@@ -2,14 +2,31 @@
 // unprivileged user, compile the fixtures, read a group's ticks from its logs,
 // and kill every process of a group.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
 import { DURUN_BIN, ROOT } from './paths.js';
 import type { PsView } from '../../supervisor/src/protocol/views.js';
 import { waitFor, isAlive } from './wait.js';
+import { removeTree, tempHome, type TempHome } from './home.js';
+import { shutdownAll } from './durun.js';
 
 export const CKPT_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'ckpt');
+
+/** Checkpoint tests as root: a DURUN_HOME, a directory for compiled fixtures, and the cleanup of both (for test.after). */
+export function rootWorkspace(prefix: string): { home: TempHome; as: As; bin: string; cleanup(): void } {
+  const home = tempHome(`${prefix}-`);
+  const bin = mkdtempSync(path.join(os.tmpdir(), `${prefix}bin-`));
+  return {
+    home, bin, as: { env: home.env, home: home.dir, wrap: (c) => c },
+    cleanup: () => {
+      shutdownAll(home.env);
+      home.cleanup();
+      removeTree(bin);
+    },
+  };
+}
 
 /** Who runs durun: root (wrap = identity) or the test user (setpriv). */
 export interface As { env: NodeJS.ProcessEnv; home: string; wrap: (cmd: string[]) => string[] }

@@ -19,6 +19,8 @@ export interface Member {
   captured: boolean;
   /** The snapshot's writer (our pid for it, from its connection), once it said hello. */
   writer: number | null;
+  /** When the writer was first seen gone without its image (ms). */
+  writerGoneAt?: number;
   /** How long the member's own capture took (from the process). */
   stallNs: number;
   result: MemberResult | null;

@@ -301,7 +301,19 @@ export class Coordinator {
   private resume(b: Barrier): void {
     b.phase = 'writing';
     b.resumedAt = Date.now();
-    for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: 'ckpt-resume', id: b.id });
+    this.letGo(b, 'ckpt-resume');
+  }
+
+  /** Ends the barrier; before the members resumed, an abort lets them go (and drop what they wrote in place). */
+  private end(b: Barrier): void {
+    if (b.phase !== 'writing') this.letGo(b, 'ckpt-abort');
+    b.phase = 'ended';
+    this.barriers.delete(b.group);
+  }
+
+  /** The members run again on `word`, and whoever was held at the door with them. */
+  private letGo(b: Barrier, word: 'ckpt-resume' | 'ckpt-abort'): void {
+    for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: word, id: b.id });
     for (const pid of b.held) {
       try {
         process.kill(pid, 'SIGCONT');
@@ -312,37 +324,24 @@ export class Coordinator {
     b.held.clear();
   }
 
-  /** Ends the barrier; before the members resumed, an abort lets them go (and drop what they wrote in place). */
-  private end(b: Barrier): void {
-    if (b.phase !== 'writing') {
-      b.phase = 'ended';
-      for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: 'ckpt-abort', id: b.id });
-      for (const pid of b.held) {
-        try {
-          process.kill(pid, 'SIGCONT');
-        } catch {
-          // ended meanwhile: nothing to resume
-        }
-      }
-    }
-    b.phase = 'ended';
-    this.barriers.delete(b.group);
-  }
-
-  /** A writer that is gone without its last word (killed, out of memory) fails the checkpoint now rather than at the timeout. */
+  /**
+   * A writer that is gone without its last word (killed, out of memory)
+   * fails the checkpoint now rather than at the timeout; its last word may
+   * lag its end by WRITER_GRACE_MS.
+   */
   private checkWriters(b: Barrier): void {
+    const now = Date.now();
     for (const m of b.members.values()) {
       if (m.result || !m.writer || isRunning(m.writer)) continue;
-      setTimeout(() => {
-        if (!m.result) b.fail(`the image writer ${m.writer} of process ${m.pid} ended without finishing its image`);
-      }, WRITER_GRACE_MS).unref();
+      m.writerGoneAt ??= now;
+      if (now - m.writerGoneAt >= WRITER_GRACE_MS) b.fail(`the image writer ${m.writer} of process ${m.pid} ended without finishing its image`);
     }
   }
 
   /** Every image complete and valid; builds the manifest. */
   private async verify(group: GroupRecord, b: Barrier, started: number): Promise<Manifest> {
     let parent: string | null = null;
-    // Members in parallel, and each image's engine check and SHA-256 at once: the programs wait for this.
+    // Members in parallel, and each image's engine check and SHA-256 at once: the commit waits for this.
     const processes: ManifestProcess[] = await Promise.all([...b.members.values()].map(async (m) => {
       const rec = this.registry.liveProcess(m.pid)?.rec ?? this.registry.findProcess(group, m.pid);
       const [head, sha256] = await Promise.all([inspectImage(m.image), sha256File(m.image)]);

@@ -90,9 +90,10 @@ export class RecoveryEngine {
       r.failedExits = [...r.failedExits.filter((t) => at - t < windowMs), at];
       if (r.failedExits.length >= FAILING_EXITS) {
         r.failedExits = [];
-        this.fault({ group: e.group, kind: 'failing-exits', observedAt: at, reason: `${FAILING_EXITS} exits with non-zero status within ${Math.round(windowMs / 1000)} s (last ${e.data.status})` });
+        this.fault({ group: e.group, kind: 'failing-exits', observedAt: at, reason: `${FAILING_EXITS} exits with non-zero status within ${Math.round(windowMs / 1000)} s (last ${e.data.status})` }); // saves
+      } else {
+        this.save();
       }
-      this.save();
     }
   }
 
@@ -105,9 +106,9 @@ export class RecoveryEngine {
     const deps = new Map<string, GroupView>(cfg.dependsOn.map((d) => [d, this.view(d)]));
     const verdict = correlate({ group: f.group, observedAt: f.observedAt }, this.view(f.group), deps, cfg.recovery.windowMs, now);
     r.lastFaultAt = now;
-    this.save();
     if (!verdict.primary) {
       this.sink.emit({ type: 'correlated', group: f.group, pid: f.pid ?? null, reason: verdict.reason, data: { kind: f.kind, fault: f.reason } });
+      this.save(); // lastFaultAt; a primary fault is saved by input()
       return;
     }
     this.input(f.group, 'fault', f.reason, minStep);
