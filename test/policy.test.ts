@@ -55,6 +55,7 @@ autostart = yes
 checkpoint.interval = 30s
 checkpoint.keep = 5
 checkpoint.dir = images
+checkpoint.files = data "/var/lib/pg data/wal"
 check.alive.command = pg_isready
 check.alive.interval = 5s
 recovery = restart-process, restart-group
@@ -77,7 +78,7 @@ stop_command = /usr/bin/webctl drain
   assert.is(db!.restart, 'always');
   assert.is(db!.maxRestarts, 10);
   assert.is(db!.autostart, true);
-  assert.equal(db!.checkpoint, { intervalMs: 30_000, keep: 5, dir: '/etc/durun/images' });
+  assert.equal(db!.checkpoint, { intervalMs: 30_000, keep: 5, dir: '/etc/durun/images', files: ['/etc/durun/data', '/var/lib/pg data/wal'] });
   assert.is(db!.health.checks[0]!.name, 'alive');
   assert.equal(db!.health.recovery.steps, ['restart-process', 'restart-group']);
   assert.is(web!.initScript, '/etc/durun/web.init');
@@ -87,6 +88,13 @@ stop_command = /usr/bin/webctl drain
   assert.equal(web!.stopCommand, ['/usr/bin/webctl', 'drain']);
   assert.is(web!.stopSignal, 15);
   assert.is(web!.autostart, false);
+});
+
+test('checkpoint.files: an unclosed quote or an empty value is an error at its line', () => {
+  const bad = errors('[group web]\ncommand = x\ncheckpoint.files = "data\n');
+  assert.is(bad.length, 1);
+  assert.match(bad[0]!, new RegExp(`^${F}:3: checkpoint.files`));
+  assert.match(errors('[group web]\ncommand = x\ncheckpoint.files =\n')[0]!, new RegExp(`^${F}:3: `));
 });
 
 test('unknown keys are rejected with file:line and a suggestion', () => {

@@ -1,6 +1,8 @@
-/* N-API addon with the two things Node cannot do itself on Unix sockets and
- * lock files: read SO_PEERCRED of a connected socket, and take a
- * non-blocking flock that marks the one supervisor of a DURUN_HOME. */
+/* N-API addon with the things Node cannot do itself on Unix sockets, lock
+ * files and copies: read SO_PEERCRED of a connected socket, take a
+ * non-blocking flock that marks the one supervisor of a DURUN_HOME, and clone
+ * a file copy-on-write (FICLONE) between two fds the caller opened (so it
+ * chooses O_NOFOLLOW and the mode; fs.copyFile cannot). */
 #define _GNU_SOURCE
 #include <node_api.h>
 
@@ -8,6 +10,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +31,13 @@ static napi_value throw_errno(napi_env env, const char *what, int err)
 	case EWOULDBLOCK: strcpy(code, "EWOULDBLOCK"); break;
 	case EBADF: strcpy(code, "EBADF"); break;
 	case ENOTSOCK: strcpy(code, "ENOTSOCK"); break;
+	case EOPNOTSUPP: strcpy(code, "EOPNOTSUPP"); break;
+	case EXDEV: strcpy(code, "EXDEV"); break;
+	case EINVAL: strcpy(code, "EINVAL"); break;
+	case ENOTTY: strcpy(code, "ENOTTY"); break;
+	case ENOSYS: strcpy(code, "ENOSYS"); break;
+	case ENOSPC: strcpy(code, "ENOSPC"); break;
+	case EIO: strcpy(code, "EIO"); break;
 	default: strcpy(code, "ESYSCALL");
 	}
 	napi_throw_error(env, code, msg);
@@ -94,11 +105,30 @@ static napi_value lock_exclusive(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/* cloneFile(dstFd, srcFd): the whole of src shares its blocks with dst
+ * (ioctl FICLONE); throws EOPNOTSUPP/EXDEV/EINVAL/ENOTTY where the
+ * filesystem cannot, so the caller copies instead. */
+static napi_value clone_file(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	int32_t dst, src;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+	    napi_get_value_int32(env, argv[0], &dst) != napi_ok || napi_get_value_int32(env, argv[1], &src) != napi_ok) {
+		napi_throw_type_error(env, NULL, "cloneFile(dstFd, srcFd): both must be integers");
+		return NULL;
+	}
+	if (ioctl(dst, FICLONE, src) < 0)
+		return throw_errno(env, "ioctl(FICLONE)", errno);
+	return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	napi_property_descriptor props[] = {
 		{ "peerCred", NULL, peer_cred, NULL, NULL, NULL, napi_default, NULL },
 		{ "lockExclusive", NULL, lock_exclusive, NULL, NULL, NULL, napi_default, NULL },
+		{ "cloneFile", NULL, clone_file, NULL, NULL, NULL, napi_default, NULL },
 	};
 	napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 	return exports;

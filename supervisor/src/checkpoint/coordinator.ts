@@ -15,6 +15,7 @@ import { Barrier, type MemberResult } from './barrier.js';
 import { commitManifest, listManifests, pruneList, readManifest, type Manifest, type ManifestProcess } from './manifest.js';
 import { RESTORE_TOOL, inspectImage, sha256File } from './images.js';
 import { uncapturable } from './capturable.js';
+import { captureFiles, withFiles } from './files-capture.js';
 import { linkUp } from '../link-up.js';
 import { isRunning, readUid } from '../procfs.js';
 
@@ -252,6 +253,12 @@ export class Coordinator {
       for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: 'ckpt-go', id });
       await b.until(() => b.allCaptured(), timeout, `processes ${b.missing('captured')} did not capture their state`);
       await this.fault('delay-resume');
+      // Files now, while no member runs: they match the memory just captured.
+      const last = full ? undefined : listManifests(this.groupDir(name)).pop()?.manifest;
+      const files = await captureFiles({
+        dir, pids: [...b.members.keys()], roots: this.policies.get(name)?.files ?? [], exclude: [this.home, this.groupDir(name), '/proc', '/sys', '/dev'],
+        parent: last ? { id: last.id, files: last.files ?? [] } : null, noClone: this.faultSet('no-ficlone'),
+      });
       this.resume(b);
       await this.fault('delay-commit');
       const poll = setInterval(() => this.checkWriters(b), WRITER_POLL_MS);
@@ -260,7 +267,7 @@ export class Coordinator {
       } finally {
         clearInterval(poll);
       }
-      const manifest = await this.verify(group, b, started);
+      const manifest = await withFiles(await this.verify(group, b, started), files, last?.id ?? null);
       await this.fault('before-commit');
       commitManifest(dir, manifest);
       this.chained.add(name);
@@ -424,19 +431,32 @@ export class Coordinator {
    * that long with every member parked (still joinable) / every member
    * captured (late registrations are held), so tests can register processes
    * then; `supervisor:delay-commit=MS` waits that long after the members
-   * resumed, before the images are awaited.
+   * resumed, before the images are awaited; `supervisor:no-ficlone` (faultSet).
    */
   private async fault(point: 'before-commit' | 'delay-go' | 'delay-resume' | 'delay-commit'): Promise<void> {
-    for (const f of (this.env.DURUN_FAULT ?? '').split(',')) {
-      const m = /^supervisor:([a-z-]+)(?:=(\d+))?(?:@(\d+))?$/.exec(f.trim());
-      if (!m || m[1] !== point || (m[3] && Number(m[3]) !== this.taken)) continue;
+    for (const arg of this.faults(point)) {
       if (point === 'before-commit') {
         diag(`fault injection: SIGKILL at ${point} of checkpoint ${this.taken}`);
         process.kill(process.pid, 'SIGKILL');
       }
-      diag(`fault injection: ${point} ${m[2] ?? 0} ms in checkpoint ${this.taken}`);
-      await new Promise((r) => setTimeout(r, Number(m[2] ?? 0)));
+      diag(`fault injection: ${point} ${arg ?? 0} ms in checkpoint ${this.taken}`);
+      await new Promise((r) => setTimeout(r, Number(arg ?? 0)));
     }
+  }
+
+  /** `supervisor:no-ficlone`: files are copied even where the filesystem could clone them (tests of the copy path). */
+  private faultSet(point: 'no-ficlone'): boolean {
+    return this.faults(point).length > 0;
+  }
+
+  /** The DURUN_FAULT entries for this point and this checkpoint: their `=ARG` (undefined when none). */
+  private faults(point: string): Array<string | undefined> {
+    const out: Array<string | undefined> = [];
+    for (const f of (this.env.DURUN_FAULT ?? '').split(',')) {
+      const m = /^supervisor:([a-z-]+)(?:=(\d+))?(?:@(\d+))?$/.exec(f.trim());
+      if (m && m[1] === point && (!m[3] || Number(m[3]) === this.taken)) out.push(m[2]);
+    }
+    return out;
   }
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { readJson } from '../persist.js';
 import type { RestartPolicy } from '../protocol/messages.js';
 import type { RestartOptions } from '../model/types.js';
+import type { FileEntry, TreeShape } from './files-format.js';
 
 export const MANIFEST = 'manifest.json';
 
@@ -43,7 +44,7 @@ export interface Manifest {
   version: 1;
   group: string;
   id: string;
-  /** Checkpoint the incremental images of this one chain onto, or null when all are full. */
+  /** Checkpoint the incremental images or file copies of this one chain onto, or null when all are whole. */
   parent: string | null;
   createdAt: string;
   durationMs: number;
@@ -54,6 +55,10 @@ export interface Manifest {
   bytes: number;
   programs: ManifestProgram[];
   processes: ManifestProcess[];
+  /** Files captured with the processes (absent in checkpoints taken before files were). */
+  files?: FileEntry[];
+  /** Directories named by checkpoint.files, as they were. */
+  trees?: TreeShape[];
 }
 
 /** Writes dir/manifest.json durably: temp file, fsync, rename, fsync of the directory. */

@@ -15,6 +15,7 @@ import { RequestError, type Coordinator } from './coordinator.js';
 import { readManifest, type Manifest, type ManifestProcess } from './manifest.js';
 import { RESTORE_TOOL, sha256File } from './images.js';
 import { startDetachedRunner, withoutDurunVars } from '../detached-runner.js';
+import { restoreFiles, verifyFiles } from './files-restore.js';
 
 /** How long restored processes have to call home. */
 const REGISTER_MS = 15_000;
@@ -62,8 +63,10 @@ export class Restorer {
   }
 
   async restore(name: string, from?: string): Promise<RestoreAnswer> {
-    const { manifest } = this.coord.find(name, from);
+    const { dir, manifest } = this.coord.find(name, from);
     verifyQuick(manifest);
+    // The files' copies are checked before anything is stopped or written.
+    const files = await verifyFiles(dir, manifest).catch((err: Error) => Promise.reject(new RequestError(err.message)));
     // Every image's SHA-256 is checked while the programs come back (1 GiB
     // takes ~2 s here; durun-restore checks every record's CRC itself): a
     // mismatch stops the group again and fails the request.
@@ -81,6 +84,8 @@ export class Restorer {
       // The restored programs replace the stopped ones (new runners, new program ids).
       group.programs = group.programs.filter((p) => p.state === 'running' || p.state === 'restarting');
     }
+    // Files go back while none of the group runs, before the restored processes reopen them.
+    await restoreFiles(manifest, files).catch((err: Error) => Promise.reject(new RequestError(`restoring ${name} from checkpoint ${manifest.id}: ${err.message}`)));
     const arrived = new Map<number, number>();
     this.arrived.set(name, arrived);
     try {

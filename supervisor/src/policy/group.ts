@@ -44,6 +44,7 @@ const KEYS: Record<string, Setter> = {
   'checkpoint.interval': (g, val, key) => set(v.duration(key, val, 1), (ms) => (g.checkpoint.intervalMs = ms)),
   'checkpoint.keep': (g, val, key) => set(v.count(key, val), (n) => (g.checkpoint.keep = n)),
   'checkpoint.dir': (g, val, key) => set(v.filePath(key, val, g.file), (p) => (g.checkpoint.dir = p)),
+  'checkpoint.files': (g, val, key) => set(v.filePaths(key, val, g.file), (l) => (g.checkpoint.files = l)),
 };
 
 /** Every key spelling, for "did you mean". */
@@ -65,7 +66,7 @@ function emptyGroup(file: string, section: Section, name: string): GroupPolicy {
     startTimeoutMs: DEFAULTS.startTimeoutMs, stopSignal: DEFAULTS.stopSignal, stopCommand: null, stopTimeoutMs: DEFAULTS.stopTimeoutMs,
     restart: 'on-crash', backoffMs: DEFAULTS.backoffMs, backoffMaxMs: DEFAULTS.backoffMaxMs, maxRestarts: DEFAULTS.maxRestarts,
     restartWindowMs: DEFAULTS.restartWindowMs, autostart: false,
-    health: parseGroupHealth(name, [], file).config, checkpoint: { intervalMs: null, keep: DEFAULTS.checkpointKeep, dir: null },
+    health: parseGroupHealth(name, [], file).config, checkpoint: { intervalMs: null, keep: DEFAULTS.checkpointKeep, dir: null, files: [] },
   };
 }
 

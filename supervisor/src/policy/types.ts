@@ -12,7 +12,13 @@ export type ReadyCondition =
   | { kind: 'tcp'; host: string; port: number }
   | { kind: 'delay'; ms: number };
 
-export interface CheckpointPolicy { intervalMs: number | null; keep: number; dir: string | null }
+export interface CheckpointPolicy {
+  intervalMs: number | null;
+  keep: number;
+  dir: string | null;
+  /** Directories whose files roll back with the group (checkpoint.files), absolute. */
+  files: string[];
+}
 
 export interface GroupPolicy {
   name: string;

@@ -42,6 +42,19 @@ export function filePath(key: string, value: string, file: string): Parsed<strin
   return { ok: path.resolve(path.dirname(file), value) };
 }
 
+/** Paths as words (quote one with spaces), each made absolute against the policy file's directory. */
+export function filePaths(key: string, value: string, file: string): Parsed<string[]> {
+  const res = words(key, value);
+  if ('error' in res) return res;
+  const out: string[] = [];
+  for (const w of res.ok) {
+    const p = filePath(key, w, file);
+    if ('error' in p) return p;
+    out.push(p.ok);
+  }
+  return { ok: [...new Set(out)] };
+}
+
 export function restart(key: string, value: string): Parsed<RestartPolicy> {
   return RESTART_POLICIES.includes(value as RestartPolicy) ? { ok: value as RestartPolicy } : { error: msg.badChoice(key, value, RESTART_POLICIES) };
 }
