@@ -1,49 +1,161 @@
-// `durun tui` in a real terminal (node-pty): shows a running group's tree and
-// events, restarts it from the keyboard, quits cleanly.
+// `durun tui` in a real pseudo-terminal against a real supervisor with a few
+// groups, read through a terminal emulator: what a person sees (names, colours,
+// the tree, help, a restart, a checkpoint, 80x24, the supervisor going away and
+// coming back) and the terminal given back after q and after SIGTERM.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as pty from 'node-pty';
+import { readFileSync, readdirSync } from 'node:fs';
 import { tempHome } from './helpers/home.js';
 import { durunSync, shutdownAll, waitGroup } from './helpers/durun.js';
 import { DURUN_BIN } from './helpers/paths.js';
 import { isAlive, waitFor } from './helpers/wait.js';
-import { groupLines } from '../tui/src/render.js';
+import { VirtualTerminal } from './helpers/terminal.js';
+import type { GroupView } from '../supervisor/src/protocol/views.js';
+import type { CheckpointsAnswer } from '../supervisor/src/protocol/checkpoint-requests.js';
 
 const home = tempHome();
+const env = home.env;
+const open: VirtualTerminal[] = [];
 test.after(() => {
-  shutdownAll(home.env);
+  for (const t of open) t.kill();
+  shutdownAll(env);
   home.cleanup();
 });
 
-test('group lines mark state and count live processes', () => {
-  const lines = groupLines([{ name: 'db', state: 'failed', restarts: 5, failedReason: 'x', programs: [], processes: [] }]);
-  assert.equal(lines, ['✗ db               failed       0 procs  restarts 5']);
+/** xterm's palette index of green, red... as blessed paints `{green-fg}`. */
+const GREEN = 2;
+
+const running = (g: GroupView, argv: string) => g.processes.find((p) => p.state === 'running' && p.argv.join(' ') === argv);
+
+/** `durun tui` inside a shell that reports its exit status and the tty modes it left. */
+function tui(extraEnv: Record<string, string> = {}, cols = 120, rows = 36): VirtualTerminal {
+  const t = new VirtualTerminal('/bin/bash', ['-c', `"${DURUN_BIN}" tui; echo "TUI-EXIT=$?"; stty -a; sleep 60`], { ...env, ...extraEnv }, cols, rows);
+  open.push(t);
+  return t;
+}
+
+/** The pid of `durun tui` (node, exec'd by the launcher): the shell's child. */
+function tuiPid(t: VirtualTerminal): number {
+  for (const d of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === t.proc.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('tui')) return Number(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // a process that ended meanwhile
+    }
+  }
+  throw new Error('no durun tui under the test shell');
+}
+
+/** After the TUI ended: the normal screen is back, no mouse reporting, the cursor shown, the tty cooked. */
+async function assertRestored(t: VirtualTerminal, code: number): Promise<void> {
+  const after = await t.screen('the shell after the TUI', (s) => (s.includes(`TUI-EXIT=${code}`) && /\bicanon\b/.test(s) ? s : ''));
+  assert.is(t.term.buffer.active.type, 'normal', 'alternate screen left');
+  assert.is(t.term.modes.mouseTrackingMode, 'none', 'mouse reporting off');
+  assert.ok(t.raw.lastIndexOf('\x1b[?25h') > t.raw.lastIndexOf('\x1b[?25l'), 'cursor shown again');
+  assert.match(after, /(^|\s)echo(\s|$)/m, 'echo back on');
+  assert.not.match(after, /-icanon/, 'canonical mode back on');
+}
+
+test('groups in colour, the tree indented, help on ?, fits 80x24 without leftovers, q gives the terminal back', async () => {
+  assert.is(durunSync(env, ['--detach', '--group', 'alpha', '--', 'sleep', '6101']).code, 0);
+  assert.is(durunSync(env, ['--detach', '--group', 'beta', '--', 'bash', '-c', 'sleep 6102 & exec sleep 6103']).code, 0);
+  await waitGroup(env, 'beta', 'both sleeps', (g) => !!running(g, 'sleep 6102') && !!running(g, 'sleep 6103'));
+  const t = tui();
+  const lines = await t.screen('both groups listed', (_s, ls) => (ls.some((l) => /▶ alpha\s+running/.test(l)) && ls.some((l) => /beta\s+running/.test(l)) ? ls : null));
+  // The state is painted green, the name is not.
+  const y = lines.findIndex((l) => /▶ alpha/.test(l));
+  const cells = t.row(y);
+  const at = lines[y]!.indexOf('running');
+  assert.is(cells[at]!.fg, GREEN, 'running is green');
+  assert.is(cells[lines[y]!.indexOf('alpha')]!.fg, null, 'the name keeps the default colour');
+
+  // beta's tree: the runner, then sleep 6103 (bash exec'd), then its child one level deeper.
+  t.keys('j');
+  const tree = await t.screen('beta selected with its tree', (_s, ls) => (ls.some((l) => l.includes('sleep 6102')) ? ls : null));
+  const indentOf = (argv: string) => {
+    const l = tree.find((x) => /\d+ running/.test(x) && x.replace(/[│\s]+$/, '').endsWith(argv));
+    assert.ok(l, `a process row for ${argv}`);
+    return l!.indexOf(argv);
+  };
+  assert.is(indentOf('sleep 6102') - indentOf('sleep 6103'), 2, 'child indented under its parent');
+  assert.ok(tree.some((l) => /runner\s+durun \(program 1\)/.test(l)), 'the runner heads the tree');
+
+  t.keys('?');
+  await t.screen('help', (s) => s.includes('restart the selected group') && s.includes('take a checkpoint'));
+  t.keys('x');
+  await t.screen('help closed', (s) => !s.includes('take a checkpoint'));
+
+  t.resize(80, 24);
+  const small = await t.screen('80x24 redrawn', (_s, ls) => (ls.some((l) => l.includes('alpha')) && ls.some((l) => l.includes('beta')) && ls[1]!.length === 80 ? ls : null));
+  // Every pane's right border sits in the last column and nothing of the wider layout is left over.
+  for (let row = 1; row < 23; row++) assert.ok(/[│┐┘┤]$/.test(small[row]!), `row ${row} ends at the border: ${JSON.stringify(small[row])}`);
+  assert.match(small[0]!, /^ durun: supervisor \d+/);
+  assert.ok(small[23]!.length <= 80);
+
+  t.keys('q');
+  await assertRestored(t, 0);
 });
 
-test('shows the tree, restarts with r, quits with q', async () => {
-  assert.is(durunSync(home.env, ['--detach', '--group', 'web', '--', 'sh', '-c', 'sleep 700 & wait']).code, 0);
-  const g = await waitGroup(home.env, 'web', 'running', (g) => g.processes.some((p) => p.state === 'running' && p.argv.join(' ') === 'sleep 700'));
-  const sleeper = g.processes.find((p) => p.state === 'running' && p.argv.join(' ') === 'sleep 700')!;
+test('r then y restarts the selected group (new pid, event shown); c takes a checkpoint', async () => {
+  const before = running((await waitGroup(env, 'alpha', 'running', (g) => !!running(g, 'sleep 6101'))), 'sleep 6101')!;
+  const t = tui();
+  await t.screen('groups listed', (s) => s.includes('beta'));
+  t.keys('j');
+  t.keys('gg');
+  await t.screen('alpha selected again', (_s, ls) => ls.some((l) => /▶ alpha/.test(l)));
+  t.keys('r');
+  await t.screen('asks to confirm', (s) => s.includes('restart alpha?'));
+  t.keys('y');
+  const after = running(await waitGroup(env, 'alpha', 'restarted', (g) => { const p = running(g, 'sleep 6101'); return !!p && p.pid !== before.pid; }, 20_000), 'sleep 6101')!;
+  assert.ok(!isAlive(before.pid), 'the old instance is gone');
+  await t.screen('restart said and the new process shown', (s) => s.includes('restarted alpha') && new RegExp(`process-start\\s+${after.pid}`).test(s) && s.includes(String(after.pid)));
 
-  const term = pty.spawn(DURUN_BIN, ['tui'], { cols: 120, rows: 35, env: home.env as Record<string, string> });
-  let raw = '';
-  term.onData((d) => (raw += d));
-  // blessed moves the cursor over blanks (ESC[nC): turn those into spaces, drop other escapes.
-  const text = () => raw.replace(/\x1b\[(\d*)C/g, (_, n: string) => ' '.repeat(Number(n || 1))).replace(/\x1b(\[[0-9;?]*[A-Za-z]|[()][0B]|[78=>])/g, '');
-  const exited = new Promise<number>((resolve) => term.onExit(({ exitCode }) => resolve(exitCode)));
-  try {
-    await waitFor('tree on screen', () => text().includes('sleep 700') && text().includes(String(sleeper.pid)) && text().includes('web'));
-    await waitFor('events on screen', () => text().includes('process-start'));
-    term.write('r');
-    // The screen is redrawn by differences, so judge the key by its effect.
-    await waitGroup(home.env, 'web', 'restarted from the keyboard', (g2) => g2.programs[0]!.instance === 2 && g2.processes.some((p) => p.state === 'running' && p.argv.join(' ') === 'sleep 700'), 20_000);
-    assert.ok(!isAlive(sleeper.pid), 'old instance gone');
-    await waitFor('confirmation on screen', () => text().includes('done'));
-    term.write('q');
-    assert.is(await exited, 0);
-  } finally {
-    term.kill();
+  t.keys('c');
+  const line = await t.screen('checkpoint said', (s) => /checkpoint (\S+) of alpha: [\d.]+ [KM]iB, programs stopped \d+ ms/.exec(s));
+  const list = JSON.parse(durunSync(env, ['checkpoints', 'alpha', '--json']).stdout) as CheckpointsAnswer;
+  assert.is(list.checkpoints.at(-1)?.id, line[1]);
+  await t.screen('the checkpoint listed in the group pane', (s) => new RegExp(`${line[1]}\\s+full`).test(s));
+  t.keys('q');
+  await assertRestored(t, 0);
+});
+
+test('SIGTERM ends the TUI with 143 and gives the terminal back', async () => {
+  const t = tui();
+  await t.screen('groups listed', (s) => s.includes('beta'));
+  process.kill(tuiPid(t), 'SIGTERM');
+  await assertRestored(t, 143);
+});
+
+test('NO_COLOR: monochrome, the selection still marked', async () => {
+  const t = tui({ NO_COLOR: '1' });
+  const lines = await t.screen('groups listed', (_s, ls) => (ls.some((l) => /▶ alpha\s+running/.test(l)) ? ls : null));
+  for (let y = 0; y < lines.length; y++) {
+    const coloured = t.row(y).filter((c) => c.fg !== null && c.char.trim());
+    assert.is(coloured.length, 0, `row ${y} has coloured text: ${lines[y]}`);
   }
+  t.keys('q');
+  await assertRestored(t, 0);
+});
+
+test('says the supervisor is not running when it is killed, and reconnects when one comes back', async () => {
+  const t = tui();
+  await t.screen('groups listed', (s) => s.includes('beta'));
+  // The supervisor of this test's home only: its pid file, checked against the process's own environment.
+  const pid = Number(readFileSync(`${home.dir}/supervisor.pid`, 'utf8'));
+  assert.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DURUN_HOME=${home.dir}`), 'the pid file names our supervisor');
+  assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /supervisor/);
+  process.kill(pid, 'SIGKILL');
+  await t.screen('not running shown', (s) => s.includes('supervisor not running') && !s.includes('▶ alpha'));
+  await waitFor('old supervisor gone', () => !isAlive(pid));
+  // The next supervisor: started by `durun ps`, unless a runner of the groups already started one.
+  assert.is(durunSync(env, ['ps']).code, 0);
+  const next = Number(readFileSync(`${home.dir}/supervisor.pid`, 'utf8'));
+  assert.is.not(next, pid);
+  await t.screen('reconnected to the new supervisor', (s) => s.includes(`supervisor ${next}`) && /▶ alpha\s+running/.test(s) && !s.includes('supervisor not running'), 20_000);
+  t.keys('q');
+  await assertRestored(t, 0);
 });
 
 test.run();

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ClientError } from '../../supervisor/src/protocol/client.js';
 import type { CheckpointView, CheckpointsAnswer, RestoreAnswer } from '../../supervisor/src/protocol/checkpoint-requests.js';
 import type { CliIo } from './groups-cli.js';
+import { mib } from '../../view/src/units.js';
 
 export const CHECKPOINT_COMMANDS: ReadonlySet<string> = new Set(['checkpoint', 'checkpoints', 'restore', 'inspect', 'check']);
 
@@ -26,8 +27,6 @@ function one(io: CliIo, cmd: string, positionals: string[], what = 'GROUP'): str
   if (positionals.length !== 1) throw io.usage(`durun ${cmd}: which ${what.toLowerCase()}? usage: durun ${cmd} ${what}`);
   return positionals[0]!;
 }
-
-const mib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 
 function line(c: CheckpointView): string {
   const kinds = c.kinds.every((k) => k === 'full') ? 'full' : c.kinds.every((k) => k === 'incremental') ? 'incremental' : 'mixed';

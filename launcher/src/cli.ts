@@ -14,7 +14,7 @@ import { formatPs } from './format-ps.js';
 import { HEALTH_COMMANDS, runHealthCommand } from './health-cli.js';
 import { GROUP_COMMANDS, runGroupCommand } from './groups-cli.js';
 import { CHECKPOINT_COMMANDS, runCheckpointCommand } from './checkpoint-cli.js';
-import { followLogs, readLogLines, type LogFile } from './logs.js';
+import { followLogs, readLogLines, type LogFile } from '../../view/src/log-files.js';
 
 class UsageError extends Error {}
 

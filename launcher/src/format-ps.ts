@@ -1,30 +1,11 @@
 // Human-readable `durun ps`: one block per group, processes as a tree.
 import type { GroupView, ProcessView } from '../../supervisor/src/protocol/views.js';
+import { commandOf, processState, treeRows } from '../../view/src/process-tree.js';
+import { memory } from '../../view/src/units.js';
 
-function describe(p: ProcessView): string {
-  if (p.state === 'exited') return `exited(${p.exitStatus})`;
-  if (p.state === 'killed') return `killed(${p.signal})`;
-  return p.state;
-}
-
-function mem(rss: number | null): string {
-  if (rss === null) return '-';
-  return rss >= 1 << 20 ? `${(rss / (1 << 20)).toFixed(1)}M` : `${Math.round(rss / 1024)}K`;
-}
-
-/** The processes as an indented tree, one line each (shared with the TUI). */
-export function processTree(processes: ProcessView[]): string[] {
-  const byPid = new Map(processes.map((p) => [p.pid, p]));
-  const roots = processes.filter((p) => !byPid.has(p.ppid) || byPid.get(p.ppid) === p);
-  const children = (pid: number) => processes.filter((p) => p.ppid === pid && p.pid !== pid);
-  const lines: string[] = [];
-  const walk = (p: ProcessView, depth: number) => {
-    const cmd = p.argv.length ? p.argv.join(' ') : p.exe;
-    lines.push(`  ${String(p.pid).padStart(7)} ${describe(p).padEnd(12)} ${(p.cpu ?? '-').toString().padStart(5)} ${mem(p.rss).padStart(7)}  ${'  '.repeat(depth)}${cmd}${p.preloaded ? '' : ' [untraced]'}`);
-    for (const c of children(p.pid)) walk(c, depth + 1);
-  };
-  for (const r of roots) walk(r, 0);
-  return lines;
+function processTree(processes: ProcessView[]): string[] {
+  return treeRows(processes).map(({ process: p, depth }) =>
+    `  ${String(p.pid).padStart(7)} ${processState(p).padEnd(12)} ${(p.cpu ?? '-').toString().padStart(5)} ${memory(p.rss).padStart(7)}  ${'  '.repeat(depth)}${commandOf(p)}${p.preloaded ? '' : ' [untraced]'}`);
 }
 
 /**

@@ -1,20 +1,11 @@
 // Every text `durun health`, `events`, `stats` and `advise` print, in one place.
 import type { DurunEvent } from '../../supervisor/src/protocol/events.js';
 import type { CheckVerdict } from '../../supervisor/src/protocol/health-requests.js';
+import { human } from '../../view/src/units.js';
 
 export interface GroupStatsView {
   group: string; uptimePercent: number | null; outages: number; mtbfMs: number | null; mttrMs: number | null;
   timeInState: Record<string, number>; lastFault: { time: string; kind: string; reason: string } | null;
-}
-
-/** 1234567 → "20m34s"; null → "n/a". */
-export function human(ms: number | null): string {
-  if (ms === null) return 'n/a';
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export function formatVerdict(v: CheckVerdict): string {

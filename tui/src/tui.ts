@@ -1,71 +1,140 @@
-// `durun tui`: groups, process trees and recent events of this node's
-// supervisor, refreshed every second; restart and stop from the keyboard.
-// Talks to the supervisor only through the protocol client.
-import blessed from 'blessed';
-import { Client } from '../../supervisor/src/protocol/client.js';
-import type { PsView } from '../../supervisor/src/protocol/views.js';
-import type { EventsAnswer } from '../../supervisor/src/protocol/health-requests.js';
-import { HELP, detailLines, eventLines, groupLines } from './render.js';
+// `durun tui`: the node at a glance. Wires the supervisor link, the state,
+// the keys and the screen together, and guarantees the terminal is given back
+// as it was however the TUI ends: q, an error, SIGTERM or SIGHUP.
+// Talks to the supervisor only through the protocol client; never exits the
+// process (the CLI does, with the code this resolves to).
+import { SupervisorLink } from './link.js';
+import { Screen } from './screen.js';
+import { onKey, move, type Key, type KeyContext } from './keys.js';
+import { addEvents, initialState, settleSelection, selectedGroup, visibleGroups, type Pane } from './state.js';
+import { colourWanted, painter } from './render/paint.js';
+import { logProgram, LOG_TAIL } from './render/detail.js';
+import { tailLines } from '../../view/src/log-files.js';
 
-const REFRESH_MS = 1000;
-const EVENTS_SHOWN = 200;
+/** Lines of a program's log read for the detail pane: a tall terminal's worth. */
+const LOG_READ = 200;
+/** A redraw asked for more often than this waits (keys, event bursts); figures come once a second anyway. */
+const DRAW_MIN_MS = 50;
 
-/** Runs the TUI until the operator quits; resolves with the exit code. */
-export async function runTui(home: string): Promise<number> {
-  const client = await Client.connect(home);
-  const screen = blessed.screen({ smartCSR: true, title: 'durun', fullUnicode: true });
-  const groupsBox = blessed.list({
-    parent: screen, label: ' groups ', top: 0, left: 0, width: '40%', height: '60%',
-    border: 'line', keys: true, vi: true, style: { selected: { inverse: true } },
-  });
-  const detail = blessed.box({ parent: screen, label: ' processes ', top: 0, left: '40%', width: '60%', height: '60%', border: 'line', scrollable: true });
-  const events = blessed.log({ parent: screen, label: ' events ', top: '60%', left: 0, width: '100%', height: '40%-1', border: 'line', scrollback: EVENTS_SHOWN });
-  const status = blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, content: HELP, style: { inverse: true } });
+/** Runs the TUI until the operator quits or a signal ends it; resolves with the exit code. */
+export function runTui(home: string): Promise<number> {
+  const state = initialState();
+  const p = painter(colourWanted(process.env));
+  let screen: Screen | null = null;
+  let drawTimer: NodeJS.Timeout | null = null;
 
-  let view: PsView = { groups: [] };
-  let lastSeq = -1;
-  const selected = () => view.groups[(groupsBox as unknown as { selected: number }).selected ?? 0];
-  const say = (msg: string) => {
-    status.setContent(` ${msg}   |${HELP}`);
-    screen.render();
-  };
+  return new Promise<number>((resolve, reject) => {
+    let finished = false;
+    const signals: Array<[NodeJS.Signals, () => void]> = [];
+    const finish = (code: number, err?: Error) => {
+      if (finished) return;
+      finished = true;
+      if (drawTimer) clearTimeout(drawTimer);
+      link.close();
+      screen?.destroy();
+      for (const [sig, fn] of signals) process.removeListener(sig, fn);
+      process.removeListener('exit', restoreOnExit);
+      if (err) reject(err);
+      else resolve(code);
+    };
+    /** Whatever else happens, leave the terminal usable. */
+    const restoreOnExit = () => screen?.destroy();
+    /** Errors inside handlers end the TUI with the terminal restored, then reach the CLI's error report. */
+    const guard = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        finish(70, err as Error);
+      }
+    };
 
-  const refresh = async () => {
-    view = await client.request<PsView>('ps');
-    const sel = (groupsBox as unknown as { selected: number }).selected ?? 0;
-    groupsBox.setItems(groupLines(view.groups));
-    groupsBox.select(Math.min(sel, Math.max(0, view.groups.length - 1)));
-    detail.setContent(detailLines(selected()).join('\n'));
-    const ev = await client.request<EventsAnswer>('events', {});
-    const fresh = ev.events.filter((e) => e.seq > lastSeq).slice(-EVENTS_SHOWN);
-    for (const line of eventLines(fresh)) events.log(line);
-    if (fresh.length) lastSeq = fresh[fresh.length - 1]!.seq;
-    screen.render();
-  };
-
-  const act = (op: 'restart' | 'stop') => {
-    const g = selected();
-    if (!g) return;
-    say(`${op} ${g.name}...`);
-    client.request(op, { group: g.name }).then(() => say(`${op} ${g.name}: done`), (err: Error) => say(`${op} ${g.name}: ${err.message}`));
-  };
-
-  groupsBox.on('select item', () => {
-    detail.setContent(detailLines(selected()).join('\n'));
-    screen.render();
-  });
-  screen.key(['r'], () => act('restart'));
-  screen.key(['s'], () => act('stop'));
-  groupsBox.focus();
-
-  await refresh();
-  return new Promise<number>((resolve) => {
-    const timer = setInterval(() => refresh().catch((err: Error) => say(`supervisor: ${err.message}`)), REFRESH_MS);
-    screen.key(['q', 'C-c'], () => {
-      clearInterval(timer);
-      screen.destroy();
-      client.close();
-      resolve(0);
+    const readLog = () => {
+      const g = selectedGroup(state);
+      const prog = g && logProgram(state, g);
+      state.logLines = prog?.detached ? tailLines(prog.logPath, state.logOf === null ? LOG_TAIL : LOG_READ) : [];
+    };
+    const draw = guard(() => {
+      drawTimer = null;
+      settleSelection(state);
+      readLog();
+      screen?.draw(state, Date.now());
     });
+    const redraw = () => {
+      if (!drawTimer && !finished) drawTimer = setTimeout(draw, DRAW_MIN_MS);
+    };
+
+    const link: SupervisorLink = new SupervisorLink(home, {
+      up: (st) => {
+        state.link = { up: true, pid: st.pid, startedAt: st.startedAt, error: null };
+        state.status = `connected to supervisor ${st.pid}`;
+        state.checkpoints.clear();
+        redraw();
+      },
+      down: (reason) => {
+        const wasUp = state.link.up;
+        state.link = { up: false, pid: null, startedAt: null, error: reason };
+        state.groups = [];
+        state.checks = [];
+        if (wasUp) state.status = 'the supervisor went away; its programs keep running. Waiting for it to come back...';
+        redraw();
+      },
+      figures: (groups, checks) => {
+        state.groups = groups;
+        state.checks = checks;
+        for (const name of state.checkpoints.keys()) if (!groups.some((g) => g.name === name)) state.checkpoints.delete(name);
+        redraw();
+      },
+      events: (events) => {
+        if (!addEvents(state, events)) return;
+        for (const e of events) if (e.type === 'checkpoint' && e.group) link.refreshCheckpoints(e.group);
+        redraw();
+      },
+      checkpoints: (group, list) => {
+        state.checkpoints.set(group, list);
+        redraw();
+      },
+      trouble: (message) => {
+        state.status = message;
+        redraw();
+      },
+    });
+
+    const ctx: KeyContext = {
+      state, link, redraw,
+      quit: () => finish(0),
+      page: (pane: Pane) => screen?.page(pane) ?? 1,
+      detailPrograms: () => screen?.lastDetail.map((l) => l.program) ?? [],
+    };
+
+    try {
+      screen = new Screen(home, p, {
+        clickGroup: guard((row: number) => {
+          state.focus = 'groups';
+          const g = visibleGroups(state)[state.scroll.groups + row];
+          if (g) state.selected = g.name;
+          redraw();
+        }),
+        focus: guard((pane: Pane) => {
+          state.focus = pane;
+          redraw();
+        }),
+        wheel: guard((pane: Pane, delta: number) => {
+          move(ctx, pane, delta);
+          redraw();
+        }),
+      });
+    } catch (err) {
+      return finish(70, err as Error);
+    }
+    for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      const fn = () => finish(code);
+      signals.push([sig, fn]);
+      process.on(sig, fn);
+    }
+    process.on('exit', restoreOnExit);
+    screen.screen.on('keypress', guard((ch: string | undefined, key: Key | undefined) => onKey(ctx, { ...key, ch })));
+    screen.screen.on('resize', redraw);
+    draw();
+    link.start().then(redraw, (err: Error) => finish(70, err));
   });
 }

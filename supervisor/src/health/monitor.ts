@@ -2,6 +2,7 @@
 // schedule while the group runs, applies the start grace period and the
 // failure threshold, and reports verdict changes (health events) and faults.
 import type { Registry } from '../model/registry.js';
+import type { CheckStatus } from '../protocol/health-requests.js';
 import type { EventSink } from '../events/sink.js';
 import type { CheckConfig, GroupHealthConfig, HealthPolicy } from './config.js';
 import { nextFire } from './cron.js';
@@ -65,6 +66,16 @@ export class HealthMonitor {
 
   groupsWithChecks(): string[] {
     return [...this.checks.keys()];
+  }
+
+  /** Each configured check of the group (or of all groups) with its last result, without running any. */
+  lastResults(group?: string): CheckStatus[] {
+    const groups = group === undefined ? [...this.checks.keys()] : [group];
+    return groups.flatMap((g) => [...(this.checks.get(g)?.values() ?? [])].map((s) => {
+      if (!s.last) return { group: g, check: s.cfg.name, last: null };
+      const { startedAt, ...verdict } = s.last;
+      return { group: g, check: s.cfg.name, last: { ...verdict, at: new Date(startedAt).toISOString() } };
+    }));
   }
 
   samples(group: string): Map<string, { cfg: CheckConfig; samples: CheckState['samples'] }> {

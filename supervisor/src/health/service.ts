@@ -5,7 +5,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import type { Registry } from '../model/registry.js';
 import type { Policy } from '../policy/types.js';
-import type { HealthRequest, HealthAnswer, EventsAnswer, AdviceAnswer } from '../protocol/health-requests.js';
+import type { HealthRequest, HealthAnswer, EventsAnswer, AdviceAnswer, ChecksAnswer } from '../protocol/health-requests.js';
 import { eventMatches } from '../protocol/events.js';
 import { JOURNAL_MAX_BYTES, Journal, readJournal } from '../events/journal.js';
 import { EventBus } from '../events/bus.js';
@@ -72,6 +72,7 @@ export class HealthService {
   async handle(req: HealthRequest, conn: Connection): Promise<unknown> {
     switch (req.op) {
       case 'health': {
+        if (req.cached) return { checks: this.monitor.lastResults(req.group) } satisfies ChecksAnswer;
         const groups = req.group ? [req.group] : this.monitor.groupsWithChecks();
         if (req.group && !this.monitor.groupsWithChecks().includes(req.group)) {
           throw new RequestFailed(`group "${req.group}" has no health checks; add check.NAME.command (or .tcp, .http) to its [group ${req.group}] section`);
@@ -88,7 +89,7 @@ export class HealthService {
           });
           conn.onClose(off);
         }
-        return { events } satisfies EventsAnswer;
+        return { events: req.last === undefined ? events : events.slice(-req.last) } satisfies EventsAnswer;
       }
       case 'stats':
         return this.stats(req.windowMs, req.group);

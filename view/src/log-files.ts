@@ -1,5 +1,6 @@
-// `durun logs`: merges the log files of a group's programs (every line starts
-// with an ISO-8601 time, so text order is time order) and follows them.
+// Program log files as the faces read them: `durun logs` merges a group's
+// (every line starts with an ISO-8601 time, so text order is time order) and
+// follows them; the TUI shows the tail of one.
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 
 export interface LogFile { id: number; logPath: string }
@@ -37,4 +38,24 @@ export function followLogs(files: LogFile[], write: (s: string) => void): void {
     }
   };
   setInterval(poll, 200);
+}
+
+/** How much of a log's end tailLines reads: enough for a screen, whatever the file's size. */
+const TAIL_BYTES = 64 * 1024;
+
+/** The last `n` lines of one log file, read from its end only; none if it does not exist (yet). */
+export function tailLines(file: string, n: number): string[] {
+  if (!existsSync(file)) return [];
+  const fd = openSync(file, 'r');
+  try {
+    const size = statSync(file).size;
+    const from = Math.max(0, size - TAIL_BYTES);
+    const buf = Buffer.alloc(size - from);
+    readSync(fd, buf, 0, buf.length, from);
+    const lines = buf.toString().split('\n').filter(Boolean);
+    if (from > 0) lines.shift(); // cut in the middle
+    return lines.slice(-n);
+  } finally {
+    closeSync(fd);
+  }
 }
