@@ -4,9 +4,10 @@
 // coming back) and the terminal given back after q and after SIGTERM.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { tempHome } from './helpers/home.js';
-import { durunSync, shutdownAll, waitGroup } from './helpers/durun.js';
+import { durunSync, policyUp, shutdownAll, waitGroup } from './helpers/durun.js';
 import { DURUN_BIN } from './helpers/paths.js';
 import { isAlive, waitFor } from './helpers/wait.js';
 import { VirtualTerminal } from './helpers/terminal.js';
@@ -98,7 +99,7 @@ test('groups in colour, the tree indented, help on ?, fits 80x24 without leftove
   await assertRestored(t, 0);
 });
 
-test('r then y restarts the selected group (new pid, event shown); c takes a checkpoint', async () => {
+test('r then y restarts the selected group (new pid, event shown); c takes a checkpoint, R then y restores it', async () => {
   const before = running((await waitGroup(env, 'alpha', 'running', (g) => !!running(g, 'sleep 6101'))), 'sleep 6101')!;
   const t = tui();
   await t.screen('groups listed', (s) => s.includes('beta'));
@@ -117,8 +118,73 @@ test('r then y restarts the selected group (new pid, event shown); c takes a che
   const list = JSON.parse(durunSync(env, ['checkpoints', 'alpha', '--json']).stdout) as CheckpointsAnswer;
   assert.is(list.checkpoints.at(-1)?.id, line[1]);
   await t.screen('the checkpoint listed in the group pane', (s) => new RegExp(`${line[1]}\\s+full`).test(s));
+  t.keys('R');
+  await t.screen('asks to confirm the restore', (s) => s.includes(`restore alpha from checkpoint ${line[1]}?`));
+  t.keys('y');
+  const restored = await t.screen('restore said', (s) => new RegExp(`restored alpha from ${line[1]}: pid\\(s\\) (\\d+)`).exec(s), 30_000);
+  await waitGroup(env, 'alpha', 'running the restored process', (g) => running(g, 'sleep 6101')?.pid === Number(restored[1]));
   t.keys('q');
   await assertRestored(t, 0);
+});
+
+/** Rows of the group list on screen (below its header row, down to its bottom border). */
+const groupRows = (ls: string[]) => ls.slice(3, ls.findIndex((l, i) => i > 1 && l.startsWith('└')));
+
+test('a policy group: search, its check with result and latency, its log, events filter, stop with y, start with u, click to select', async () => {
+  const script = path.join(home.dir, 'gamma.sh');
+  writeFileSync(script, 'echo hello-from-gamma\nexec sleep 6105\n');
+  policyUp(env, home.dir, 'gamma', `[group gamma]\ncommand = /bin/sh ${script}\ncheck.alive.command = true\ncheck.alive.interval = 1s\n`);
+  const t = tui();
+  await t.screen('groups listed', (s) => s.includes('gamma'));
+  t.keys('/gam\r');
+  const only = await t.screen('only gamma listed', (s, ls) => (s.includes('search "gam" (1 shown)') ? groupRows(ls) : null));
+  assert.equal(only.filter((l) => /\S/.test(l.slice(1, -1))).length, 1, `rows: ${only.join(' / ')}`);
+  assert.match(only[0]!, /▶ gamma\s+running/);
+  await t.screen('the check with result and latency, and the log', (s) => /▶ gamma\s+running\s+healthy/.test(s) && /alive\s+healthy\s+\d+ms\s+\d+(ms|s)/.test(s) && s.includes('hello-from-gamma'));
+
+  t.keys('egamma health\r');
+  const events = await t.screen('events of gamma health only', (_s, ls) => {
+    const top = ls.findIndex((l) => l.includes('events (filter: gamma health)'));
+    const rows = top < 0 ? [] : ls.slice(top + 1, ls.length - 2).filter((l) => /\d\d:\d\d:\d\d/.test(l));
+    return rows.length ? rows : null;
+  });
+  for (const l of events) assert.match(l, /gamma\s+health\s/);
+
+  t.keys('s');
+  await t.screen('asks to confirm', (s) => s.includes('stop gamma?'));
+  t.keys('y');
+  await t.screen('stopped', (s) => s.includes('stopped gamma (1 program(s))') && /▶ gamma\s+stopped/.test(s), 20_000);
+  t.keys('u');
+  await t.screen('started again', (s) => s.includes('started gamma') && /▶ gamma\s+running/.test(s), 20_000);
+
+  t.keys('/\x7f\x7f\x7f\r');
+  const all = await t.screen('all groups again', (_s, ls) => (groupRows(ls).some((l) => l.includes('beta')) ? ls : null));
+  // A click on beta's row selects it: the button's release, as an SGR mouse report (1-based; blessed
+  // reads one report per read, and a release alone is a click).
+  const y = all.findIndex((l) => /^│\s+beta\s/.test(l));
+  t.keys(`\x1b[<0;5;${y + 1}m`);
+  await t.screen('beta selected by the mouse', (s) => /▶ beta/.test(s));
+  t.keys('q');
+  await assertRestored(t, 0);
+});
+
+test('500 processes: listed, scrolled through from top to bottom and back', async () => {
+  assert.is(durunSync(env, ['--detach', '--group', 'many', '--', 'bash', '-c', 'for i in $(seq 500); do sleep 7001 & done; wait']).code, 0);
+  const g = await waitGroup(env, 'many', '501 processes', (x) => x.processes.filter((q) => q.state === 'running').length === 501, 60_000);
+  const last = g.processes.filter((q) => q.state === 'running').at(-1)!;
+  const t = tui();
+  await t.screen('groups listed', (s) => s.includes('many'));
+  t.keys('/many\r');
+  await t.screen('the tree of 501', (s) => s.includes('PROCESSES (501 running)') && s.includes('▶ many'));
+  t.keys('\tG');
+  await t.screen('the bottom of the pane', (s) => s.includes('LOG of program 1') && !s.includes('PROCESSES (501'));
+  t.keys('k'.repeat(8));
+  await t.screen('the last process, eight lines up', (s) => new RegExp(`${last.pid} running`).test(s));
+  t.keys('gg');
+  await t.screen('the top again', (s) => s.includes('PROCESSES (501 running)') && s.includes('PROGRAMS'));
+  t.keys('q');
+  await assertRestored(t, 0);
+  assert.is(durunSync(env, ['stop', 'many']).code, 0);
 });
 
 test('SIGTERM ends the TUI with 143 and gives the terminal back', async () => {
