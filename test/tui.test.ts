@@ -59,10 +59,12 @@ async function assertRestored(t: VirtualTerminal, code: number): Promise<void> {
   assert.not.match(after, /-icanon/, 'canonical mode back on');
 }
 
-test('groups in colour, the tree indented, help on ?, fits 80x24 without leftovers, q gives the terminal back', async () => {
+test('groups in colour, the tree indented (a daemon under the runner), help on ?, fits 80x24 without leftovers, q gives the terminal back', async () => {
   assert.is(durunSync(env, ['--detach', '--group', 'alpha', '--', 'sleep', '6101']).code, 0);
   assert.is(durunSync(env, ['--detach', '--group', 'beta', '--', 'bash', '-c', 'sleep 6102 & exec sleep 6103']).code, 0);
   await waitGroup(env, 'beta', 'both sleeps', (g) => !!running(g, 'sleep 6102') && !!running(g, 'sleep 6103'));
+  assert.is(durunSync(env, ['--detach', '--group', 'delta', '--', 'sh', '-c', '(sleep 6201 &); sleep 6202']).code, 0);
+  await waitGroup(env, 'delta', 'the daemon and the sleep', (g) => !!running(g, 'sleep 6201') && !!running(g, 'sleep 6202'));
   const t = tui();
   const lines = await t.screen('both groups listed', (_s, ls) => (ls.some((l) => /▶ alpha\s+running/.test(l)) && ls.some((l) => /beta\s+running/.test(l)) ? ls : null));
   // The state is painted green, the name is not.
@@ -82,6 +84,13 @@ test('groups in colour, the tree indented, help on ?, fits 80x24 without leftove
   };
   assert.is(indentOf('sleep 6102') - indentOf('sleep 6103'), 2, 'child indented under its parent');
   assert.ok(tree.some((l) => /runner\s+durun \(program 1\)/.test(l)), 'the runner heads the tree');
+
+  // A daemonized process (its parent exited; the runner, a subreaper, adopted it) shows under the runner, marked.
+  t.keys('j');
+  const daemon = await t.screen('delta selected with its tree', (_s, ls) => (ls.some((l) => l.includes('sleep 6201 [daemonized]')) ? ls : null));
+  const shell = daemon.find((l) => /\d+ running .*sh -c/.test(l))!;
+  const orphan = daemon.find((l) => l.includes('sleep 6201 [daemonized]'))!;
+  assert.is(orphan.indexOf('sleep 6201'), shell.indexOf('sh -c'), 'beside the program\'s root, under the runner');
 
   t.keys('?');
   await t.screen('help', (s) => s.includes('restart the selected group') && s.includes('take a checkpoint'));
