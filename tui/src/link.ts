@@ -30,6 +30,8 @@ export class SupervisorLink {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private asking = false;
+  /** A connection attempt is under way (a slow one must not be doubled by the next tick). */
+  private connecting = false;
   private readonly knownCheckpoints = new Set<string>();
 
   constructor(private readonly home: string, private readonly listener: LinkListener) {}
@@ -65,6 +67,16 @@ export class SupervisorLink {
   }
 
   private async connect(startIfDown: boolean): Promise<void> {
+    if (this.connecting) return;
+    this.connecting = true;
+    try {
+      await this.attach(startIfDown);
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private async attach(startIfDown: boolean): Promise<void> {
     let client: Client;
     try {
       client = await Client.connect(this.home, { startIfDown });
