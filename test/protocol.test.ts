@@ -1,7 +1,7 @@
 // Wire protocol v1 parsing: what is accepted, and the exact errors for what is not.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ProtocolError, parseHello, parseLine, parseProcMessage, parseRunnerMessage } from '../supervisor/src/protocol/messages.js';
+import { ProtocolError, parseClientRequest, parseHello, parseLine, parseProcMessage, parseRunnerMessage } from '../supervisor/src/protocol/messages.js';
 import { LineSplitter } from '../supervisor/src/protocol/lines.js';
 
 const err = (fn: () => unknown) => {
@@ -38,6 +38,13 @@ test('proc and runner messages', () => {
   assert.is(err(() => parseProcMessage({ op: 'exec', pid: 1, path: '/x', argv: [1] })), 'op "exec": field "argv" must be an array of strings');
   assert.is(err(() => parseProcMessage({ op: 'teleport', pid: 1 })), 'unknown op "teleport" for a process link');
   assert.equal(parseRunnerMessage({ op: 'instance-end', instance: 2, status: 0 }), { op: 'instance-end', instance: 2, status: 0, signal: undefined });
+});
+
+test('the live view\'s requests: health without running checks, the newest N events', () => {
+  assert.equal(parseClientRequest({ op: 'health', id: 1, cached: true }), { op: 'health', id: 1, group: undefined, cached: true });
+  assert.is(err(() => parseClientRequest({ op: 'health', id: 1, cached: 'yes' })), 'op "health": field "cached" must be a boolean');
+  assert.is((parseClientRequest({ op: 'events', id: 2, follow: true, last: 300 }) as { last?: number }).last, 300);
+  assert.is(err(() => parseClientRequest({ op: 'events', id: 2, last: 0 })), 'events: last must be positive');
 });
 
 test('line splitter frames lines across chunks and caps their length', () => {

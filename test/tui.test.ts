@@ -196,11 +196,13 @@ test('500 processes: listed, scrolled through from top to bottom and back', asyn
   assert.is(durunSync(env, ['stop', 'many']).code, 0);
 });
 
-test('SIGTERM ends the TUI with 143 and gives the terminal back', async () => {
-  const t = tui();
-  await t.screen('groups listed', (s) => s.includes('beta'));
-  process.kill(tuiPid(t), 'SIGTERM');
-  await assertRestored(t, 143);
+test('SIGTERM and SIGHUP end the TUI (143, 129) and give the terminal back', async () => {
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    const t = tui();
+    await t.screen('groups listed', (s) => s.includes('beta'));
+    process.kill(tuiPid(t), signal);
+    await assertRestored(t, code);
+  }
 });
 
 test('NO_COLOR: monochrome, the selection still marked', async () => {
@@ -217,18 +219,20 @@ test('NO_COLOR: monochrome, the selection still marked', async () => {
 test('says the supervisor is not running when it is killed, and reconnects when one comes back', async () => {
   const t = tui();
   await t.screen('groups listed', (s) => s.includes('beta'));
+  t.keys('j');
+  await t.screen('beta selected', (s) => s.includes('▶ beta'));
   // The supervisor of this test's home only: its pid file, checked against the process's own environment.
   const pid = Number(readFileSync(`${home.dir}/supervisor.pid`, 'utf8'));
   assert.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DURUN_HOME=${home.dir}`), 'the pid file names our supervisor');
   assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /supervisor/);
   process.kill(pid, 'SIGKILL');
-  await t.screen('not running shown', (s) => s.includes('supervisor not running') && !s.includes('▶ alpha'));
+  await t.screen('not running shown, no stale figures', (s) => s.includes('supervisor not running') && !/beta\s+running/.test(s));
   await waitFor('old supervisor gone', () => !isAlive(pid));
   // The next supervisor: started by `durun ps`, unless a runner of the groups already started one.
   assert.is(durunSync(env, ['ps']).code, 0);
   const next = Number(readFileSync(`${home.dir}/supervisor.pid`, 'utf8'));
   assert.is.not(next, pid);
-  await t.screen('reconnected to the new supervisor', (s) => s.includes(`supervisor ${next}`) && /▶ alpha\s+running/.test(s) && !s.includes('supervisor not running'), 20_000);
+  await t.screen('reconnected to the new supervisor', (s) => s.includes(`supervisor ${next}`) && /▶ beta\s+running/.test(s) && !s.includes('supervisor not running'), 20_000);
   t.keys('q');
   await assertRestored(t, 0);
 });

@@ -17,7 +17,6 @@ export interface Key { name?: string; full?: string; ch?: string }
 
 /** Two `g` presses closer than this are `gg`. */
 const GG_MS = 1000;
-let lastG = 0;
 
 /** Moves within the focused pane; ±Infinity goes to the top or bottom. */
 export function move(ctx: KeyContext, pane: Pane, delta: number): void {
@@ -90,7 +89,7 @@ export function onKey(ctx: KeyContext, key: Key): void {
     return ctx.redraw();
   }
   const pane = s.focus;
-  if (name !== 'g') lastG = 0;
+  if (name !== 'g') s.lastG = 0;
   switch (name) {
     case 'q': case 'C-c': return ctx.quit();
     case '?': s.mode = { kind: 'help' }; break;
@@ -104,10 +103,10 @@ export function onKey(ctx: KeyContext, key: Key): void {
     case 'end': case 'S-g': case 'G': move(ctx, pane, Infinity); break;
     case 'g': {
       const now = Date.now();
-      if (now - lastG < GG_MS) {
+      if (now - s.lastG < GG_MS) {
         move(ctx, pane, -Infinity);
-        lastG = 0;
-      } else lastG = now;
+        s.lastG = 0;
+      } else s.lastG = now;
       break;
     }
     case 'enter':

@@ -51,6 +51,8 @@ export interface UiState {
   /** The detail pane's cursor line (it names a program for `l`). */
   detailCursor: number;
   eventsFollow: boolean;
+  /** When `g` was pressed last (a second one soon after is `gg`); 0 when the last key was another. */
+  lastG: number;
   mode: Mode;
   status: string;
   logLines: string[];
@@ -61,7 +63,7 @@ export function initialState(): UiState {
     link: { up: false, pid: null, startedAt: null, error: null },
     groups: [], checks: [], checkpoints: new Map(), events: [],
     selected: null, focus: 'groups', search: '', eventFilter: { groups: [], types: [] }, sort: 'name',
-    logOf: null, scroll: { groups: 0, detail: 0, events: 0 }, detailCursor: 0, eventsFollow: true,
+    logOf: null, scroll: { groups: 0, detail: 0, events: 0 }, detailCursor: 0, eventsFollow: true, lastG: 0,
     mode: { kind: 'normal' }, status: '', logLines: [],
   };
 }
@@ -93,11 +95,16 @@ export function selectedGroup(s: UiState): GroupView | undefined {
   return shown.find((g) => g.name === s.selected) ?? shown[0];
 }
 
-/** Keeps the selection on a shown group (the first one when the selected one went away). */
+/**
+ * Keeps the selection on a shown group (the first one when the selected one
+ * went away). With nothing shown (the supervisor away, a search matching
+ * nothing) the choice is kept for when the groups come back.
+ */
 export function settleSelection(s: UiState): void {
   const g = selectedGroup(s);
-  if (s.selected !== (g?.name ?? null)) {
-    s.selected = g?.name ?? null;
+  if (!g) return;
+  if (s.selected !== g.name) {
+    s.selected = g.name;
     s.logOf = null;
     s.detailCursor = 0;
     s.scroll.detail = 0;
