@@ -36,10 +36,15 @@ void callhome_install(void)
 	/* A blocked mask is inherited across exec; the signal must get through.
 	 * The raw call (the kernel's 8-byte set): unblocking needs none of
 	 * glibc's filtering, and its wrapper sits on a page few programs touch. */
+	callhome_hold(0);
+}
+
+void callhome_hold(int hold)
+{
 	sigset_t set;
 	memset(&set, 0, sizeof set);
 	sig_set(&set, conf.signo, 1);
-	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, NULL, (size_t)8);
+	syscall(SYS_rt_sigprocmask, hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL, (size_t)8);
 }
 
 static int is_ours(int sig)

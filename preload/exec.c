@@ -71,12 +71,16 @@ static int exec_common(enum how how, int dirfd, const char *path, char *const ar
 		announce_by_fd(dirfd, path, argv);
 	else if (!quiet)
 		msg_exec(path, argv);
+	if (conf.signo > 0)
+		callhome_hold(1);
 	switch (how) {
 	case BY_PATH: REAL(execve)(path, argv, env); break;
 	case BY_SEARCH: REAL(execvpe)(path, argv, env); break;
 	default: REAL(execveat)(dirfd, path, argv, env, flags); break;
 	}
 	int err = errno;
+	if (conf.signo > 0)
+		callhome_hold(0);
 	if (!quiet)
 		msg_exec_failed(err);
 	errno = err;

@@ -227,6 +227,11 @@ char **env_repair(char *const envp[], char **out, char *count_buf, char *preload
 /* ---- callhome.c ---- */
 
 void callhome_install(void);
+/* Blocks (1) or unblocks (0) the call-home signal. exec blocks it: from the
+ * kernel's reset of our handler to the new image's callhome_install, its
+ * default action would kill the process; held pending, it is delivered
+ * there (a static image never loads us and keeps it blocked, harmlessly). */
+void callhome_hold(int hold);
 
 /* ---- ckpt.c: checkpoint requests on the call-home signal ---- */
 

@@ -182,7 +182,8 @@ static void on_supervisor(void *ctx, const char *line)
 		if (tree_signal((int)sig) > 0 && sig != SIGKILL && r->phase == RUNNING)
 			r->kill_at = now_ms() + (grace > 0 ? grace : 0);
 	} else if (strcmp(op, "restart") == 0) {
-		if (r->phase != AWAIT_DECISION) {
+		/* In RESTART_WAIT: the operator asked for the restart now (a new delay). */
+		if (r->phase != AWAIT_DECISION && r->phase != RESTART_WAIT) {
 			note("supervisor sent restart while no instance had ended; ignored");
 			return;
 		}

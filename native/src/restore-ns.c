@@ -3,7 +3,7 @@
  * to take) in the current namespace, so durun-restore makes a new pid
  * namespace (inside a new user namespace when not root) and builds this tree:
  *
- *   durun-restore (outer: reports, waits, exits with the program's status)
+ *   durun-restore (outer: reports, waits, ends as the program ended)
  *     └─ init, pid 1 of the new namespace (reaps orphans)
  *          └─ parent stand-in, pid = old ppid (only if old ppid != 1)
  *               └─ restored program, pid = old pid (clone3 set_tid)
@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -72,11 +74,51 @@ int exit_code(int st)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
 }
 
+/* The signal that killed the restored root, written by the stand-in or init
+ * that reaped it, read by the outer durun-restore: a shared page set up
+ * before init is forked (the restored process's own mappings are replaced,
+ * so it never sees it). Without it the outer could only pass on 128+N, and
+ * the runner would take a SIGKILL'ed program for a planned exit(137). */
+static int *death_signal;
+
+static int death_note_setup(void)
+{
+	void *p = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		RERR("ns", errno, "mmap the page that carries the program's death signal");
+		return -1;
+	}
+	death_signal = p;
+	return 0;
+}
+
+/* Ends the outer durun-restore as the program ended: by the same signal (no
+ * core of our own), else with its exit code. */
+static void __attribute__((noreturn)) end_like_program(int st)
+{
+	int sig = death_signal ? __atomic_load_n(death_signal, __ATOMIC_SEQ_CST) : 0;
+	if (sig > 0 && sig < NSIG) {
+		struct rlimit none = { 0, 0 };
+		sigset_t set;
+		setrlimit(RLIMIT_CORE, &none);
+		signal(sig, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+	}
+	exit(exit_code(st));
+}
+
 void wait_and_exit(pid_t child)
 {
 	for (;;) {
 		int st;
 		pid_t p = wait(&st);
+		if (p == child && WIFSIGNALED(st) && death_signal) {
+			int none = 0;
+			__atomic_compare_exchange_n(death_signal, &none, WTERMSIG(st), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		}
 		if (p == child)
 			_exit(exit_code(st));
 		if (p < 0 && errno != EINTR)
@@ -203,7 +245,7 @@ void forward_and_wait(pid_t target, pid_t init)
 	for (;;) {
 		pid_t p = waitpid(init, &st, 0);
 		if (p == init)
-			exit(exit_code(st));
+			end_like_program(st);
 		if (p < 0 && errno != EINTR)
 			exit(1);
 	}
@@ -211,6 +253,8 @@ void forward_and_wait(pid_t target, pid_t init)
 
 int ns_unshare(void)
 {
+	if (death_note_setup())
+		return -1;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	char map[64];

@@ -7,7 +7,8 @@ import type { StatusView } from './protocol/views.js';
 import type { GroupRequest, PolicyStatus } from './protocol/group-requests.js';
 import { pace, relaunchPlan } from './groups/launch-plan.js';
 import { groupViews } from './views.js';
-import { killInstance } from './program-control.js';
+import type { Lifecycle } from './lifecycle/machine.js';
+import { FINAL } from './lifecycle/phases.js';
 import { diag } from './diag.js';
 import { startDetachedRunner, withoutDurunVars } from './detached-runner.js';
 
@@ -16,17 +17,20 @@ export class RequestError extends Error {}
 /** How long `stop` lets a program finish after SIGTERM before SIGKILL. */
 export const STOP_GRACE_MS = 10_000;
 
-const active = (p: ProgramRecord) => p.state === 'running' || p.state === 'restarting';
+const active = (p: ProgramRecord) => !FINAL.has(p.phase);
+/** How long `restart` waits for a re-attaching runner before it takes the runner for gone. */
+const REATTACH_WAIT_MS = 3000;
 
 export class ClientEvents {
   private waiters: Array<() => boolean> = [];
   /** Policy groups (issue 4: up, down, reload, notify, service), wired by main.ts. */
   groupRequests: { handle(req: GroupRequest): Promise<unknown>; status(): PolicyStatus } | null = null;
 
-  constructor(private readonly registry: Registry, private readonly home: string, private readonly startedAt: number, private readonly shutdown: (stopAll: boolean) => Promise<void>) {
+  constructor(private readonly registry: Registry, private readonly lifecycle: Lifecycle, private readonly home: string, private readonly startedAt: number, private readonly shutdown: (stopAll: boolean) => Promise<void>) {
     registry.onSettle = () => {
       this.waiters = this.waiters.filter((done) => !done());
     };
+    lifecycle.relaunch = (group, p) => this.relaunch(group, p);
   }
 
   async handle(req: ClientRequest): Promise<unknown> {
@@ -62,50 +66,54 @@ export class ClientEvents {
     }
   }
 
-  /** Stops every active program of a group and resolves when all have ended. */
+  /** Stops every active program of a group and resolves when all have ended (at once for one waiting out a backoff). */
   async stop(group: GroupRecord): Promise<{ group: string; stopped: number }> {
     const targets = group.programs.filter(active);
-    for (const p of targets) {
-      p.stopRequested = true;
-      killInstance(this.registry, group, p, 15, STOP_GRACE_MS);
-    }
-    this.registry.changed();
-    await this.until(() => targets.every((p) => !active(p) || (!this.registry.runner(group.name, p.id) && this.registry.liveProcessesOf(group, p.id).length === 0)), STOP_GRACE_MS + 5000,
+    for (const p of targets) this.lifecycle.feed(group, p, { kind: 'stop', signal: 15, graceMs: STOP_GRACE_MS });
+    const unattendedGone = (p: ProgramRecord) => !this.registry.runner(group.name, p.id) && this.registry.liveProcessesOf(group, p.id).length === 0;
+    await this.until(() => targets.every((p) => !active(p) || unattendedGone(p)), STOP_GRACE_MS + 5000,
       `group ${group.name} did not stop within ${(STOP_GRACE_MS + 5000) / 1000} s`);
-    for (const p of targets) if (active(p)) p.state = 'stopped';
-    this.registry.settle(group);
+    for (const p of targets) if (active(p)) this.lifecycle.feed(group, p, { kind: 'tree-gone' });
     return { group: group.name, stopped: targets.length };
   }
 
-  /** Restarts the group: running programs through their runners, finished ones with a new detached runner. */
+  /**
+   * Restarts the group: running programs through their runners (at once
+   * when one waits out a backoff), finished ones with a new detached
+   * runner. A program whose runner is re-attaching is waited for, never
+   * started a second time beside it.
+   */
   async restart(group: GroupRecord): Promise<{ group: string; restarted: number }> {
     // Relaunched programs come back in their recorded launch order and spacing (issue 4).
     const plan = relaunchPlan(group.programs, group.history);
-    const programs = plan.map((step) => step.program);
     let lastLaunch = 0;
     group.failedReason = null;
     for (const { program: p, delayMs } of plan) {
-      if (active(p) && this.registry.runner(group.name, p.id)) {
-        const before = p.instance;
-        p.restartRequested = true;
-        p.stopRequested = false;
-        killInstance(this.registry, group, p, 15, STOP_GRACE_MS);
-        await this.until(() => p.instance > before && p.state === 'running' && p.rootPid !== null, STOP_GRACE_MS + 5000, `program ${p.id} of ${group.name} did not come back`);
-      } else {
-        if (active(p)) {
-          p.stopRequested = true;
-          killInstance(this.registry, group, p, 9, 0);
-        }
-        group.programs = group.programs.filter((q) => q !== p);
-        await pace(lastLaunch, delayMs);
-        lastLaunch = Date.now();
-        await this.relaunch(group, p);
+      if (active(p) && !this.registry.runner(group.name, p.id) && this.lifecycle.provenRunner(p)) {
+        await this.settled(() => this.registry.runner(group.name, p.id) !== undefined || !this.lifecycle.provenRunner(p), REATTACH_WAIT_MS);
       }
+      if (active(p) && this.registry.runner(group.name, p.id)) {
+        const asked = Date.now();
+        this.lifecycle.feed(group, p, { kind: 'restart', signal: 15, graceMs: STOP_GRACE_MS });
+        await this.until(() => p.phase === 'running' && (p.instanceStartedAt ?? 0) >= asked, STOP_GRACE_MS + 5000, `program ${p.id} of ${group.name} did not come back`);
+        continue;
+      }
+      if (active(p) && this.lifecycle.provenRunner(p)) {
+        throw new RequestError(`program ${p.id} of ${group.name}: its runner (pid ${p.runnerPid}) is alive but has not re-attached; try again in a moment`);
+      }
+      if (active(p)) this.lifecycle.feed(group, p, { kind: 'runner-dead' }); // ends what is left; may relaunch by itself
+      await pace(lastLaunch, delayMs);
+      lastLaunch = Date.now();
+      if (group.programs.includes(p)) this.lifecycle.feed(group, p, { kind: 'restart', signal: 15, graceMs: STOP_GRACE_MS });
+      await this.lifecycle.relaunched(p).catch((err: Error) => {
+        throw new RequestError(`relaunching ${group.name}: ${err.message}`);
+      });
     }
     this.registry.settle(group);
-    return { group: group.name, restarted: programs.length };
+    return { group: group.name, restarted: plan.length };
   }
 
+  /** Starts a program afresh under a new detached runner (the lifecycle's relaunch). */
   private async relaunch(group: GroupRecord, p: ProgramRecord): Promise<void> {
     try {
       await startDetachedRunner({
@@ -114,7 +122,7 @@ export class ClientEvents {
       });
     } catch (err) {
       diag(`relaunch of ${group.name} failed: ${(err as Error).message}`);
-      throw new RequestError(`relaunching ${group.name}: ${(err as Error).message}`);
+      throw err;
     }
   }
 
@@ -128,16 +136,23 @@ export class ClientEvents {
   }
 
   private until(done: () => boolean, timeoutMs: number, failure: string): Promise<void> {
-    if (done()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
+    return this.settled(done, timeoutMs).then((ok) => {
+      if (!ok) throw new RequestError(failure);
+    });
+  }
+
+  /** Resolves true once done() holds (checked whenever a program settles), false after timeoutMs. */
+  private settled(done: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new RequestError(failure));
+        resolve(false);
       }, timeoutMs);
       const check = () => {
         if (!done()) return false;
         clearTimeout(timer);
-        resolve();
+        resolve(true);
         return true;
       };
       this.waiters.push(check);

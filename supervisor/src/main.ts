@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync, unlinkSync } from 'node:fs';
 import { ensurePrivateHome, resolveHome, socketPath } from './protocol/home.js';
 import { Registry } from './model/registry.js';
 import { RunnerEvents } from './runner-events.js';
+import { Lifecycle } from './lifecycle/machine.js';
 import { ProcEvents } from './proc-events.js';
 import { ClientEvents } from './client-events.js';
 import { ControlServer } from './server.js';
@@ -37,9 +38,10 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
 
   const registry = new Registry(path.join(home, 'state.json'));
   registry.load();
-  const runners = new RunnerEvents(registry, logDir);
+  const lifecycle = new Lifecycle(registry);
+  const runners = new RunnerEvents(registry, lifecycle, logDir);
   runners.onReadopt = (runnerPid) => {
-    if (server) callHomeSubtree(runnerPid, server.linkedPids());
+    if (server) callHomeSubtree(runnerPid, server.linkedPids(), lifecycle.runnerPids());
   };
   const procs = new ProcEvents(registry, runners);
   let server: ControlServer | null = null;
@@ -64,14 +66,14 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
     }
     finish(0);
   };
-  const clients = new ClientEvents(registry, home, Date.now(), shutdown);
+  const clients = new ClientEvents(registry, lifecycle, home, Date.now(), shutdown);
   // Events, health checks and recovery (issue 5); transitions report through registry.events.
   // Checkpoints and restore (issue 3); the recovery ladder's `restore` step uses them.
   const ckpt = new CheckpointService(registry, home, (g) => clients.stop(g));
-  const health = new HealthService(home, registry, supervisorActions(registry, clients, ckpt.restorer));
+  const health = new HealthService(home, registry, supervisorActions(registry, lifecycle, clients, ckpt.restorer));
   registry.events = health.bus;
   health.bus.emit({ type: 'supervisor-start', group: null, pid: process.pid, reason: `supervisor ${process.pid} took over ${home}` });
-  const groups = new PolicyManager(registry, home);
+  const groups = new PolicyManager(registry, lifecycle, home);
   clients.groupRequests = { handle: (req) => handleGroupRequest(groups, req), status: () => groups.status() };
   procs.onReady = (group) => groups.notify(group);
   groups.onPolicy((p) => health.setPolicy(p));
@@ -81,10 +83,13 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });
   diag(`supervisor ${process.pid} listening on ${socketPath(home)}`);
 
-  adoptSurvivors(registry);
+  adoptSurvivors(registry, lifecycle);
   groups.resume();
   const scanner = setInterval(() => {
-    scanOnce(registry, server!.linkedPids(), (group, rec) => procs.ended(group, rec, null, null));
+    scanOnce(registry, lifecycle, server!.linkedPids(), {
+      vanished: (group, rec) => procs.ended(group, rec, null, null),
+      zombie: (group, rec, status, signal) => procs.ended(group, rec, status, signal, true),
+    });
     registry.onSettle();
   }, SCAN_INTERVAL_MS);
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(false));

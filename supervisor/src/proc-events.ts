@@ -120,7 +120,7 @@ export class ProcEvents {
     }
     if (stat && stat.state === 'Z' && stat.exitCode !== null) {
       const { status, signal } = decodeWaitStatus(stat.exitCode);
-      return this.ended(group, rec, status, signal);
+      return this.ended(group, rec, status, signal, true);
     }
     if (rec.plannedExit !== null) return this.ended(group, rec, rec.plannedExit, null);
     // Gone and reaped already: the parent's `reaped` (or the runner's child-exit) may still be on its way.
@@ -174,18 +174,24 @@ export class ProcEvents {
     }
     if (rec.state === 'running') return this.ended(group, rec, status, signal);
     const plannedBefore = rec.state === 'exited';
+    const wasZombie = rec.state === 'zombie';
     rec.exitStatus = status;
     rec.signal = signal;
     if (signal) rec.state = 'killed';
+    else if (wasZombie) rec.state = 'exited';
     this.registry.changed();
     // Ended on its word (`exit`), then killed before it got out: judged like any death by a signal.
     const program = this.registry.program(group, rec.program);
     if (plannedBefore && signal !== null && program) this.runners.noteCrash(group, program, rec.pid, rec.instance, signal);
   }
 
-  /** A process ended: records how and, if it was a crash, has its instance restarted. */
-  ended(group: GroupRecord, rec: ProcRecord, status: number | null, signal: number | null): void {
-    const state = signal ? 'killed' : status !== null ? 'exited' : 'lost';
+  /**
+   * A process ended: records how and, if it was a crash, has its instance
+   * restarted. zombie: it is seen dead but not reaped by its parent yet
+   * (`ps` says so until a `reaped` or the runner tells the rest).
+   */
+  ended(group: GroupRecord, rec: ProcRecord, status: number | null, signal: number | null, zombie = false): void {
+    const state = zombie ? 'zombie' : signal ? 'killed' : status !== null ? 'exited' : 'lost';
     this.registry.endProcess(rec, { state, status, signal });
     const program = this.registry.program(group, rec.program);
     if (program && (signal !== null || state === 'lost')) this.runners.noteCrash(group, program, rec.pid, rec.instance, signal);

@@ -16,20 +16,22 @@ export const STABLE_RUN_MS = 10_000;
 export interface InstanceEnd { status: number | null; signal: number | null; at: number }
 
 export type Decision =
-  | { action: 'restart'; delayMs: number; counted: boolean }
+  | { action: 'restart'; delayMs: number }
   | { action: 'finish'; code: number; failed: string | null };
 
-/** Decides what follows the end of a program's current instance. */
-export function decide(program: ProgramRecord, end: InstanceEnd): Decision {
+/**
+ * Decides what follows the end of a program's current instance that nobody
+ * asked for (lifecycle/table.ts sends asked-for stops and restarts elsewhere).
+ * crashed: a process of it died by a crash signal or a broken link, or its
+ * root by a signal other than SIGHUP, SIGINT, SIGTERM, SIGPIPE (those are
+ * clean ends, restarted only under `always`, as systemd does).
+ */
+export function decide(program: ProgramRecord, end: InstanceEnd, crashed: boolean): Decision {
   const code = shellCode(end.status, end.signal);
-  if (program.stopRequested) return { action: 'finish', code, failed: null };
-  if (program.restartRequested) return { action: 'restart', delayMs: 0, counted: false };
-
-  const crashed = program.crashed || end.signal !== null;
   const wanted =
     program.restart === 'always' ? true
     : program.restart === 'never' ? false
-    : program.restart === 'on-failure' ? crashed || code !== 0
+    : program.restart === 'on-failure' ? crashed || (end.signal === null && code !== 0)
     : crashed;
   if (!wanted) return { action: 'finish', code, failed: null };
 
@@ -41,7 +43,7 @@ export function decide(program: ProgramRecord, end: InstanceEnd): Decision {
   }
   const ranStable = program.instanceStartedAt !== null && end.at - program.instanceStartedAt >= STABLE_RUN_MS;
   const n = ranStable ? 0 : program.consecutiveRestarts;
-  return { action: 'restart', delayMs: backoffDelay(n, program.options), counted: true };
+  return { action: 'restart', delayMs: backoffDelay(n, program.options) };
 }
 
 /** 0 for the first restart, then base·2^(n-1) capped. */

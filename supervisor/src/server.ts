@@ -17,6 +17,11 @@ import { addon } from './peercred.js';
 import { childByInnerPid } from './procfs.js';
 import { diag } from './diag.js';
 
+/** Requests of one client connection being answered at once; more wait in its queue. */
+const MAX_IN_FLIGHT = 16;
+/** Lines a client connection may have waiting before reading from it pauses. */
+const MAX_QUEUED = 256;
+
 /** Our uid, read once (every connection is checked against it). */
 const OWN_UID = process.getuid!();
 
@@ -85,15 +90,34 @@ export class ControlServer {
     const send = (msg: Record<string, unknown>, written?: () => void) => {
       if (!sock.destroyed) sock.write(JSON.stringify({ v: 1, ...msg }) + '\n', written);
     };
+    // A client's requests wait in a bounded queue: a pipelined flood is
+    // answered in order, MAX_IN_FLIGHT at a time, and reading pauses while
+    // the queue is full (the kernel's socket buffer holds the rest).
+    const queued: string[] = [];
+    let inFlight = 0;
+    const run = (line: string) => {
+      try {
+        if (role.kind === 'client') inFlight++;
+        const wasClient = role.kind === 'client';
+        role = this.dispatch(role, line, send, closers, cred!.pid, answered);
+        if (wasClient && role.kind !== 'client') inFlight--;
+      } catch (err) {
+        if (role.kind === 'client') answered();
+        if (!(err instanceof ProtocolError)) throw err;
+        send({ op: 'error', message: err.message });
+        if (role.kind === 'new') sock.destroy();
+      }
+    };
+    const answered = () => {
+      inFlight--;
+      while (inFlight < MAX_IN_FLIGHT && queued.length) run(queued.shift()!);
+      if (queued.length < MAX_QUEUED / 2 && sock.isPaused()) sock.resume();
+    };
     const splitter = new LineSplitter(
       (line) => {
-        try {
-          role = this.dispatch(role, line, send, closers, cred!.pid);
-        } catch (err) {
-          if (!(err instanceof ProtocolError)) throw err;
-          send({ op: 'error', message: err.message });
-          if (role.kind === 'new') sock.destroy();
-        }
+        if (role.kind !== 'client' || inFlight < MAX_IN_FLIGHT) return run(line);
+        queued.push(line);
+        if (queued.length >= MAX_QUEUED) sock.pause();
       },
       () => {
         send({ op: 'error', message: 'message longer than 64 KiB' });
@@ -108,7 +132,7 @@ export class ControlServer {
     });
   }
 
-  private dispatch(role: Role, line: string, send: (m: Record<string, unknown>) => void, closers: Array<() => void> = [], peerPid = 0): Role {
+  private dispatch(role: Role, line: string, send: (m: Record<string, unknown>) => void, closers: Array<() => void> = [], peerPid = 0, answered: () => void = () => {}): Role {
     const msg = parseLine(line);
     switch (role.kind) {
       case 'new': {
@@ -127,7 +151,7 @@ export class ControlServer {
           return { kind: 'proc', link, inner: hello.pid, send };
         }
         const port: RunnerPort = { send };
-        const res = this.h.runners.hello(hello, port);
+        const res = this.h.runners.hello(hello, port, peerPid);
         if ('error' in res) {
           send({ op: 'error', message: res.error });
           return role;
@@ -147,7 +171,7 @@ export class ControlServer {
         return role;
       }
       case 'runner':
-        this.h.runners.message(role.group, role.program, parseRunnerMessage(msg), role.port);
+        this.h.runners.message(role.group, role.program, parseRunnerMessage(msg));
         return role;
       case 'writer':
         this.h.ckpt?.writerMessage(role.group, role.member, parseProcMessage(msg));
@@ -159,10 +183,10 @@ export class ControlServer {
           : CHECKPOINT_OPS.has(req.op) && this.h.ckpt
             ? this.h.ckpt.handle(req as CheckpointRequest)
             : this.h.clients.handle(req);
-        answer.then(
+        void answer.then(
           (data) => send({ op: 'result', id: req.id, ok: true, data }),
           (err: Error) => send({ op: 'result', id: req.id, ok: false, error: err.message }),
-        );
+        ).finally(answered);
         return role;
       }
     }

@@ -10,7 +10,26 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 interface Usage { cpu: number; rss: number; ppid: number }
 
-async function usage(pids: number[]): Promise<Map<number, Usage>> {
+/** A sample serves every request that arrives within this long (a flood of `ps` costs one sampling). */
+const SAMPLE_FRESH_MS = 500;
+let sample: { at: number; pids: Set<number>; result: Promise<Map<number, Usage>> } | null = null;
+/**
+ * pidusage learns the clock tick and page size by running `getconf` in a
+ * shell the first time; calls made before that answer each start their own
+ * shells. One awaited call first makes every later one read /proc only.
+ */
+let primed: Promise<unknown> | null = null;
+
+/** CPU and memory of pids, from a sample shared by concurrent requests. */
+function usage(pids: number[]): Promise<Map<number, Usage>> {
+  const fresh = sample && Date.now() - sample.at < SAMPLE_FRESH_MS && pids.every((p) => sample!.pids.has(p));
+  if (!fresh) sample = { at: Date.now(), pids: new Set(pids), result: measure(pids) };
+  return sample!.result;
+}
+
+async function measure(pids: number[]): Promise<Map<number, Usage>> {
+  primed ??= pidusage(process.pid).catch((err: Error) => err);
+  await primed;
   const out = new Map<number, Usage>();
   // One pid at a time: pidusage rejects the whole batch when any pid has just exited.
   await Promise.all(pids.map(async (pid) => {

@@ -44,6 +44,12 @@ export class Barrier {
     return m;
   }
 
+  /** A member that ended before it parked: nothing of it is in any image, so it is no member. */
+  drop(pid: number): void {
+    this.members.delete(pid);
+    this.wake();
+  }
+
   /** Records the first failure (a member failed, died or did not answer); waiters wake up. */
   fail(why: string): void {
     if (!this.failure) this.failure = why;

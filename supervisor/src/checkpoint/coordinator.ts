@@ -5,9 +5,10 @@
 // incremental chain, and keeps the `checkpoint.interval` timers. Restore
 // lives in restore.ts.
 import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { PrivateDirError, ensurePrivateDir } from '../private-dir.js';
 import path from 'node:path';
 import type { Registry } from '../model/registry.js';
-import type { GroupRecord } from '../model/types.js';
+import type { GroupRecord, ProcRecord } from '../model/types.js';
 import type { CheckpointPolicy } from '../policy/types.js';
 import { callHomeSignal } from '../signals.js';
 import { diag } from '../diag.js';
@@ -16,8 +17,9 @@ import { commitManifest, listManifests, pruneList, readManifest, type Manifest, 
 import { RESTORE_TOOL, inspectImage, sha256File } from './images.js';
 import { uncapturable } from './capturable.js';
 import { captureFiles, withFiles } from './files-capture.js';
-import { linkUp } from '../link-up.js';
-import { isRunning, readUid } from '../procfs.js';
+import { linkUp, proveRecord } from '../link-up.js';
+import { hasInterceptor, isRunning, readUid } from '../procfs.js';
+import { signalProven, type Proof } from '../proof.js';
 
 /** How long each phase of a barrier may take before the checkpoint is aborted (DURUN_CKPT_TIMEOUT_MS overrides). */
 const PHASE_TIMEOUT_MS = 10_000;
@@ -35,6 +37,10 @@ class TransientAbort extends Error {}
 
 /** Tries of a checkpoint whose barrier a short-lived member broke. */
 const TRIES = 3;
+/** How long a member that lost its link before parking has to re-attach (a new image after exec) before it counts as ended. */
+const REATTACH_GRACE_MS = 300;
+/** How long a checkpoint waits for silent fork children to link up (a tight fork/exec loop keeps making new ones). */
+const LINK_UP_MS = 5_000;
 /** How often a writer's liveness is checked while its image is awaited, and how long its last word may lag its end. */
 const WRITER_POLL_MS = 250;
 const WRITER_GRACE_MS = 1_000;
@@ -63,8 +69,8 @@ export class Coordinator {
     this.ports.set(pid, { pid, inner, group, send });
     const b = this.barriers.get(group);
     if (!b) return;
-    if (b.phase === 'stopping' && !b.members.has(pid)) {
-      // Registered while the barrier is going up: it is part of this checkpoint.
+    if (b.phase === 'stopping' && !b.members.get(pid)?.stopped) {
+      // Registered while the barrier is going up (or its new image after exec did): it is part of this checkpoint.
       this.ask(b, pid, inner);
     } else if (b.phase === 'dumping' && !b.members.has(pid)) {
       // Too late for this checkpoint: held stopped until the members resume, so no image shows it half-registered.
@@ -79,12 +85,11 @@ export class Coordinator {
 
   /** A parent reported a fork child, which has no link yet: during a barrier it must connect now, to join or be held. */
   forked(group: string, pid: number): void {
-    if (!this.barriers.has(group)) return;
-    try {
-      process.kill(pid, callHomeSignal(this.env));
-    } catch {
-      // gone already
-    }
+    const g = this.registry.group(group);
+    const rec = g && this.registry.liveProcess(pid)?.rec;
+    if (!this.barriers.has(group) || !g || !rec) return;
+    const proof = proveRecord(this.registry, g, rec);
+    if (proof && hasInterceptor(pid)) signalProven(proof, callHomeSignal(this.env), 'join a checkpoint');
   }
 
   /** A link closed; send tells it from a newer link of the same pid (exec). */
@@ -93,13 +98,21 @@ export class Coordinator {
     if (!port || port.send !== send) return;
     this.ports.delete(pid);
     const b = this.barriers.get(port.group);
+    const m = b?.members.get(pid);
     // Once captured, a member may end: its image shows it as it was.
-    if (b && b.members.has(pid) && !b.members.get(pid)!.captured) {
-      // Before ckpt-go nothing was written: a short-lived process (a shell's
-      // command) ending then makes the checkpoint worth another try.
-      if (b.phase === 'stopping') b.transient = true;
-      b.fail(`process ${pid} ended during the checkpoint`);
+    if (!b || !m || m.captured) return;
+    if (b.phase === 'stopping' && !m.stopped) {
+      // Not parked yet: it exec'd (its new image re-attaches and is asked
+      // again) or it ended before the barrier reached it, and then nothing of
+      // it is in any image: it is no member. Never a reason to fail.
+      setTimeout(() => {
+        if (b.phase !== 'stopping' || this.ports.has(pid) || b.members.get(pid) !== m) return;
+        if (isRunning(pid)) b.fail(`process ${pid} lost its link before it parked and did not come back (it exec'd an image that cannot load the interceptor?)`);
+        else b.drop(pid);
+      }, REATTACH_GRACE_MS).unref();
+      return;
     }
+    b.fail(`process ${pid} ended during the checkpoint`);
   }
 
   /** ckpt-stopped / ckpt-captured / ckpt-done / ckpt-failed from a process link. */
@@ -181,13 +194,29 @@ export class Coordinator {
     return dir ? path.join(dir, group) : path.join(this.home, 'checkpoints', group);
   }
 
+  /**
+   * The group's checkpoint directory, created if needed, refused unless it
+   * and checkpoint.dir are this user's alone (private-dir.ts): images hold
+   * process memory, and what is found there is restored as this user.
+   */
+  trustedGroupDir(group: string): string {
+    const dir = this.groupDir(group);
+    try {
+      ensurePrivateDir(dir, `the checkpoint directory of ${group}`);
+    } catch (err) {
+      if (err instanceof PrivateDirError) throw new RequestError(err.message);
+      throw err;
+    }
+    return dir;
+  }
+
   list(group: string): CheckpointSummary[] {
     return listManifests(this.groupDir(group)).map(({ dir, manifest }) => summary(manifest, dir));
   }
 
   /** The newest committed checkpoint (or the one named), with its directory. */
   find(group: string, id?: string): { dir: string; manifest: Manifest } {
-    const all = listManifests(this.groupDir(group));
+    const all = listManifests(this.trustedGroupDir(group));
     if (id) {
       const hit = all.find((c) => c.manifest.id === id);
       if (!hit) throw new RequestError(`group ${group} has no checkpoint ${id} in ${this.groupDir(group)}; durun checkpoints ${group} lists them`);
@@ -216,10 +245,8 @@ export class Coordinator {
     if (!group) throw new RequestError(`unknown group "${name}"`);
     if (this.barriers.has(name)) throw new RequestError(`a checkpoint of ${name} is already under way`);
     // durun-restore's own processes (namespace init, parent stand-ins) are scaffolding, not the program.
-    const procs = this.registry.liveProcessesOf(group).filter((p) => p.exe !== RESTORE_TOOL);
+    const procs = await this.linkedMembers(group);
     if (procs.length === 0) throw new RequestError(`group ${name} has no running process to checkpoint`);
-    // Fork children its parent reported have no link until they speak: have them connect now.
-    await linkUp(procs.filter((p) => p.preloaded && !this.ports.has(p.pid)).map((p) => p.pid), (pid) => this.ports.has(pid), callHomeSignal(this.env));
     if (this.barriers.has(name)) throw new RequestError(`a checkpoint of ${name} is already under way`);
     for (const p of procs) {
       if (p.preloaded && this.ports.has(p.pid)) continue;
@@ -234,9 +261,8 @@ export class Coordinator {
     const started = Date.now();
     this.taken++;
     const id = this.newId(name);
-    const dir = path.join(this.groupDir(name), id);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(path.dirname(dir), 0o700);
+    const dir = path.join(this.trustedGroupDir(name), id);
+    mkdirSync(dir, { mode: 0o700 });
     // A full image starts a new chain once the current one is as long as
     // checkpoint.keep, so pruning can drop the old chain as a whole.
     const full = opts.full === true || !this.chained.has(name) || this.chainLength(name) >= (this.policies.get(name)?.keep ?? 3);
@@ -284,6 +310,25 @@ export class Coordinator {
       this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id} aborted: ${why}`, data: { id, failed: true } });
       const text = `checkpoint of ${name} aborted (the previous checkpoint stays the latest): ${why}`;
       throw b.transient ? new TransientAbort(text) : new RequestError(text);
+    }
+  }
+
+  /**
+   * The group's live processes, each linked: fork children its parent
+   * reported have no link until they speak, so they are asked to connect,
+   * and asked again while a tight fork/exec loop makes new ones; a process
+   * that ends meanwhile is simply not a member. What is left unlinked after
+   * LINK_UP_MS cannot register (static, setuid) and is refused by the caller.
+   */
+  private async linkedMembers(group: GroupRecord): Promise<ProcRecord[]> {
+    const deadline = Date.now() + LINK_UP_MS;
+    for (;;) {
+      // durun-restore's own processes (namespace init, parent stand-ins) are scaffolding, not the program.
+      const procs = this.registry.liveProcessesOf(group).filter((p) => p.exe !== RESTORE_TOOL && isRunning(p.pid));
+      const silent = procs.filter((p) => p.preloaded && !this.ports.has(p.pid));
+      if (silent.length === 0 || Date.now() >= deadline) return procs;
+      const proofs = silent.map((p) => proveRecord(this.registry, group, p)).filter((p): p is Proof => p !== null);
+      await linkUp(proofs, (pid) => this.ports.has(pid), callHomeSignal(this.env), Math.max(1, deadline - Date.now()));
     }
   }
 

@@ -26,7 +26,7 @@ export class HookRunner {
   private async runOne(hook: HookConfig, e: DurunEvent): Promise<void> {
     const env = { ...process.env, DURUN_HOME: this.home, DURUN_EVENT_TYPE: e.type, DURUN_EVENT_GROUP: e.group ?? '' };
     try {
-      const r = await runCommand(hook.command, { timeoutMs: hook.timeoutMs, env, input: JSON.stringify(e) + '\n' });
+      const r = await runCommand(hook.command, { timeoutMs: hook.timeoutMs, user: hook.user ?? null, env, input: JSON.stringify(e) + '\n' });
       if (r.status === 0) return;
       const why = r.timedOut ? `timed out after ${hook.timeoutMs} ms and was killed` : `exited with status ${r.status}`;
       this.sink.emit({ type: 'hook-failed', group: e.group, pid: null, reason: `on_event hook "${hook.command}" ${why} on event #${e.seq}`, data: { output: r.output.slice(-500) } });

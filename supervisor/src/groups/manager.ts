@@ -3,6 +3,7 @@
 // services. Operations run one at a time, so an edit never races an `up`.
 import path from 'node:path';
 import type { Registry } from '../model/registry.js';
+import type { Lifecycle } from '../lifecycle/machine.js';
 import type { GroupPolicy, Policy } from '../policy/types.js';
 import { formatErrors } from '../policy/errors.js';
 import { diffPolicies } from '../policy/diff.js';
@@ -37,7 +38,7 @@ export class PolicyManager {
   private readonly watcher = new PolicyWatcher(() => void this.reload().catch(() => undefined));
   private readonly listeners: Array<(p: Policy) => void> = [];
 
-  constructor(private readonly registry: Registry, private readonly home: string) {}
+  constructor(private readonly registry: Registry, private readonly lifecycle: Lifecycle, private readonly home: string) {}
 
   private get stateFile(): string {
     return path.join(this.home, 'policy-state.json');
@@ -159,7 +160,7 @@ export class PolicyManager {
       registry: this.registry,
       policyFor: (s) => this.policy?.groups.find((g) => g.initScript === s) ?? null,
       start: (g) => ops.start(g),
-      stop: (g) => stopGroup(this.registry, g.name, g, this.home),
+      stop: (g) => stopGroup(this.registry, this.lifecycle, g.name, g, this.home),
     }, script, action));
   }
 
@@ -174,7 +175,7 @@ export class PolicyManager {
         await waitReady(g, launched, startedAt, { registry: this.registry, home: this.home, notifiedAt: (n) => this.notified.get(n) });
         diag(`${g.name}: ready`);
       },
-      stop: (name) => stopGroup(this.registry, name, this.spec(name), this.home),
+      stop: (name) => stopGroup(this.registry, this.lifecycle, name, this.spec(name), this.home),
     };
   }
 

@@ -5,7 +5,8 @@
 import type { Registry } from '../model/registry.js';
 import type { ProgramRecord } from '../model/types.js';
 import type { GroupPolicy } from '../policy/types.js';
-import { killInstance } from '../program-control.js';
+import type { Lifecycle } from '../lifecycle/machine.js';
+import { FINAL } from '../lifecycle/phases.js';
 import { runCommand } from '../health/run-command.js';
 import { diag } from '../diag.js';
 import { asUser, groupEnv } from './launch.js';
@@ -17,7 +18,7 @@ const AD_HOC = { stopSignal: 15, stopTimeoutMs: 10_000 };
 const KILL_MARGIN_MS = 5000;
 const POLL_MS = 25;
 
-const active = (p: ProgramRecord) => p.state === 'running' || p.state === 'restarting';
+const active = (p: ProgramRecord) => !FINAL.has(p.phase);
 
 async function until(done: () => boolean, deadline: number): Promise<boolean> {
   while (!done()) {
@@ -36,27 +37,27 @@ function stopArgv(g: GroupPolicy | null): string[] | null {
 }
 
 /** Resolves when every program of the group has ended; throws if something survived SIGKILL. */
-export async function stopGroup(registry: Registry, name: string, g: GroupPolicy | null, home: string): Promise<void> {
+export async function stopGroup(registry: Registry, lifecycle: Lifecycle, name: string, g: GroupPolicy | null, home: string): Promise<void> {
   const group = registry.group(name);
   if (!group) return;
   const targets = group.programs.filter(active);
   if (targets.length === 0) return;
+  // Ended, or gone while its runner is away (it is told to finish when it re-attaches).
   const ended = () => targets.every((p) => !active(p) || (!registry.runner(name, p.id) && registry.liveProcessesOf(group, p.id).length === 0));
   const { stopSignal, stopTimeoutMs } = g ?? AD_HOC;
   const deadline = Date.now() + stopTimeoutMs;
-  for (const p of targets) p.stopRequested = true;
-  registry.changed();
   const argv = stopArgv(g);
   if (argv) {
+    // Stopping by its own command: marked as a stop (no restart), signalled only if it overstays.
+    for (const p of targets) lifecycle.feed(group, p, { kind: 'stop', signal: 0, graceMs: 0 });
     const res = await runCommand(shellQuote(argv), { timeoutMs: Math.max(1, stopTimeoutMs), cwd: g!.cwd, env: groupEnv(g!, home) });
     if (res.status !== 0) diag(`${name}: stop command ${argv.join(' ')} ${res.timedOut ? 'timed out' : `exited with ${res.status}`}: ${res.output.trim().slice(-200)}`);
-    if (!(await until(ended, deadline))) for (const p of targets) if (active(p)) killInstance(registry, group, p, 9, 0);
+    if (!(await until(ended, deadline))) for (const p of targets) if (active(p)) lifecycle.feed(group, p, { kind: 'stop', signal: 9, graceMs: 0 });
   } else {
-    for (const p of targets) killInstance(registry, group, p, stopSignal, stopTimeoutMs);
+    for (const p of targets) lifecycle.feed(group, p, { kind: 'stop', signal: stopSignal, graceMs: stopTimeoutMs });
   }
   if (!(await until(ended, Math.max(deadline, Date.now()) + KILL_MARGIN_MS))) {
     throw new Error(`group ${name} did not stop within ${(stopTimeoutMs + KILL_MARGIN_MS) / 1000} s even after SIGKILL; see supervisor.log`);
   }
-  for (const p of targets) if (active(p)) p.state = 'stopped';
-  registry.settle(group);
+  for (const p of targets) if (active(p)) lifecycle.feed(group, p, { kind: 'tree-gone' });
 }

@@ -21,11 +21,14 @@ export interface CheckConfig {
   threshold: number;
   /** After the group (re)starts, failures within this time do not count; a pass ends it early. */
   graceMs: number;
+  /** The group's `user =`: the check runs as that account, never as the supervisor's (root's) own. */
+  user?: string | null;
 }
 
 export interface RecoveryConfig { steps: RecoveryStep[]; attempts: number; windowMs: number }
 
-export interface HookConfig { command: string; timeoutMs: number }
+/** user: a group's `user =`, as which its hook runs (the supervisor's hooks run as the supervisor). */
+export interface HookConfig { command: string; timeoutMs: number; user?: string | null }
 
 export interface GroupHealthConfig {
   group: string;

@@ -20,6 +20,6 @@ export async function runCheck(group: string, c: CheckConfig, env: NodeJS.Proces
   const p = c.probe;
   const r = p.kind === 'tcp' ? await tcpProbe(p.host, p.port, c.timeoutMs)
     : p.kind === 'http' ? await httpProbe(p.url, c.timeoutMs)
-    : await runCommand(p.command, { timeoutMs: c.timeoutMs, env: { ...env, DURUN_CHECK_GROUP: group, DURUN_CHECK: c.name } });
+    : await runCommand(p.command, { timeoutMs: c.timeoutMs, user: c.user ?? null, env: { ...env, DURUN_CHECK_GROUP: group, DURUN_CHECK: c.name } });
   return { group, check: c.name, healthy: r.status === 0 && !r.timedOut, status: r.status, timedOut: r.timedOut, startedAt, durationMs: r.durationMs, output: r.output.trim().slice(-500) };
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants } from 'node:os';
+import { lookupUser } from '../groups/users.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const REAPER_BIN = path.join(ROOT, 'build', 'durun-reap');
@@ -25,7 +26,8 @@ export interface CommandResult {
   pid: number;
 }
 
-export interface CommandOptions { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv; input?: string }
+/** user: an account name or uid (a group's `user =`) to run as; null or absent runs as the supervisor. */
+export interface CommandOptions { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv; input?: string; user?: string | null }
 
 /** Runs `sh -c command` and resolves when it and all its descendants are gone. */
 export function runCommand(command: string, opts: CommandOptions): Promise<CommandResult> {
@@ -34,10 +36,18 @@ export function runCommand(command: string, opts: CommandOptions): Promise<Comma
   }
   const env = { ...(opts.env ?? process.env) };
   delete env.LD_PRELOAD; // a check is not part of the group it checks
+  let account: { uid: number; gid: number; home: string } | undefined;
+  try {
+    account = opts.user ? lookupUser(opts.user) : undefined;
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (account) env.HOME = account.home;
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(REAPER_BIN, ['--', '/bin/sh', '-c', command], {
       cwd: opts.cwd, env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
     });
     let output = '';
     const keep = (d: Buffer) => {

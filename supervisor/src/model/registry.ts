@@ -6,6 +6,8 @@ import type { GroupRecord, PersistedState, ProcRecord, ProgramRecord } from './t
 import { readJson, writeJsonAtomic } from '../persist.js';
 import { diag } from '../diag.js';
 import { NO_EVENTS, type EventSink } from '../events/sink.js';
+import { proveRunner } from '../proof.js';
+import type { Phase } from '../lifecycle/phases.js';
 
 /** How many ended processes a group keeps for `ps` and post-mortems. */
 const ENDED_KEEP = 200;
@@ -43,6 +45,7 @@ export class Registry {
     if (state.version !== 1) throw new Error(`${this.stateFile}: unknown state version ${String(state.version)}`);
     for (const g of state.groups) {
       this.groups.set(g.name, g);
+      for (const p of g.programs) upgradeProgram(p);
       for (const p of g.processes) if (p.state === 'running') this.live.set(p.pid, { group: g, rec: p });
     }
   }
@@ -208,5 +211,19 @@ export class Registry {
     if (ended.length <= ENDED_KEEP) return;
     const drop = new Set(ended.slice(0, ended.length - ENDED_KEEP));
     group.processes = group.processes.filter((p) => !drop.has(p));
+  }
+}
+
+/**
+ * A program saved before the lifecycle table (no phase, no runner start
+ * time): its phase from its shown state, and its runner's start time only
+ * if that pid is still durun's runner now.
+ */
+function upgradeProgram(p: ProgramRecord): void {
+  const legacy = p as ProgramRecord & { phase?: Phase; runnerStartTime?: number | null };
+  if (legacy.phase === undefined) legacy.phase = p.state === 'restarting' ? 'backoff' : p.state;
+  if (legacy.runnerStartTime === undefined) {
+    const proof = proveRunner(p.runnerPid);
+    legacy.runnerStartTime = typeof proof === 'string' ? null : proof.startTime;
   }
 }

@@ -2,6 +2,7 @@
 // state.json so that a new supervisor can re-adopt everything.
 import type { RestartPolicy } from '../protocol/messages.js';
 import type { GroupState, ProcessState, ProgramView } from '../protocol/views.js';
+import type { Phase } from '../lifecycle/phases.js';
 
 export interface ExecStep { path: string; argv: string[]; at: number }
 
@@ -44,17 +45,17 @@ export interface ProgramRecord {
   options: RestartOptions;
   detached: boolean;
   tty: boolean;
+  /** From the runner's peer credentials, never from a message field. */
   runnerPid: number;
+  /** The runner's start time when it said hello: a runnerPid from state.json is believed only if it still matches. */
+  runnerStartTime: number | null;
   instance: number;
   rootPid: number | null;
+  /** Where the instance is in its life (lifecycle/table.ts decides every move). */
+  phase: Phase;
+  /** What `ps` shows, derived from phase. */
   state: ProgramView['state'];
   instanceStartedAt: number | null;
-  /** A process of the current instance crashed; the instance restarts when it ends. */
-  crashed: boolean;
-  /** Operator asked to stop (durun stop, Ctrl-C on a foreground durun): no restart. */
-  stopRequested: boolean;
-  /** Operator asked for a restart (durun restart): restart without counting it against the rate limit. */
-  restartRequested: boolean;
   restarts: number;
   restartTimes: number[];
   consecutiveRestarts: number;

@@ -3,7 +3,8 @@
 import type { RestartPolicy } from './messages.js';
 import type { PolicyStatus } from './group-requests.js';
 
-export type ProcessState = 'running' | 'exited' | 'killed' | 'lost' | 'restarting' | 'stopped';
+/** zombie: ended (exitStatus/signal say how), its parent has not reaped it yet. */
+export type ProcessState = 'running' | 'zombie' | 'exited' | 'killed' | 'lost' | 'restarting' | 'stopped';
 export type GroupState = 'running' | 'restarting' | 'stopped' | 'exited' | 'failed';
 
 export interface ProcessView {

@@ -5,7 +5,7 @@ import type { Registry } from '../model/registry.js';
 import type { GroupRecord } from '../model/types.js';
 import { unavailable, type RecoveryActions } from './actions.js';
 import type { RecoveryStep } from '../health/config.js';
-import { killInstance } from '../program-control.js';
+import type { Lifecycle } from '../lifecycle/machine.js';
 
 /** How long a restarted group has to run again before the step counts as failed. */
 const STEP_TIMEOUT_MS = 30_000;
@@ -36,7 +36,7 @@ export interface RestoreControl {
   unavailable(group: string): string | null;
 }
 
-export function supervisorActions(registry: Registry, control: GroupControl, restorer?: RestoreControl): RecoveryActions {
+export function supervisorActions(registry: Registry, lifecycle: Lifecycle, control: GroupControl, restorer?: RestoreControl): RecoveryActions {
   const need = (name: string) => {
     const g = registry.group(name);
     if (!g) throw new Error(`group ${name} is not known to the supervisor`);
@@ -47,12 +47,10 @@ export function supervisorActions(registry: Registry, control: GroupControl, res
       const g = need(name);
       const targets = g.programs.filter((p) => p.state === 'running' && registry.runner(name, p.id));
       if (targets.length === 0) throw new Error('no running program with a connected runner to restart');
-      const before = new Map(targets.map((p) => [p, p.instance]));
-      for (const p of targets) {
-        p.restartRequested = true; // the runner restarts it, outside the restart rate limit
-        killInstance(registry, g, p, 9, 0); // a hung program may ignore SIGTERM
-      }
-      await waitUntil(() => targets.every((p) => p.instance > before.get(p)! && p.state === 'running' && p.rootPid !== null), `group ${name} did not run again`);
+      const asked = Date.now();
+      // Restarted by its runner, outside the restart rate limit; SIGKILL: a hung program may ignore SIGTERM.
+      for (const p of targets) lifecycle.feed(g, p, { kind: 'restart', signal: 9, graceMs: 0 });
+      await waitUntil(() => targets.every((p) => p.phase === 'running' && (p.instanceStartedAt ?? 0) >= asked), `group ${name} did not run again`);
     },
     async restartGroup(name) {
       await control.restart(need(name));
@@ -68,9 +66,7 @@ export function supervisorActions(registry: Registry, control: GroupControl, res
     async failGroup(name, reason) {
       const g = need(name);
       await control.stop(g);
-      for (const p of g.programs) p.state = 'failed';
-      g.failedReason = reason;
-      registry.settle(g);
+      for (const p of g.programs) lifecycle.feed(g, p, { kind: 'fail', reason });
     },
   };
 }
