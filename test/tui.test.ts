@@ -151,6 +151,14 @@ test('a policy group: search, its check with result and latency, its log, events
   assert.match(only[0]!, /▶ gamma\s+running/);
   await t.screen('the check with result and latency, and the log', (s) => /▶ gamma\s+running\s+healthy/.test(s) && /alive\s+healthy\s+\d+ms\s+\d+(ms|s)/.test(s) && s.includes('hello-from-gamma'));
 
+  // Enter focuses the group's pane, l shows the whole log of the program under the cursor, l again goes back.
+  t.keys('\r');
+  t.keys('l');
+  await t.screen('the log pane', (s) => /LOG of gamma program \d+ \(l or Esc: back\)/.test(s) && s.includes('hello-from-gamma') && !s.includes('PROGRAMS'));
+  t.keys('l');
+  await t.screen('back to the group', (s) => s.includes('PROGRAMS') && s.includes('back to the group'));
+  t.keys('m');
+  await t.screen('migrate not available', (s) => s.includes('migrate: not available'));
   t.keys('egamma health\r');
   const events = await t.screen('events of gamma health only', (_s, ls) => {
     const top = ls.findIndex((l) => l.includes('events (filter: gamma health)'));
@@ -203,6 +211,14 @@ test('SIGTERM and SIGHUP end the TUI (143, 129) and give the terminal back', asy
     process.kill(tuiPid(t), signal);
     await assertRestored(t, code);
   }
+});
+
+test('an error in a handler ends the TUI with the terminal restored, and the error printed on the normal screen', async () => {
+  const t = tui({ DURUN_FAULT: 'tui:key-error' });
+  await t.screen('groups listed', (s) => s.includes('beta'));
+  t.keys('j');
+  await assertRestored(t, 70);
+  assert.match(t.text(), /durun: internal error: Error: fault injection: tui:key-error/);
 });
 
 test('NO_COLOR: monochrome, the selection still marked', async () => {

@@ -16,6 +16,12 @@ const LOG_READ = 200;
 /** A redraw asked for more often than this waits (keys, event bursts); figures come once a second anyway. */
 const DRAW_MIN_MS = 50;
 
+/**
+ * DURUN_FAULT=tui:key-error makes a key press throw, as a bug in a handler
+ * would: tests see the terminal restored and the error reported after it.
+ */
+const keyFault = (process.env.DURUN_FAULT ?? '').split(',').some((f) => f.trim() === 'tui:key-error');
+
 /** Runs the TUI until the operator quits or a signal ends it; resolves with the exit code. */
 export function runTui(home: string): Promise<number> {
   const state = initialState();
@@ -132,7 +138,10 @@ export function runTui(home: string): Promise<number> {
       process.on(sig, fn);
     }
     process.on('exit', restoreOnExit);
-    screen.screen.on('keypress', guard((ch: string | undefined, key: Key | undefined) => onKey(ctx, { ...key, ch })));
+    screen.screen.on('keypress', guard((ch: string | undefined, key: Key | undefined) => {
+      if (keyFault) throw new Error('fault injection: tui:key-error');
+      onKey(ctx, { ...key, ch });
+    }));
     screen.screen.on('resize', redraw);
     draw();
     link.start().then(redraw, (err: Error) => finish(70, err));
