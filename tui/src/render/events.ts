@@ -30,6 +30,12 @@ function what(e: DurunEvent): string {
   return e.reason;
 }
 
+/** HH:MM:SS in the node's time zone, as the operator's clock reads. */
+function localTime(iso: string): string {
+  const d = new Date(iso);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
 export function eventFilterText(s: UiState): string {
   const f = s.eventFilter;
   return [...f.groups, ...f.types].join(' ');
@@ -44,7 +50,7 @@ export function eventLines(s: UiState, p: Painter, width: number, height: number
   const widths = layout(COLUMNS, width);
   return shown.slice(s.scroll.events, s.scroll.events + height).map((e) => {
     const cells: Cell[] = [
-      { text: e.time.slice(11, 19), tone: 'dim' }, { text: e.group ?? '-' }, { text: e.type, tone: tone(e) },
+      { text: localTime(e.time), tone: 'dim' }, { text: e.group ?? '-' }, { text: e.type, tone: tone(e) },
       { text: e.pid === null ? '' : String(e.pid) }, { text: what(e) },
     ];
     return tableRow(COLUMNS, widths, cells, p);
