@@ -221,6 +221,12 @@ test('an error in a handler ends the TUI with the terminal restored, and the err
   assert.match(t.text(), /durun: internal error: Error: fault injection: tui:key-error/);
 });
 
+test('without a terminal it says so and exits 2', () => {
+  const r = durunSync(env, ['tui']);
+  assert.is(r.code, 2);
+  assert.is(r.stderr.trim(), 'durun tui: needs a terminal (its input and output are not one); scripts read durun ps --json and durun events --follow --json');
+});
+
 test('NO_COLOR: monochrome, the selection still marked', async () => {
   const t = tui({ NO_COLOR: '1' });
   const lines = await t.screen('groups listed', (_s, ls) => (ls.some((l) => /▶ alpha\s+running/.test(l)) ? ls : null));

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, ClientError, SUPERVISOR_NODE_FLAGS } from '../../supervisor/src/protocol/client.js';
 import { HomeError, resolveHome } from '../../supervisor/src/protocol/home.js';
 import type { PsView, StatusView } from '../../supervisor/src/protocol/views.js';
-import { USAGE, badOption, needsGroup, noLogs, unknownCommand } from './messages.js';
+import { USAGE, badOption, needsGroup, noLogs, tuiNeedsTerminal, unknownCommand } from './messages.js';
 import { formatPs } from './format-ps.js';
 import { HEALTH_COMMANDS, runHealthCommand } from './health-cli.js';
 import { GROUP_COMMANDS, runGroupCommand } from './groups-cli.js';
@@ -102,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'tui': {
       parse('tui', rest, {});
+      if (!process.stdin.isTTY || !process.stdout.isTTY) throw new UsageError(tuiNeedsTerminal);
       const { runTui } = await import('../../tui/src/tui.js');
       return runTui(resolveHome());
     }

@@ -7,7 +7,7 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun logs GROUP [--follow] [-n LINES]       output of a group's detached programs
        durun status                                 the supervisor of this DURUN_HOME
        durun shutdown [--stop-all]                  stop the supervisor (programs keep running unless --stop-all)
-       durun tui                                    groups, trees, health and events, live
+       durun tui                                    live: groups, trees, checks, checkpoints, logs, events (? keys)
        durun daemon                                 run the supervisor in the foreground
        durun health [GROUP] [--json]                run the health checks once; exit 0 only if all pass
        durun events [--follow] [--json] [--group G] [--type T] [--since T]  the event journal
@@ -39,3 +39,6 @@ export const badOption = (cmd: string, detail: string) => `durun ${cmd}: ${detai
 
 export const noLogs = (group: string) =>
   `durun logs: group "${group}" has no captured output: only programs started with --detach write logs (foreground output goes to your terminal)`;
+
+export const tuiNeedsTerminal =
+  'durun tui: needs a terminal (its input and output are not one); scripts read durun ps --json and durun events --follow --json';
