@@ -204,8 +204,8 @@ test('500 processes: listed, scrolled through from top to bottom and back', asyn
   assert.is(durunSync(env, ['stop', 'many']).code, 0);
 });
 
-test('SIGTERM and SIGHUP end the TUI (143, 129) and give the terminal back', async () => {
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+test('SIGTERM, SIGHUP and SIGINT end the TUI (143, 129, 130) and give the terminal back', async () => {
+  for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130]] as const) {
     const t = tui();
     await t.screen('groups listed', (s) => s.includes('beta'));
     process.kill(tuiPid(t), signal);

@@ -132,7 +132,8 @@ export function runTui(home: string): Promise<number> {
     } catch (err) {
       return finish(70, err as Error);
     }
-    for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    // Every signal blessed would otherwise answer with its own process.exit, and SIGHUP (the ssh session closed).
+    for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130], ['SIGQUIT', 131]] as const) {
       const fn = () => finish(code);
       signals.push([sig, fn]);
       process.on(sig, fn);
