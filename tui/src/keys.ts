@@ -1,7 +1,7 @@
 // What each key does, by mode: help closes on any key, a confirmation takes
 // `y`, a prompt edits its line, and otherwise keys move, act or switch panes.
 import { act, type ActionContext } from './actions.js';
-import { eventCount } from './render/events.js';
+import { eventCount, eventFilterText } from './render/events.js';
 import { logProgram } from './render/detail.js';
 import { EVENT_TYPES } from '../../supervisor/src/protocol/events.js';
 import { PANES, SORT_KEYS, moveSelection, selectedGroup, type Pane } from './state.js';
@@ -120,7 +120,7 @@ export function onKey(ctx: KeyContext, key: Key): void {
       break;
     case 'l': toggleLog(ctx); break;
     case '/': s.mode = { kind: 'prompt', what: 'search', text: s.search }; break;
-    case 'e': s.mode = { kind: 'prompt', what: 'events', text: [...s.eventFilter.groups, ...s.eventFilter.types].join(' ') }; break;
+    case 'e': s.mode = { kind: 'prompt', what: 'events', text: eventFilterText(s) }; break;
     case 'o':
       s.sort = SORT_KEYS[(SORT_KEYS.indexOf(s.sort) + 1) % SORT_KEYS.length]!;
       s.status = `sorted by ${s.sort}`;

@@ -6,7 +6,7 @@ import blessed from 'blessed';
 import { selectedGroup, visibleGroups, type Pane, type UiState } from './state.js';
 import { groupLines } from './render/groups.js';
 import { detailLines, type DetailLine } from './render/detail.js';
-import { eventLines } from './render/events.js';
+import { eventFilterText, eventLines } from './render/events.js';
 import { HELP_LINES, headerLine, statusLine } from './render/chrome.js';
 import type { Painter } from './render/paint.js';
 
@@ -81,8 +81,8 @@ export class Screen {
     this.detail.setContent(this.lastDetail.slice(s.scroll.detail, s.scroll.detail + rows)
       .map((l, i) => (s.focus === 'detail' && i + s.scroll.detail === s.detailCursor ? `{inverse}${l.text}{/inverse}` : l.text)).join('\n'));
 
-    const filter = s.eventFilter.groups.length + s.eventFilter.types.length ? ` events (filter: ${[...s.eventFilter.groups, ...s.eventFilter.types].join(' ')}) ` : ' events ';
-    this.events.setLabel(filter);
+    const filter = eventFilterText(s);
+    this.events.setLabel(filter ? ` events (filter: ${filter}) ` : ' events ');
     this.events.setContent(eventLines(s, this.p, w, inner(this.events)).join('\n'));
 
     for (const [box, name] of [[this.groups, 'groups'], [this.detail, 'detail'], [this.events, 'events']] as const) {

@@ -81,7 +81,8 @@ export function runTui(home: string): Promise<number> {
         state.link = { up: false, pid: null, startedAt: null, error: reason };
         state.groups = [];
         state.checks = [];
-        if (wasUp) state.status = 'the supervisor went away; its programs keep running. Waiting for it to come back...';
+        // The first time, why it failed (no supervisor, or a home of another user's); later, what it means.
+        state.status = wasUp ? 'the supervisor went away; its programs keep running. Waiting for it to come back...' : reason;
         redraw();
       },
       figures: (groups, checks) => {
