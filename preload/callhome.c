@@ -20,8 +20,9 @@ static struct sigaction wished = { .sa_handler = SIG_DFL };
 static void handler(int sig, siginfo_t *info, void *ctx)
 {
 	int saved = errno;
+	fork_child_catch_up();
 	/* A checkpoint request (ckpt.c) waits on the link; else call home. */
-	if (!ckpt_on_signal(sig, info, ctx) && link_reopen() == 0)
+	if (!ckpt_on_signal(sig, info, ctx) && !exit_reported() && link_reopen() == 0)
 		link_hello("callhome", 0);
 	errno = saved;
 }

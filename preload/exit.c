@@ -20,6 +20,11 @@ static void report(int status)
 	msg_exit(status);
 }
 
+int exit_reported(void)
+{
+	return atomic_load(&reported) == durun_getpid();
+}
+
 /* Registered first, so it runs after every handler the program registers. */
 static void on_exit_handler(int status, void *arg)
 {

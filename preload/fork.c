@@ -51,6 +51,8 @@ void fork_child(void)
  * was and no libc page is touched. */
 static void fork_child_deferred(void)
 {
+	if (conf.pid == durun_getpid())
+		return; /* fork_child_catch_up did it already */
 	pid_t parent = conf.pid;
 	conf.pid = durun_getpid();
 	link_defer(parent);
@@ -58,12 +60,22 @@ static void fork_child_deferred(void)
 
 static void at_fork_child(void)
 {
-	if (!conf.active)
-		return;
+	if (!conf.active || conf.pid == durun_getpid())
+		return; /* not a fork child, or fork_child_catch_up did it already */
 	if (reporting_for == conf.pid)
 		fork_child_deferred();
 	else
 		fork_child();
+}
+
+/* Called first by the call-home handler. The kernel may deliver a signal
+ * to a fork child before glibc's fork has run our atfork handler (the
+ * parent reports the child, and the supervisor signals it, while the child
+ * has not run yet): the child still holds its parent's link, and reading it
+ * would take the parent's checkpoint command. Do the child's part now. */
+void fork_child_catch_up(void)
+{
+	at_fork_child();
 }
 
 void fork_install(void)

@@ -227,6 +227,11 @@ char **env_repair(char *const envp[], char **out, char *count_buf, char *preload
 /* ---- callhome.c ---- */
 
 void callhome_install(void);
+/* In a fork child whose atfork handler has not run yet: drop the parent's link first. */
+void fork_child_catch_up(void);
+/* This process has sent its `exit`: it must not call home any more (a
+ * hello after it would be taken for a new process). */
+int exit_reported(void);
 /* Blocks (1) or unblocks (0) the call-home signal. exec blocks it: from the
  * kernel's reset of our handler to the new image's callhome_install, its
  * default action would kill the process; held pending, it is delivered

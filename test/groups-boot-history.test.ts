@@ -73,19 +73,23 @@ test('launch history: ps --history, and recovery re-launches programs in recorde
   assert.match(hist.stdout, 'stamp.sh first');
   assert.match(hist.stdout, 'stamp.sh second');
 
-  // A node-crash-like loss: runners and programs all killed at once.
+  // A node-crash-like loss: runners and programs all killed at once. The
+  // supervisor notices the lost runners and starts the group again by itself.
   const g = group(home.env, 'hist')!;
   const pids = [...g.programs.map((p) => p.runnerPid), ...g.processes.filter((p) => p.state === 'running').map((p) => p.pid)];
   for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
   await waitFor('all gone', () => pids.every((p) => !isAlive(p)));
-  const res = durunSync(home.env, ['restart', 'hist']);
-  assert.is(res.code, 0, res.stderr);
   await waitFor('both re-launched', () => startsOf('first').length === 2 && startsOf('second').length === 2);
+  await waitGroup(home.env, 'hist', 'two programs running under new runners', (x) => x.programs.filter((p) => p.state === 'running' && p.runnerConnected).length === 2);
   const again1 = startsOf('first')[1]!.ns;
   const again2 = startsOf('second')[1]!.ns;
   assert.ok(again1 < again2, 'same order');
   const gapMs = Number(again2 - again1) / 1e6;
   assert.ok(gapMs >= 500, `same spacing (was ~600 ms, now ${gapMs.toFixed(0)} ms)`);
+  // An operator's restart of the recovered group brings each program back once more.
+  const res = durunSync(home.env, ['restart', 'hist']);
+  assert.is(res.code, 0, res.stderr);
+  await waitFor('both restarted', () => startsOf('first').length === 3 && startsOf('second').length === 3);
 });
 
 test.run();

@@ -79,6 +79,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   groups.onPolicy((p) => health.setPolicy(p));
   groups.onPolicy((p) => ckpt.setPolicy(p));
   server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt });
+  lifecycle.isLinked = (pid) => server!.linked.has(pid);
   await server.listen();
   writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });
   diag(`supervisor ${process.pid} listening on ${socketPath(home)}`);
@@ -87,7 +88,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   groups.resume();
   const scanner = setInterval(() => {
     scanOnce(registry, lifecycle, server!.linkedPids(), {
-      vanished: (group, rec) => procs.ended(group, rec, null, null),
+      vanished: (group, rec) => procs.vanished(group, rec),
       zombie: (group, rec, status, signal) => procs.ended(group, rec, status, signal, true),
     });
     registry.onSettle();

@@ -23,16 +23,36 @@ function describe(st: Stats): string {
  */
 export function ensurePrivateDir(dir: string, what: string): void {
   const abs = path.resolve(dir);
-  mkdirSync(abs, { recursive: true, mode: 0o700 });
+  const ancestors: string[] = [];
+  for (let d = path.dirname(abs); ; d = path.dirname(d)) {
+    ancestors.unshift(d);
+    if (d === path.dirname(d)) break;
+  }
+  // From / down: each is checked before anything is created in it.
+  for (const d of ancestors) {
+    if (lstatOrNull(d) === null) mkdirSync(d, { mode: 0o700 });
+    checkParent(d, abs, what);
+  }
+  if (lstatOrNull(abs) === null) mkdirSync(abs, { mode: 0o700 });
   const own = lstatSync(abs);
   if (!own.isDirectory()) throw new PrivateDirError(`${what} ${abs} is not a directory (a symlink?); durun writes only into a real directory of its own`);
   if (own.uid !== OWN_UID) throw new PrivateDirError(`${what} ${abs} belongs to uid ${own.uid}, not to you (uid ${OWN_UID}); use a directory of your own`);
   if ((own.mode & 0o022) !== 0) throw new PrivateDirError(`${what} ${abs} may be written by others (${describe(own)}); run chmod go-w ${abs} if that is intended to be yours, or use another directory`);
-  for (let up = path.dirname(abs); ; up = path.dirname(up)) {
-    const st = lstatSync(up);
-    const ownerOk = st.uid === OWN_UID || st.uid === 0;
-    const othersWrite = (st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0;
-    if (!ownerOk || othersWrite) throw new PrivateDirError(`${what} ${abs} lies under ${up} (${describe(st)}), which someone else could change; use a directory whose parents only you or root may write`);
-    if (up === path.dirname(up)) return;
+}
+
+function lstatOrNull(p: string): Stats | null {
+  try {
+    return lstatSync(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
+}
+
+/** An ancestor of a private directory: this user's or root's, and if others may write it, sticky. */
+function checkParent(up: string, abs: string, what: string): void {
+  const st = lstatSync(up);
+  const ownerOk = st.uid === OWN_UID || st.uid === 0;
+  const othersWrite = (st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0;
+  if (!ownerOk || othersWrite) throw new PrivateDirError(`${what} ${abs} lies under ${up} (${describe(st)}), which someone else could change; use a directory whose parents only you or root may write`);
 }

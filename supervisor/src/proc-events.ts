@@ -3,13 +3,16 @@ import type { Registry } from './model/registry.js';
 import type { GroupRecord, ProcRecord } from './model/types.js';
 import type { ProcHello, ProcMessage } from './protocol/messages.js';
 import type { RunnerEvents } from './runner-events.js';
-import { decodeWaitStatus, readExe, readStat } from './procfs.js';
+import { decodeWaitStatus, isRunning, readExe, readStat } from './procfs.js';
 import { refreshUnlinked } from './watch.js';
+import { diag } from './diag.js';
 
 /** How long a new image has to register after `exec` before we call it un-preloaded (static, setuid). */
 const EXEC_REGISTER_MS = 300;
 /** How long we wait for a parent's `reaped` report after a link broke and the process is gone. */
 const REAP_REPORT_MS = 200;
+/** How long a live, linked parent's `reaped` report is waited for (it may be parked at a checkpoint barrier). */
+const PARENT_REPORT_MS = 15_000;
 /** A `fork` report read this long after the child's record ended is a late report of that child, not a new process. */
 const FORK_REPORT_LATE_MS = 2000;
 
@@ -33,6 +36,12 @@ export class ProcEvents {
     const group = this.registry.ensureGroup(h.group);
     const program = this.registry.program(group, h.program);
     const live = this.registry.liveProcess(h.pid);
+    const link = { pid: h.pid, group: group.name, exiting: false, execing: false };
+    if (!live && h.reason === 'callhome') {
+      // A call home from a process whose end we already have (the signal met it on its way out) is not a new process.
+      const prior = this.registry.findProcess(group, h.pid);
+      if (prior && prior.endedAt !== null && Date.now() - prior.endedAt < FORK_REPORT_LATE_MS) return link;
+    }
     // A new image right after its `exec`, or a process whose start time was never read (a
     // fork child its parent reported, or one that said hello first), is taken as the same
     // process: spare the /proc read. So is a pid we have no record of: a new record's start
@@ -68,7 +77,7 @@ export class ProcEvents {
       this.registry.addProcess(group, rec);
       if (h.reason !== 'callhome' && h.reason !== 'restore') this.registry.recordLaunch(group, program, rec);
     }
-    return { pid: h.pid, group: group.name, exiting: false, execing: false };
+    return link;
   }
 
   message(link: ProcLinkState, msg: ProcMessage): void {
@@ -102,18 +111,24 @@ export class ProcEvents {
     }
   }
 
-  /** The link closed: decide whether the process exited as planned, exec'd, or died. */
+  /**
+   * The last link of a pid closed: decide whether the process exited as
+   * planned, exec'd, or died. Around exec a pid has two links (the old
+   * image's, closed by the kernel at exec, and the new image's), and their
+   * closes may be seen in either order: what the process said (`exit`,
+   * `exec`) is kept on its record, not on the link that closes last.
+   */
   closed(link: ProcLinkState): void {
     const entry = this.registry.liveProcess(link.pid);
     if (!entry) return;
     const { group, rec } = entry;
-    if (link.execing || rec.pendingExec) {
+    // It said how it ends (`exit` comes last, just before the real _exit): no /proc read. Should a
+    // signal kill it in between, the parent's `reaped` (or the runner's child-exit) corrects the record.
+    if (rec.plannedExit !== null) return this.ended(group, rec, rec.plannedExit, null);
+    if (rec.pendingExec) {
       setTimeout(() => this.execSettled(group, rec), EXEC_REGISTER_MS).unref();
       return;
     }
-    // It said how it ends (`exit` comes last, just before the real _exit): no /proc read. Should a
-    // signal kill it in between, the parent's `reaped` (or the runner's child-exit) corrects the record.
-    if (link.exiting && rec.plannedExit !== null) return this.ended(group, rec, rec.plannedExit, null);
     const stat = readStat(rec.pid);
     if (stat && (rec.startTime === null || stat.startTime === rec.startTime) && stat.state !== 'Z' && stat.state !== 'X') {
       return; // alive without a link (it closed every socket it could find); /proc scanning keeps watching it
@@ -122,10 +137,28 @@ export class ProcEvents {
       const { status, signal } = decodeWaitStatus(stat.exitCode);
       return this.ended(group, rec, status, signal, true);
     }
-    if (rec.plannedExit !== null) return this.ended(group, rec, rec.plannedExit, null);
-    // Gone and reaped already: the parent's `reaped` (or the runner's child-exit) may still be on its way.
+    this.awaitReapReport(group, rec, 'closed its link without an exit and is gone');
+  }
+
+  /** The /proc scan found a process without a link gone, with no report yet. */
+  vanished(group: GroupRecord, rec: ProcRecord): void {
+    this.awaitReapReport(group, rec, 'vanished without a link or a report');
+  }
+
+  /**
+   * Gone and reaped already: its reaper's report (the parent's `reaped`, the
+   * runner's child-exit) is on its way. A parent that is alive and linked
+   * will send it, however long it is held (parked at a checkpoint barrier,
+   * a loaded machine); otherwise it is judged after REAP_REPORT_MS.
+   */
+  private awaitReapReport(group: GroupRecord, rec: ProcRecord, what: string, waitedMs = 0): void {
     setTimeout(() => {
-      if (rec.state === 'running') this.ended(group, rec, null, null);
+      if (rec.state !== 'running') return;
+      const waited = waitedMs + REAP_REPORT_MS;
+      const parentReports = this.registry.liveProcess(rec.ppid)?.rec.preloaded === true && isRunning(rec.ppid);
+      if (parentReports && waited < PARENT_REPORT_MS) return this.awaitReapReport(group, rec, what, waited);
+      diag(`${group.name}: pid ${rec.pid} (${rec.argv.join(' ').slice(0, 60)}) ${what}; no reaped report came`);
+      this.ended(group, rec, null, null);
     }, REAP_REPORT_MS).unref();
   }
 
@@ -211,13 +244,12 @@ export class ProcEvents {
       this.registry.changed();
       return;
     }
+    const target = rec.pendingExec.path;
     rec.pendingExec = null;
     if (stat?.exitCode != null) {
       const { status, signal } = decodeWaitStatus(stat.exitCode);
       return this.ended(group, rec, status, signal);
     }
-    setTimeout(() => {
-      if (rec.state === 'running') this.ended(group, rec, null, null);
-    }, REAP_REPORT_MS).unref();
+    this.awaitReapReport(group, rec, `exec'd ${target} and is gone without a word`);
   }
 }

@@ -125,16 +125,15 @@ export function parseGroupHealth(group: string, entries: Entry[], file: string):
   const attempts = get('recovery.attempts');
   const window = get('recovery.window');
   const depends = get('depends');
-  const user = get('user')?.value ?? null;
   const config: GroupHealthConfig = {
     group,
-    checks: checks(entries, errs).map((c) => ({ ...c, user })),
+    checks: checks(entries, errs),
     recovery: {
       steps: rec ? steps(rec, errs) : [...DEFAULTS.recovery.steps],
       attempts: attempts ? positiveInt(attempts, errs) : DEFAULTS.recovery.attempts,
       windowMs: window ? duration(window, errs) : DEFAULTS.recovery.windowMs,
     },
-    hooks: hook(entries, errs).map((h) => ({ ...h, user })),
+    hooks: hook(entries, errs),
     dependsOn: depends ? depends.value.split(/[\s,]+/).filter(Boolean) : [],
   };
   return { config, errors: errs.list };

@@ -6,10 +6,11 @@ import type { Registry } from '../model/registry.js';
 import type { GroupRecord, ProgramRecord } from '../model/types.js';
 import { decide, describeEnd } from '../restart-policy.js';
 import { shellCode, signalName } from '../signals.js';
-import { descendants, readComm } from '../procfs.js';
+import { descendants, readComm, readStat } from '../procfs.js';
 import { proveRunner, signalProven, type Proof } from '../proof.js';
 import { diag } from '../diag.js';
 import { ruleFor, type Act } from './table.js';
+import { RelaunchQueue } from './relaunch-queue.js';
 import { FINAL, viewState, type EventOf, type LifeEvent, type Phase } from './phases.js';
 
 /** Starts a program afresh under a new detached runner (client-events.ts supplies it). */
@@ -21,6 +22,9 @@ export class Lifecycle {
   relaunch: Relauncher = async () => {
     throw new Error('relaunching is not wired in this supervisor');
   };
+  private readonly queue = new RelaunchQueue(() => this.relaunch);
+  /** Whether pid has an open interceptor link (its peer credentials proved it); set by the supervisor. */
+  isLinked: (pid: number) => boolean = () => false;
 
   constructor(readonly registry: Registry) {}
 
@@ -43,8 +47,8 @@ export class Lifecycle {
   /** @internal for ActOn */
   startRelaunch(group: GroupRecord, program: ProgramRecord): void {
     group.programs = group.programs.filter((p) => p !== program);
-    const done = this.relaunch(group, program).finally(() => this.relaunching.delete(program));
-    done.catch((err: Error) => diag(`${group.name}: relaunch of program ${program.id} failed: ${err.message}`));
+    const done = this.queue.add(group, program).finally(() => this.relaunching.delete(program));
+    done.catch(() => undefined); // said in the diagnostics by the queue; `durun restart` gets the error from relaunched()
     this.relaunching.set(program, done);
   }
 
@@ -108,9 +112,13 @@ class ActOn implements Act {
         .filter((d) => d.state !== 'Z' && !this.registry.isInternal(d.pid) && readComm(d.pid) !== 'durun-writer')
         .map((d) => ({ pid: d.pid, startTime: d.startTime }));
     }
-    return this.registry.liveProcessesOf(this.group, this.program.id)
-      .filter((r) => r.startTime !== null)
-      .map((r) => ({ pid: r.pid, startTime: r.startTime! }));
+    const proofs: Proof[] = [];
+    for (const r of this.registry.liveProcessesOf(this.group, this.program.id)) {
+      // A linked pid is its peer credentials: its start time is read now if the scan has not yet.
+      const startTime = r.startTime ?? (this.lc.isLinked(r.pid) ? readStat(r.pid)?.startTime ?? null : null);
+      if (startTime !== null) proofs.push({ pid: r.pid, startTime });
+    }
+    return proofs;
   }
 
   private signalAll(targets: Proof[], signal: number, graceMs: number): void {

@@ -89,7 +89,8 @@ export function buildGroup(file: string, section: Section, name: string, errors:
     }
   }
   const health = parseGroupHealth(name, healthEntries, file);
-  g.health = health.config;
+  // Checks and hooks of a `user =` group run as that user, never as the (root) supervisor.
+  g.health = { ...health.config, checks: health.config.checks.map((c) => ({ ...c, user: g.user })), hooks: health.config.hooks.map((h) => ({ ...h, user: g.user })) };
   errors.push(...health.errors.map(PolicyError.parse));
   if (!g.command && !g.initScript && !('command' in g.keyLines) && !('init_script' in g.keyLines)) at(section.line, msg.needsCommand(name));
   if ('command' in g.keyLines && 'init_script' in g.keyLines) at(Math.max(g.keyLines.command!, g.keyLines.init_script!), msg.bothCommands(name));
