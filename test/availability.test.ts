@@ -59,12 +59,31 @@ test('a window cuts outages at its edges', () => {
   assert.is(web.mtbfMs, 190 * S);
 });
 
+const metricsOf = (windowFrom: number) => {
+  const all = availability(script, T0, T0 + 1000 * S);
+  return toPrometheus({
+    all, window: availability(script, windowFrom, T0 + 1000 * S), groups: [{ name: 'web', state: 'running' }], restarts: new Map([['web', 3]]),
+    programs: [{ group: 'web', program: 1, cpuSeconds: 1.5, rssBytes: 4096, processes: 1 }], supervisor: { cpuSeconds: 0.25, rssBytes: 1 << 20, startTimeSeconds: 1 },
+  });
+};
+
 test('prometheus text', () => {
-  const text = toPrometheus(availability(script, T0, T0 + 1000 * S));
+  const text = metricsOf(T0);
   assert.ok(text.includes('# TYPE durun_group_mtbf_seconds gauge\ndurun_group_mtbf_seconds{group="web"} 430\n'), text);
   assert.ok(text.includes('durun_group_mttr_seconds{group="web"} 20\n'));
   assert.ok(text.includes('durun_group_outages_total{group="web"} 2\n'));
   assert.ok(text.includes('durun_group_state_seconds_total{group="web",state="unhealthy"} 30\n'));
+  assert.ok(text.includes('durun_group_restarts_total{group="web"} 3\n'));
+  assert.ok(text.includes('durun_program_cpu_seconds_total{group="web",program="1"} 1.5\n'));
+});
+
+test('a window changes the ratio gauges, never a counter (a counter that went down would read as a reset)', () => {
+  const whole = metricsOf(T0);
+  const late = metricsOf(T0 + 900 * S);
+  const sample = (text: string, name: string) => text.split('\n').find((l) => l.startsWith(`${name}{group="web"}`));
+  assert.is(sample(late, 'durun_group_outages_total'), sample(whole, 'durun_group_outages_total'));
+  assert.is(sample(late, 'durun_group_outages_total'), 'durun_group_outages_total{group="web"} 2');
+  assert.is.not(sample(late, 'durun_group_uptime_ratio'), sample(whole, 'durun_group_uptime_ratio'));
 });
 
 test.run();

@@ -23,7 +23,7 @@ test('durun events --json prints every event of a long journal', () => {
   chmodSync(journal, 0o600);
   const res = durunSync(home.env, ['events', '--json', '--group', 'g']);
   assert.is(res.code, 0, res.stderr);
-  const got = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number });
+  const got = (JSON.parse(res.stdout) as { events: Array<{ seq: number }> }).events;
   assert.is(got.length, 5000);
   assert.is(got[4999]!.seq, 5000);
 });

@@ -5,23 +5,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { ClientError } from '../../supervisor/src/protocol/client.js';
 import type { CheckpointView, CheckpointsAnswer, RestoreAnswer } from '../../supervisor/src/protocol/checkpoint-requests.js';
-import type { CliIo } from './groups-cli.js';
 import { mib } from '../../view/src/units.js';
+import { args, type CliIo } from './cli-io.js';
+import { jsonDoc } from './json-out.js';
 
 export const CHECKPOINT_COMMANDS: ReadonlySet<string> = new Set(['checkpoint', 'checkpoints', 'restore', 'inspect', 'check']);
 
 const CKPT_TOOL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'durun-ckpt');
 
-function args(io: CliIo, cmd: string, rest: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>) {
-  try {
-    return parseArgs({ args: rest, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw io.usage(`durun ${cmd}: ${(err as Error).message.replace(/\. To specify.*$/, '')} (see durun --help)`);
-  }
-}
 
 function one(io: CliIo, cmd: string, positionals: string[], what = 'GROUP'): string {
   if (positionals.length !== 1) throw io.usage(`durun ${cmd}: which ${what.toLowerCase()}? usage: durun ${cmd} ${what}`);
@@ -43,6 +36,22 @@ function tool(io: CliIo, toolArgs: string[]): number {
   return res.status ?? 1;
 }
 
+/** Runs durun-ckpt with --json; prints its document with the CLI's version field, its exit code comes back. */
+function toolJson(io: CliIo, toolArgs: string[]): number {
+  if (!existsSync(CKPT_TOOL)) throw new ClientError(`${CKPT_TOOL} is missing (build it with make)`);
+  const res = spawnSync(CKPT_TOOL, [...toolArgs, '--json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (res.error) throw new ClientError(`cannot run ${CKPT_TOOL}: ${res.error.message}`);
+  if (res.stderr) process.stderr.write(res.stderr);
+  let doc: object;
+  try {
+    doc = JSON.parse(res.stdout) as object;
+  } catch {
+    throw new ClientError(`${CKPT_TOOL} ${toolArgs.join(' ')} --json printed no JSON (exit ${res.status ?? res.signal})`);
+  }
+  io.print(jsonDoc(doc));
+  return res.status ?? 1;
+}
+
 /** `durun inspect DIR`: every image of a checkpoint directory (from its manifest, else *.img). */
 function inspectDir(io: CliIo, dir: string, json: boolean): number {
   const file = path.join(dir, 'manifest.json');
@@ -59,7 +68,7 @@ function inspectDir(io: CliIo, dir: string, json: boolean): number {
         return { path: p.image, ok: false, error: res.stderr.trim() || 'no output' };
       }
     });
-    io.print(JSON.stringify({ manifest, images }));
+    io.print(jsonDoc({ manifest, images }));
     return worst;
   }
   for (const p of manifest.processes) {
@@ -76,14 +85,14 @@ export async function runCheckpointCommand(cmd: string, rest: string[], io: CliI
       const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' }, full: { type: 'boolean' } });
       const group = one(io, cmd, positionals);
       const c = await io.withClient((cl) => cl.request<CheckpointView>('checkpoint', { group, full: values.full === true }));
-      io.print(values.json ? JSON.stringify(c) : `durun: checkpoint ${c.id} of ${group}: ${c.bytes} bytes written (${mib(c.bytes)}), programs stopped ${c.stallMs} ms (image writing ${c.dumpStallMs} ms of it), ${c.durationMs} ms in all; ${c.dir}`);
+      io.print(values.json ? jsonDoc(c) : `durun: checkpoint ${c.id} of ${group}: ${c.bytes} bytes written (${mib(c.bytes)}), programs stopped ${c.stallMs} ms (image writing ${c.dumpStallMs} ms of it), ${c.durationMs} ms in all; ${c.dir}`);
       return 0;
     }
     case 'checkpoints': {
       const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
       const group = one(io, cmd, positionals);
       const a = await io.withClient((cl) => cl.request<CheckpointsAnswer>('checkpoints', { group }));
-      if (values.json) io.print(JSON.stringify(a));
+      if (values.json) io.print(jsonDoc(a));
       else if (a.checkpoints.length === 0) io.print(`durun: group ${group} has no checkpoint (take one with: durun checkpoint ${group})`);
       else for (const c of a.checkpoints) io.print(line(c));
       return 0;
@@ -105,12 +114,12 @@ export async function runCheckpointCommand(cmd: string, rest: string[], io: CliI
         throw new ClientError(`${target}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
       }
       if (st.isDirectory()) return inspectDir(io, target, values.json === true);
-      return tool(io, ['inspect', target, ...(values.json ? ['--json'] : [])]);
+      return values.json ? toolJson(io, ['inspect', target]) : tool(io, ['inspect', target]);
     }
     case 'check': {
       const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
       if (positionals.length) throw io.usage('durun check: takes no arguments; usage: durun check [--json]');
-      return tool(io, ['check', ...(values.json ? ['--json'] : [])]);
+      return values.json ? toolJson(io, ['check']) : tool(io, ['check']);
     }
     default:
       throw io.usage(`durun: unknown command "${cmd}"`);

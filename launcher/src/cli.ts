@@ -2,7 +2,6 @@
 // The Node half of the `durun` command: every sub-command except running a
 // program (which build/durun handles in C without starting Node).
 // The only module allowed to exit the process.
-import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,18 +14,15 @@ import { HEALTH_COMMANDS, runHealthCommand } from './health-cli.js';
 import { GROUP_COMMANDS, runGroupCommand } from './groups-cli.js';
 import { CHECKPOINT_COMMANDS, runCheckpointCommand } from './checkpoint-cli.js';
 import { followLogs, readLogLines, type LogFile } from '../../view/src/log-files.js';
+import { OPS_COMMANDS, runOpsCommand } from './ops-cli.js';
+import { args, type CliIo, type Options } from './cli-io.js';
+import { jsonDoc } from './json-out.js';
 
 class UsageError extends Error {}
 
 const SUPERVISOR_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'supervisor', 'src', 'main.js');
 
-function parse(cmd: string, args: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(badOption(cmd, (err as Error).message.replace(/\. To specify.*$/, '')));
-  }
-}
+const parse = (cmd: string, rest: string[], options: Options) => args(io, cmd, rest, options);
 
 function oneGroup(cmd: string, positionals: string[]): string {
   if (positionals.length !== 1) throw new UsageError(needsGroup(cmd));
@@ -43,6 +39,7 @@ async function withClient<T>(fn: (c: Client) => Promise<T>, startIfDown = true):
 }
 
 const print = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+const io: CliIo = { withClient, print, usage: (m) => new UsageError(m) };
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -58,10 +55,11 @@ async function main(argv: string[]): Promise<number> {
       print('durun 0.1.0');
       return 0;
     case 'ps': {
-      const { values, positionals } = parse('ps', rest, { json: { type: 'boolean' }, history: { type: 'boolean' }, all: { type: 'boolean', short: 'a' } });
+      const { values, positionals } = parse('ps', rest, { json: { type: 'boolean' }, history: { type: 'boolean' }, all: { type: 'boolean', short: 'a' }, names: { type: 'boolean' } });
       if (positionals.length > 1) throw new UsageError(badOption('ps', 'takes at most one GROUP'));
       const view = await withClient((c) => c.request<PsView>('ps', { group: positionals[0], history: values.history === true }));
-      print(values.json ? JSON.stringify(view) : formatPs(view.groups, values.all === true, process.stdout.isTTY ? process.stdout.columns : undefined));
+      if (values.names) for (const g of view.groups) print(g.name);
+      else print(values.json ? jsonDoc(view) : formatPs(view.groups, values.all === true, process.stdout.isTTY ? process.stdout.columns : undefined));
       return 0;
     }
     case 'stop':
@@ -88,7 +86,20 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'status': {
-      const st = await withClient((c) => c.request<StatusView>('status'), false);
+      const { values } = parse('status', rest, { json: { type: 'boolean' } });
+      const st = await withClient((c) => c.request<StatusView>('status'), false).catch((err: Error) => {
+        // LSB status: 3 = not running. Scripts reading --json get a document either way.
+        if (!(err instanceof ClientError && /no supervisor/.test(err.message))) throw err;
+        if (values.json) print(jsonDoc({ running: false, home: resolveHome() }));
+        else process.stderr.write(`durun: ${err.message}\n`);
+        return null;
+      });
+      if (st === null) return 3;
+      if (values.json) {
+        const { version: durunVersion, ...rest } = st; // `version` of a --json document is its schema's
+        print(jsonDoc({ running: true, durunVersion, ...rest }));
+        return 0;
+      }
       print(`supervisor ${st.pid} (durun ${st.version}) since ${st.startedAt}; home ${st.home}; ${st.groups} group(s)`);
       if (st.policy?.sources.length) print(`policy: ${st.policy.sources.join(' ')} (groups: ${st.policy.groups.join(', ') || 'none'})`);
       if (st.policy?.lastError) print(`policy error at ${st.policy.lastError.at} (previous policy still in force):\n${st.policy.lastError.message}`);
@@ -112,9 +123,10 @@ async function main(argv: string[]): Promise<number> {
       return new Promise((resolve) => child.on('exit', (code, sig) => resolve(sig ? 128 + 15 : code ?? 1)));
     }
     default:
-      if (GROUP_COMMANDS.has(cmd)) return runGroupCommand(cmd, rest, { withClient, print, usage: (m) => new UsageError(m) });
-      if (CHECKPOINT_COMMANDS.has(cmd)) return runCheckpointCommand(cmd, rest, { withClient, print, usage: (m) => new UsageError(m) });
-      if (HEALTH_COMMANDS.has(cmd)) return runHealthCommand(cmd, rest, { withClient, print, usage: (m) => new UsageError(m) });
+      if (GROUP_COMMANDS.has(cmd)) return runGroupCommand(cmd, rest, io);
+      if (CHECKPOINT_COMMANDS.has(cmd)) return runCheckpointCommand(cmd, rest, io);
+      if (HEALTH_COMMANDS.has(cmd)) return runHealthCommand(cmd, rest, io);
+      if (OPS_COMMANDS.has(cmd)) return runOpsCommand(cmd, rest, io);
       throw new UsageError(unknownCommand(cmd));
   }
 }

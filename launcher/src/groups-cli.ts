@@ -1,30 +1,18 @@
 // The policy-group commands of the CLI (issue 4): up, down, reload, notify,
 // service, boot. cli.ts dispatches here and keeps the only process.exit.
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Client } from '../../supervisor/src/protocol/client.js';
 import { ClientError } from '../../supervisor/src/protocol/client.js';
 import { resolveHome } from '../../supervisor/src/protocol/home.js';
 import type { ServiceResult, UpResult } from '../../supervisor/src/protocol/group-requests.js';
 import { bootInstall, bootUninstall } from './boot.js';
+import { args, type CliIo } from './cli-io.js';
 
 export const GROUP_COMMANDS: ReadonlySet<string> = new Set(['up', 'down', 'reload', 'notify', 'service', 'boot']);
 
-export interface CliIo {
-  withClient<T>(fn: (c: Client) => Promise<T>, startIfDown?: boolean): Promise<T>;
-  print(s: string): void;
-  usage(message: string): Error;
-}
 
 const list = (names: string[]) => (names.length ? names.join(', ') : 'none');
 
-function args(io: CliIo, cmd: string, rest: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>) {
-  try {
-    return parseArgs({ args: rest, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw io.usage(`durun ${cmd}: ${(err as Error).message.replace(/\. To specify.*$/, '')} (see durun --help)`);
-  }
-}
 
 /** Runs one of GROUP_COMMANDS; resolves with the exit code. */
 export async function runGroupCommand(cmd: string, rest: string[], io: CliIo): Promise<number> {

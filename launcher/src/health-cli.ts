@@ -2,20 +2,15 @@
 // events, stats, metrics, advise. cli.ts dispatches here and keeps the only
 // process.exit. Exit codes: 0 ok; 1 a check is unhealthy (health) or the
 // supervisor refused; 2 usage.
-import { parseArgs } from 'node:util';
-import type { Client } from '../../supervisor/src/protocol/client.js';
 import { ClientError } from '../../supervisor/src/protocol/client.js';
 import type { AdviceAnswer, EventsAnswer, HealthAnswer } from '../../supervisor/src/protocol/health-requests.js';
 import type { DurunEvent } from '../../supervisor/src/protocol/events.js';
 import { badSince, badWindow, followLost, followResumed, formatEvent, formatStats, formatVerdict, noChecks, type GroupStatsView } from './health-format.js';
+import { args, type CliIo } from './cli-io.js';
+import { jsonDoc } from './json-out.js';
 
 export const HEALTH_COMMANDS: ReadonlySet<string> = new Set(['health', 'events', 'stats', 'metrics', 'advise']);
 
-export interface CliIo {
-  withClient<T>(fn: (c: Client) => Promise<T>, startIfDown?: boolean): Promise<T>;
-  print(s: string): void;
-  usage(message: string): Error;
-}
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const duration = (text: string) => {
@@ -32,13 +27,6 @@ export function parseSince(text: string, now: number): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
-function args(io: CliIo, cmd: string, rest: string[], options: NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>) {
-  try {
-    return parseArgs({ args: rest, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw io.usage(`durun ${cmd}: ${(err as Error).message.replace(/\. To specify.*$/, '')} (see durun --help)`);
-  }
-}
 
 function windowOf(io: CliIo, cmd: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -65,7 +53,7 @@ async function followEvents(io: CliIo, query: Record<string, unknown>, json: boo
     if (e.seq <= lastSeq) return;
     lastSeq = e.seq;
     since = Date.parse(e.time);
-    io.print(json ? JSON.stringify(e) : formatEvent(e));
+    io.print(json ? jsonDoc(e) : formatEvent(e));
   };
   for (let first = true; ; first = false) {
     try {
@@ -92,7 +80,7 @@ export async function runHealthCommand(cmd: string, rest: string[], io: CliIo): 
       if (positionals.length > 1) throw io.usage('durun health: takes at most one GROUP (see durun --help)');
       const res = await io.withClient((c) => c.request<HealthAnswer>('health', { group: positionals[0] }));
       const allHealthy = res.checks.every((v) => v.healthy);
-      if (values.json) io.print(JSON.stringify({ healthy: allHealthy, checks: res.checks }));
+      if (values.json) io.print(jsonDoc({ healthy: allHealthy, checks: res.checks }));
       else if (res.checks.length === 0) process.stderr.write(`${noChecks}\n`);
       else for (const v of res.checks) io.print(formatVerdict(v));
       return allHealthy ? 0 : 1;
@@ -107,7 +95,8 @@ export async function runHealthCommand(cmd: string, rest: string[], io: CliIo): 
       const query = { group: values.group, type: values.type, since, follow: values.follow === true };
       if (!values.follow) {
         const res = await io.withClient((c) => c.request<EventsAnswer>('events', query));
-        for (const e of res.events) io.print(values.json ? JSON.stringify(e) : formatEvent(e));
+        if (values.json) io.print(jsonDoc({ events: res.events }));
+        else for (const e of res.events) io.print(formatEvent(e));
         return 0;
       }
       return followEvents(io, query, values.json === true);
@@ -117,7 +106,7 @@ export async function runHealthCommand(cmd: string, rest: string[], io: CliIo): 
       if (positionals.length > 1) throw io.usage('durun stats: takes at most one GROUP (see durun --help)');
       const windowMs = windowOf(io, cmd, values.window as string | undefined);
       const r = await io.withClient((c) => c.request<{ from: string; to: string; groups: GroupStatsView[] }>('stats', { group: positionals[0], windowMs }));
-      io.print(values.json ? JSON.stringify(r) : formatStats(r.groups, r.from, r.to));
+      io.print(values.json ? jsonDoc(r) : formatStats(r.groups, r.from, r.to));
       return 0;
     }
     case 'metrics': {
@@ -128,9 +117,13 @@ export async function runHealthCommand(cmd: string, rest: string[], io: CliIo): 
       return 0;
     }
     case 'advise': {
-      const { positionals } = args(io, cmd, rest, {});
+      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
       if (positionals.length !== 1) throw io.usage('durun advise: which group? usage: durun advise GROUP (durun ps lists them)');
       const r = await io.withClient((c) => c.request<AdviceAnswer>('advise', { group: positionals[0] }));
+      if (values.json) {
+        io.print(jsonDoc(r));
+        return 0;
+      }
       for (const n of r.notes) io.print(`# ${n}`);
       for (const l of r.lines) io.print(l);
       if (r.lines.length === 0) io.print(`# no changes to propose for ${r.group} yet`);

@@ -1,11 +1,12 @@
 // Every text the Node CLI prints to the operator, in one place.
 
 export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD highly available (foreground)
-       durun ps [GROUP] [--json] [--history]       groups, process trees, launch history
+       durun ps [GROUP] [--json] [--history] [--names]  groups, process trees, launch history
        durun stop GROUP                             stop a group (SIGTERM, then SIGKILL after 10 s)
        durun restart GROUP                          restart a group's programs
+       durun rm [--force] GROUP...                  remove finished groups (their records and logs)
        durun logs GROUP [--follow] [-n LINES]       output of a group's detached programs
-       durun status                                 the supervisor of this DURUN_HOME
+       durun status [--json]                        the supervisor of this DURUN_HOME (exit 3: none running)
        durun shutdown [--stop-all]                  stop the supervisor (programs keep running unless --stop-all)
        durun tui                                    live: groups, trees, checks, checkpoints, logs, events (? keys)
        durun daemon                                 run the supervisor in the foreground
@@ -13,7 +14,7 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun events [--follow] [--json] [--group G] [--type T] [--since T]  the event journal
        durun stats [GROUP] [--json] [--window DUR]  availability: uptime, outages, MTBF, MTTR
        durun metrics [--window DUR]                 the same in Prometheus text format
-       durun advise GROUP                           proposed check timeouts and intervals from what was observed
+       durun advise GROUP [--json]                  proposed check timeouts and intervals from what was observed
        durun up [-f FILE|DIR ...] [--autostart] [GROUP...]  start policy groups in dependency order
        durun down [GROUP...]                        stop groups (dependents first) in reverse order
        durun reload                                 re-read the policy files and apply the change
@@ -28,7 +29,9 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
 
 run options: --group NAME, --detach, --restart on-crash|on-failure|always|never,
              --backoff MS, --backoff-max MS, --max-restarts N, --restart-window MS
-environment: DURUN_HOME (state directory; default $XDG_STATE_HOME/durun or ~/.local/state/durun)`;
+environment: DURUN_HOME (state directory; default $XDG_STATE_HOME/durun or ~/.local/state/durun)
+             DURUN_RETENTION (supervisor: how long finished foreground programs stay; default 1h, or never)
+--json: one document with a "version" field (schemas in docs/schemas/); man durun for more`;
 
 export const unknownCommand = (cmd: string) =>
   `durun: unknown command "${cmd}"; to run a program under durun use: durun -- ${cmd} (see durun --help)`;

@@ -15,6 +15,8 @@ import { supervisorActions } from './recovery/supervisor-actions.js';
 import { PolicyManager } from './groups/manager.js';
 import { handleGroupRequest } from './groups/requests.js';
 import { CheckpointService } from './checkpoint/service.js';
+import { OpsService } from './groups/ops-service.js';
+import { startRetention } from './groups/retention.js';
 import { SCAN_INTERVAL_MS, adoptSurvivors, callHomeSubtree, scanOnce } from './watch.js';
 import { addon } from './peercred.js';
 import { diag, setDiagFile } from './diag.js';
@@ -78,7 +80,8 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   procs.onReady = (group) => groups.notify(group);
   groups.onPolicy((p) => health.setPolicy(p));
   groups.onPolicy((p) => ckpt.setPolicy(p));
-  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt });
+  const ops = new OpsService({ registry, stop: (g) => clients.stop(g), policySource: (name) => groups.spec(name)?.file ?? null });
+  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt, ops });
   lifecycle.isLinked = (pid) => server!.linked.has(pid);
   await server.listen();
   writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });
@@ -93,10 +96,12 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
     });
     registry.onSettle();
   }, SCAN_INTERVAL_MS);
+  const retention = startRetention(registry, env, (name) => groups.spec(name) !== null);
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(false));
 
   const code = await done;
   clearInterval(scanner);
+  clearInterval(retention);
   return code;
 }
 

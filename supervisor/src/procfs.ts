@@ -15,7 +15,7 @@ const procBuf = Buffer.allocUnsafe(4096);
  * third less CPU for the 5 s scan of 200 processes). Lists (children) are
  * read until read() returns 0.
  */
-function readProcText(file: string, untilEof: boolean): string {
+export function readProcText(file: string, untilEof: boolean): string {
   const fd = openSync(file, 'r');
   try {
     let n = readSync(fd, procBuf, 0, procBuf.length, null);

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { LineSplitter } from './protocol/lines.js';
-import { ProtocolError, parseClientRequest, parseHello, parseLine, parseProcMessage, parseRunnerMessage } from './protocol/messages.js';
+import { ProtocolError, type ClientRequest, parseClientRequest, parseHello, parseLine, parseProcMessage, parseRunnerMessage } from './protocol/messages.js';
 import type { Registry, RunnerPort } from './model/registry.js';
 import type { GroupRecord, ProgramRecord } from './model/types.js';
 import type { ProcEvents, ProcLinkState } from './proc-events.js';
@@ -13,6 +13,8 @@ import type { HealthService } from './health/service.js';
 import type { CheckpointService } from './checkpoint/service.js';
 import { CHECKPOINT_OPS, type CheckpointRequest } from './protocol/checkpoint-requests.js';
 import { HEALTH_OPS, type HealthRequest } from './protocol/health-requests.js';
+import { OPS_OPS, type OpsRequest } from './protocol/ops-requests.js';
+import type { OpsService } from './groups/ops-service.js';
 import { addon } from './peercred.js';
 import { childByInnerPid } from './procfs.js';
 import { diag } from './diag.js';
@@ -32,7 +34,7 @@ type Role =
   | { kind: 'client' }
   | { kind: 'writer'; group: string; id: string; member: number; pid: number };
 
-export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService }
+export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService; ops?: OpsService }
 
 export class ControlServer {
   private readonly server: net.Server;
@@ -182,7 +184,9 @@ export class ControlServer {
           ? this.h.health.handle(req as HealthRequest, { send, onClose: (f) => closers.push(f) })
           : CHECKPOINT_OPS.has(req.op) && this.h.ckpt
             ? this.h.ckpt.handle(req as CheckpointRequest)
-            : this.h.clients.handle(req);
+            : OPS_OPS.has(req.op) && this.h.ops
+              ? this.h.ops.handle(req as OpsRequest)
+              : this.h.clients.handle(req as ClientRequest);
         void answer.then(
           (data) => send({ op: 'result', id: req.id, ok: true, data }),
           (err: Error) => send({ op: 'result', id: req.id, ok: false, error: err.message }),

@@ -7,7 +7,7 @@ import { waitFor } from './wait.js';
 export function events(env: NodeJS.ProcessEnv, filter: string[] = []): DurunEvent[] {
   const r = durunSync(env, ['events', '--json', ...filter]);
   if (r.code !== 0) throw new Error(`durun events failed (${r.code}): ${r.stderr}`);
-  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as DurunEvent);
+  return (JSON.parse(r.stdout) as { events: DurunEvent[] }).events;
 }
 
 /** Waits until an event of the group satisfies match; returns it. */

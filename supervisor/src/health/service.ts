@@ -18,6 +18,7 @@ import { blackBox } from '../recovery/blackbox.js';
 import { advise } from '../recovery/advise.js';
 import { availability, type StatsReport } from '../stats/availability.js';
 import { toPrometheus } from '../stats/prometheus.js';
+import { UsageCounters } from '../stats/program-usage.js';
 import { serveMetrics } from '../stats/http.js';
 import { diag } from '../diag.js';
 
@@ -38,6 +39,7 @@ export class HealthService {
   private policy: HealthPolicy = emptyPolicy();
   private metrics: http.Server | null = null;
   private metricsAt = '';
+  private readonly usage = new UsageCounters();
 
   constructor(home: string, private readonly registry: Registry, actions: RecoveryActions) {
     this.bus = new EventBus(new Journal(path.join(home, 'events.jsonl'), Number(process.env.DURUN_EVENTS_MAX_BYTES) || JOURNAL_MAX_BYTES));
@@ -94,7 +96,7 @@ export class HealthService {
       case 'stats':
         return this.stats(req.windowMs, req.group);
       case 'metrics':
-        return { text: toPrometheus(this.stats(req.windowMs)) };
+        return { text: this.metricsText(req.windowMs) };
       case 'advise': {
         if (!this.registry.group(req.group) && !this.policy.groups.has(req.group)) throw new RequestFailed(`unknown group "${req.group}" (durun ps lists them)`);
         const r = advise(req.group, [...this.monitor.samples(req.group).values()], readJournal(this.bus.journalFile), Date.now());
@@ -111,6 +113,23 @@ export class HealthService {
     return group ? { ...r, groups: r.groups.filter((g) => g.group === group) } : r;
   }
 
+  /** The Prometheus text: counters over the whole journal, ratio gauges over windowMs (default: the whole journal). */
+  private metricsText(windowMs?: number): string {
+    const events = readJournal(this.bus.journalFile);
+    const now = Date.now();
+    const first = events.length ? Date.parse(events[0]!.time) : now;
+    const all = availability(events, first, now);
+    const restarts = new Map<string, number>();
+    for (const e of events) if (e.type === 'restart' && e.group) restarts.set(e.group, (restarts.get(e.group) ?? 0) + 1);
+    const cpu = process.cpuUsage();
+    return toPrometheus({
+      all, window: windowMs ? availability(events, now - windowMs, now) : all, restarts,
+      groups: [...this.registry.groups.values()].map((g) => ({ name: g.name, state: g.state })),
+      programs: this.usage.sample(this.registry),
+      supervisor: { cpuSeconds: (cpu.user + cpu.system) / 1e6, rssBytes: process.memoryUsage.rss(), startTimeSeconds: Math.round((Date.now() - process.uptime() * 1000) / 1000) },
+    });
+  }
+
   private blackBoxOf(group: string): ReturnType<typeof blackBox> {
     const logs = (this.registry.group(group)?.programs ?? []).filter((p) => p.detached).map((p) => p.logPath);
     return blackBox(logs, this.bus.recent(group, 20));
@@ -125,7 +144,7 @@ export class HealthService {
     this.metricsAt = at;
     if (!want) return;
     try {
-      this.metrics = await serveMetrics(want.host, want.port, () => toPrometheus(this.stats()));
+      this.metrics = await serveMetrics(want.host, want.port, () => this.metricsText());
       diag(`metrics served on http://${at}/metrics`);
     } catch (err) {
       this.metricsAt = '';

@@ -3,6 +3,7 @@
 import { GROUP_OPS, parseGroupRequest, type GroupRequest } from './group-requests.js';
 import { HEALTH_OPS, parseHealthRequest, type HealthRequest } from './health-requests.js';
 import { CHECKPOINT_OPS, parseCheckpointRequest, type CheckpointRequest } from './checkpoint-requests.js';
+import { OPS_OPS, parseOpsRequest, type OpsRequest } from './ops-requests.js';
 
 export type RestartPolicy = 'on-crash' | 'on-failure' | 'always' | 'never';
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['on-crash', 'on-failure', 'always', 'never'];
@@ -51,6 +52,9 @@ export type ClientRequest =
   | GroupRequest
   | HealthRequest
   | CheckpointRequest;
+
+/** Every request a client may send: the above, and everyday operation (ops-requests.ts, answered apart). */
+export type AnyClientRequest = ClientRequest | OpsRequest;
 
 export interface ClientResult { v: 1; op: 'result'; id: number; ok: boolean; data?: unknown; error?: string }
 
@@ -169,7 +173,7 @@ export function parseRunnerMessage(msg: Obj): RunnerMessage {
   }
 }
 
-export function parseClientRequest(msg: Obj): ClientRequest {
+export function parseClientRequest(msg: Obj): AnyClientRequest {
   const id = field<number>(msg, 'id', 'number');
   switch (msg.op) {
     case 'ps': return { op: 'ps', id, group: field(msg, 'group', 'string', true), history: field(msg, 'history', 'boolean', true) };
@@ -182,6 +186,7 @@ export function parseClientRequest(msg: Obj): ClientRequest {
       if (GROUP_OPS.has(String(msg.op))) return parseGroupRequest(msg, id);
       if (HEALTH_OPS.has(String(msg.op))) return parseHealthRequest(msg, id);
       if (CHECKPOINT_OPS.has(String(msg.op))) return parseCheckpointRequest(msg, id);
+      if (OPS_OPS.has(String(msg.op))) return parseOpsRequest(msg, id);
       throw new ProtocolError(`unknown request "${String(msg.op)}"`);
   }
 }

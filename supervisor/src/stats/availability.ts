@@ -25,6 +25,8 @@ export interface GroupStats {
   upMs: number;
   downMs: number;
   lastFault: LastFault | null;
+  /** The service state at the end of the window (null before the group's first event). */
+  service: ServiceState | null;
 }
 
 export interface StatsReport { from: string; to: string; groups: GroupStats[] }
@@ -46,7 +48,7 @@ const labelOf = (state: string, failing: Set<string>) => (state === 'running' &&
 function newTrack(group: string, at: number): Track {
   return {
     state: null, failing: new Set(), since: at, outageStart: null, repairedMs: 0, repaired: 0,
-    s: { group, uptimePercent: null, outages: 0, mtbfMs: null, mttrMs: null, timeInState: {}, upMs: 0, downMs: 0, lastFault: null },
+    s: { group, uptimePercent: null, outages: 0, mtbfMs: null, mttrMs: null, timeInState: {}, upMs: 0, downMs: 0, lastFault: null, service: null },
   };
 }
 
@@ -119,6 +121,7 @@ export function availability(events: DurunEvent[], from: number, to: number): St
     s.uptimePercent = seen > 0 ? Math.round((s.upMs / seen) * 1e6) / 1e4 : null;
     s.mtbfMs = s.outages > 0 ? Math.round(s.upMs / s.outages) : null;
     s.mttrMs = t.repaired > 0 ? Math.round(t.repairedMs / t.repaired) : null;
+    s.service = t.state === null ? null : serviceOf(t.state, t.failing);
   }
   return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), groups: [...tracks.values()].map((t) => t.s).sort((a, b) => a.group.localeCompare(b.group)) };
 }
