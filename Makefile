@@ -14,7 +14,9 @@ clean:
 # completion. PREFIX defaults to /usr/local for root, ~/.local otherwise (both
 # on a login shell's PATH on Debian). The copy is swapped in whole, so a
 # failed install leaves the previous one as it was.
-PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
+ifeq ($(PREFIX),)
+PREFIX := $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
+endif
 DEST := $(DESTDIR)$(PREFIX)
 .PHONY: install uninstall
 install: all

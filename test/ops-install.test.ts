@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './helpers/paths.js';
@@ -49,14 +49,20 @@ test('the README install in a fresh clone puts durun, its man page and completio
   assert.is(head.code, 0, `this test needs the repository as a git checkout: ${head.err}`);
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'durun-oinst-'));
   const clone = path.join(scratch, 'clone');
-  const prefix = path.join(scratch, 'prefix');
-  const home = path.join(scratch, 'home');
+  // The login shell's home, with Debian's ~/.profile: ~/.local/bin joins PATH once it exists. The
+  // install goes where `make install` puts it for a user who is not root (root's /usr/local/bin is
+  // on PATH already; a test must not write there).
+  const loginHome = path.join(scratch, 'user');
+  const prefix = path.join(loginHome, '.local');
+  const home = path.join(scratch, 'durun-home');
+  mkdirSync(loginHome);
+  writeFileSync(path.join(loginHome, '.profile'), existsSync('/etc/skel/.profile') ? readFileSync('/etc/skel/.profile') : 'if [ -d "$HOME/.local/bin" ]; then PATH="$HOME/.local/bin:$PATH"; fi\n');
   const env: NodeJS.ProcessEnv = {
     ...process.env, PREFIX: prefix, PATH: `${prefix}/bin:${process.env.PATH}`, DURUN_HOME: home,
     npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false',
   };
   delete env.LD_PRELOAD;
-  const login = (script: string) => sh('env', ['-i', `HOME=${os.homedir()}`, `PATH=${prefix}/bin:${SYSTEM_PATH}`, `DURUN_HOME=${home}`, 'bash', '-lc', script]);
+  const login = (script: string) => sh('env', ['-i', `HOME=${loginHome}`, `PATH=${SYSTEM_PATH}`, `DURUN_HOME=${home}`, 'bash', '-lc', script]);
   try {
     for (const args of [['init', '-q', clone], ['-C', clone, 'fetch', '-q', '--depth', '1', ROOT, head.out.trim()], ['-C', clone, 'checkout', '-q', 'FETCH_HEAD']]) {
       const r = sh('git', args);
@@ -67,6 +73,8 @@ test('the README install in a fresh clone puts durun, its man page and completio
     assert.match(install.out, /exit status: 3/);
     assert.ok(existsSync(path.join(prefix, 'share', 'man', 'man1', 'durun.1')), 'man page installed');
     assert.ok(existsSync(path.join(prefix, 'share', 'bash-completion', 'completions', 'durun')), 'completion installed');
+    const dry = sh('make', ['-n', '-C', clone, 'install'], { env: { ...process.env, PREFIX: '' } });
+    assert.match(dry.out, process.getuid!() === 0 ? /\/usr\/local\/lib\/durun/ : new RegExp(`${os.homedir()}/\\.local/lib/durun`), 'default PREFIX');
     removeTree(clone); // the installed copy must not need the clone
 
     const found = login('command -v durun');
