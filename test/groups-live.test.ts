@@ -47,7 +47,7 @@ test('an invalid edit is rejected, shown by durun status, and the old policy sta
     const s = durunSync(home.env, ['status']);
     return /policy error/.test(s.stdout) ? s.stdout : undefined;
   });
-  assert.match(status, `${file}:4: stop_timeout: "soon" is not a duration; write e.g. 500ms, 5s, 2m or 1h`);
+  assert.match(status, `${file}:4: stop_timeout: "soon" is not a duration; write a number and a unit, e.g. 500ms, 1.5s, 2m, 1h or 1d`);
   assert.match(status, `${file}:8: unknown key "colour" in [group arriving]`);
   assert.match(status, 'previous policy still in force');
   // Nothing stopped: the groups the bad edit dropped are still running.

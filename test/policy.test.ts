@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadPolicy } from '../supervisor/src/policy/load.js';
-import { parseDuration } from '../supervisor/src/policy/duration.js';
+import { parseDuration } from '../supervisor/src/protocol/duration.js';
 import { splitWords } from '../supervisor/src/policy/words.js';
 import { diffPolicies } from '../supervisor/src/policy/diff.js';
 import { startOrder, withDependencies, withDependents } from '../supervisor/src/policy/graph.js';
@@ -22,12 +22,15 @@ const policy = (text: string): Policy => {
   return r.policy;
 };
 
-test('durations: ms, s, m, h; anything else is rejected', () => {
+test('durations: a number and a unit (one grammar, docs/operation.md); a bare number needs its unit in a policy', () => {
   assert.is(parseDuration('500ms'), 500);
   assert.is(parseDuration('5s'), 5000);
+  assert.is(parseDuration('1.5s'), 1500);
   assert.is(parseDuration('2m'), 120_000);
   assert.is(parseDuration('1h'), 3_600_000);
-  for (const bad of ['5', '5 sec', '-1s', 's', '1d']) assert.is(parseDuration(bad), null, bad);
+  assert.is(parseDuration('1d'), 86_400_000);
+  assert.is(parseDuration('5 sec'), 5000);
+  for (const bad of ['5', '-1s', 's', '5.s', 'soon']) assert.is(parseDuration(bad), null, bad);
 });
 
 test('commands split like shell words, without expansion', () => {
@@ -105,9 +108,9 @@ test('unknown keys are rejected with file:line and a suggestion', () => {
 });
 
 test('bad values name file:line and the key', () => {
-  assert.equal(errors('[group a]\ncommand = a\nstart_timeout = 5\nstop_timeout = 2 min\nready = tcp:99999\nautostart = maybe\nrestart = sometimes\nstop_signal = SIGNOPE\ncommand2 =\n'), [
-    `${F}:3: start_timeout: "5" is not a duration; write e.g. 500ms, 5s, 2m or 1h`,
-    `${F}:4: stop_timeout: "2 min" is not a duration; write e.g. 500ms, 5s, 2m or 1h`,
+  assert.equal(errors('[group a]\ncommand = a\nstart_timeout = 5\nstop_timeout = -2s\nready = tcp:99999\nautostart = maybe\nrestart = sometimes\nstop_signal = SIGNOPE\ncommand2 =\n'), [
+    `${F}:3: start_timeout: "5" is not a duration; write a number and a unit, e.g. 500ms, 1.5s, 2m, 1h or 1d`,
+    `${F}:4: stop_timeout: "-2s" is not a duration; write a number and a unit, e.g. 500ms, 1.5s, 2m, 1h or 1d`,
     `${F}:5: ready: "tcp:99999" is not a readiness condition; write started, notify, health, tcp:PORT, tcp:HOST:PORT or delay:DURATION`,
     `${F}:6: autostart: "maybe" is not yes/no (or true/false, on/off)`,
     `${F}:7: restart: "sometimes" is not one of on-crash, on-failure, always, never`,
@@ -118,7 +121,7 @@ test('bad values name file:line and the key', () => {
 
 test('health keys are validated by the health module, with file:line', () => {
   const errs = errors('[group a]\ncommand = a\ncheck.up.interval = soon\ncheck.up.command = true\n');
-  assert.equal(errs, [`${F}:3: check.up.interval: "soon" is not a duration; write e.g. 500ms, 5s, 2m or 1h`]);
+  assert.equal(errs, [`${F}:3: check.up.interval: "soon" is not a duration; write a number and a unit, e.g. 500ms, 1.5s, 2m, 1h or 1d`]);
   assert.equal(errors('[group a]\ncommand = a\nready = health\n'), [
     `${F}:3: ready: "health" needs at least one check in [group a] (check.NAME.command, .tcp or .http)`,
   ]);

@@ -28,7 +28,7 @@ int is_run_option(const char *arg)
 	return 0;
 }
 
-static int parse_ms(const char *opt, const char *val, long long *out)
+static int parse_count(const char *opt, const char *val, long long *out)
 {
 	char *end;
 	errno = 0;
@@ -39,6 +39,14 @@ static int parse_ms(const char *opt, const char *val, long long *out)
 	}
 	*out = v;
 	return 0;
+}
+
+static int parse_duration(const char *opt, const char *val, long long *out)
+{
+	if (parse_duration_ms(val, out) == 0)
+		return 0;
+	note("%s takes a duration, not \"%s\"; write a number and a unit, e.g. 500ms, 1.5s, 2m, 1h or 1d (a bare number is milliseconds)", opt, val);
+	return -1;
 }
 
 int parse_run_args(int argc, char **argv, int first, struct run_opts *o)
@@ -99,15 +107,15 @@ int parse_run_args(int argc, char **argv, int first, struct run_opts *o)
 		} else if (strcmp(name, "--restore-tree") == 0) {
 			o->restore_tree = val;
 		} else if (strcmp(name, "--backoff") == 0) {
-			if (parse_ms(name, val, &o->backoff_ms) < 0)
+			if (parse_duration(name, val, &o->backoff_ms) < 0)
 				return -1;
 		} else if (strcmp(name, "--backoff-max") == 0) {
-			if (parse_ms(name, val, &o->backoff_max_ms) < 0)
+			if (parse_duration(name, val, &o->backoff_max_ms) < 0)
 				return -1;
 		} else if (strcmp(name, "--max-restarts") == 0) {
-			if (parse_ms(name, val, &o->max_restarts) < 0)
+			if (parse_count(name, val, &o->max_restarts) < 0)
 				return -1;
-		} else if (parse_ms(name, val, &o->restart_window_ms) < 0) {
+		} else if (parse_duration(name, val, &o->restart_window_ms) < 0) {
 			return -1;
 		}
 	}

@@ -61,6 +61,8 @@ struct durun {
 /* ---- util.c: messages and clocks ---- */
 /* "durun: <message>" on stderr. */
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A command-line duration (duration.c): "1.5s", "2m", "500" (ms); 0, or -1 when it is not one. */
+int parse_duration_ms(const char *text, long long *out);
 /* "durun[PID]: <message>: <strerror(err)>" on stderr. */
 void note_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 long long now_ms(void); /* CLOCK_MONOTONIC */

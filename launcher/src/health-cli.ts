@@ -8,19 +8,14 @@ import type { DurunEvent } from '../../supervisor/src/protocol/events.js';
 import { badSince, badWindow, followLost, followResumed, formatEvent, formatStats, formatVerdict, noChecks, type GroupStatsView } from './health-format.js';
 import { args, type CliIo } from './cli-io.js';
 import { jsonDoc } from './json-out.js';
+import { parseDuration, parseFlagDuration } from '../../supervisor/src/protocol/duration.js';
 
 export const HEALTH_COMMANDS: ReadonlySet<string> = new Set(['health', 'events', 'stats', 'metrics', 'advise']);
 
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const duration = (text: string) => {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text);
-  return m ? Number(m[1]) * UNITS[m[2]!]! : null;
-};
-
 /** --since: ISO time, a duration ago, or ms since the epoch. */
 export function parseSince(text: string, now: number): number | null {
-  const ago = duration(text);
+  const ago = parseDuration(text);
   if (ago !== null) return now - ago;
   if (/^\d{10,}$/.test(text)) return Number(text);
   const t = Date.parse(text);
@@ -30,7 +25,7 @@ export function parseSince(text: string, now: number): number | null {
 
 function windowOf(io: CliIo, cmd: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const ms = duration(text);
+  const ms = parseFlagDuration(text);
   if (ms === null || ms <= 0) throw io.usage(`durun ${cmd}: ${badWindow(text)}`);
   return ms;
 }

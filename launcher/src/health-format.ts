@@ -1,4 +1,5 @@
 // Every text `durun health`, `events`, `stats` and `advise` print, in one place.
+import { DURATION_HINT } from '../../supervisor/src/protocol/duration.js';
 import type { DurunEvent } from '../../supervisor/src/protocol/events.js';
 import type { CheckVerdict } from '../../supervisor/src/protocol/health-requests.js';
 import { human } from '../../view/src/units.js';
@@ -33,4 +34,4 @@ export const noChecks = 'durun health: no group has health checks; add check.NAM
 export const followLost = 'durun events: the supervisor went away; waiting for the next one (Ctrl-C to stop)';
 export const followResumed = 'durun events: following again';
 export const badSince = (text: string) => `--since takes an ISO time (2024-05-01T10:00:00Z), a duration ago (30s, 10m, 2h) or ms since the epoch, not "${text}"`;
-export const badWindow = (text: string) => `--window takes a duration (30s, 10m, 2h, 7d), not "${text}"`;
+export const badWindow = (text: string) => `--window takes a duration, not "${text}"; ${DURATION_HINT}`;

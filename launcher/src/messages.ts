@@ -28,7 +28,8 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun check [--json]                         kernel features for checkpoint/restore, what each enables or costs
 
 run options: --group NAME, --detach, --restart on-crash|on-failure|always|never,
-             --backoff MS, --backoff-max MS, --max-restarts N, --restart-window MS
+             --backoff DUR, --backoff-max DUR, --max-restarts N, --restart-window DUR
+             (DUR: 500ms, 1.5s, 2m, 1h, 1d; a bare number is milliseconds)
 environment: DURUN_HOME (state directory; default $XDG_STATE_HOME/durun or ~/.local/state/durun)
              DURUN_RETENTION (supervisor: how long finished foreground programs stay; default 1h, or never)
 --json: one document with a "version" field (schemas in docs/schemas/); man durun for more`;

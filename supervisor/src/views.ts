@@ -57,7 +57,7 @@ function programView(p: ProgramRecord, connected: boolean): ProgramView {
   return {
     id: p.id, argv: p.argv, cwd: p.cwd, restart: p.restart, detached: p.detached, runnerPid: p.runnerPid,
     runnerConnected: connected, instance: p.instance, rootPid: p.rootPid, state: p.state, restarts: p.restarts,
-    lastExit: p.lastExit, logPath: p.logPath,
+    lastExit: p.lastExit, logPath: p.logPath, options: { ...p.options },
   };
 }
 

@@ -3,7 +3,7 @@
 // its start_timeout otherwise.
 import type { Registry } from '../model/registry.js';
 import type { GroupPolicy } from '../policy/types.js';
-import { formatDuration } from '../policy/duration.js';
+import { formatDuration } from '../protocol/duration.js';
 import { tcpProbe, httpProbe } from '../health/probes.js';
 import { runCommand } from '../health/run-command.js';
 import type { Launched } from './launch.js';

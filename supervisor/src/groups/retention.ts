@@ -2,7 +2,7 @@
 // (remove.ts) drops them: DURUN_RETENTION in the supervisor's environment, a
 // duration (default 1h), or "never".
 import type { Registry } from '../model/registry.js';
-import { parseDuration } from '../policy/duration.js';
+import { DURATION_HINT, parseDuration } from '../protocol/duration.js';
 import { diag } from '../diag.js';
 import { sweepFinished } from './remove.js';
 
@@ -17,7 +17,7 @@ export function retentionOf(env: NodeJS.ProcessEnv): number | null {
   if (text === 'never') return null;
   const ms = parseDuration(text);
   if (ms === null) {
-    diag(`DURUN_RETENTION="${text}" is not a duration (e.g. 30m, 1h) or "never"; keeping finished programs for the default 1h`);
+    diag(`DURUN_RETENTION="${text}" is not a duration or "never" (${DURATION_HINT}); keeping finished programs for the default 1h`);
     return DEFAULT_RETENTION_MS;
   }
   return ms;

@@ -2,6 +2,7 @@
 // into config.ts shapes. Pure: text in, data or "file:line: key: what to do" out.
 import { CronError, parseCron } from './cron.js';
 import { DEFAULTS, RECOVERY_STEPS, type CheckConfig, type GroupHealthConfig, type HookConfig, type Probe, type RecoveryStep, type SupervisorHealthConfig } from './config.js';
+import { DURATION_HINT, parseDuration } from '../protocol/duration.js';
 
 export interface Entry { key: string; value: string; line: number }
 
@@ -11,13 +12,6 @@ const GROUP_KEYS = new Set(['recovery', 'recovery.attempts', 'recovery.window', 
 /** True for the keys this module owns in a `[group NAME]` section. */
 export function isHealthKey(key: string): boolean {
   return CHECK_KEY.test(key) || GROUP_KEYS.has(key);
-}
-
-/** "500ms", "5s", "2m", "1h" → ms. */
-export function parseDuration(text: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!m) return null;
-  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h']);
 }
 
 class Errors {
@@ -30,7 +24,7 @@ class Errors {
 
 function duration(e: Entry, errs: Errors): number {
   const ms = parseDuration(e.value);
-  if (ms === null) errs.add(e, `"${e.value}" is not a duration; write e.g. 500ms, 5s, 2m or 1h`);
+  if (ms === null) errs.add(e, `"${e.value}" is not a duration; ${DURATION_HINT}`);
   return ms ?? 0;
 }
 

@@ -1,6 +1,6 @@
 // Policy errors: each names the file, the line and (when there is one) the
 // key, and says what to write instead. Every message text lives here.
-import { formatDuration } from './duration.js';
+import { DURATION_HINT, formatDuration } from '../protocol/duration.js';
 
 export class PolicyError {
   constructor(readonly file: string, readonly line: number, readonly message: string) {}
@@ -34,7 +34,7 @@ export const msg = {
   noValue: (key: string) => `${key}: needs a value`,
   needsCommand: (group: string) => `[group ${group}] needs "command" or "init_script"`,
   bothCommands: (group: string) => `[group ${group}]: set "command" or "init_script", not both`,
-  badDuration: (key: string, value: string) => `${key}: "${value}" is not a duration; write e.g. 500ms, 5s, 2m or 1h`,
+  badDuration: (key: string, value: string) => `${key}: "${value}" is not a duration; ${DURATION_HINT}`,
   tooShort: (key: string, min: number) => `${key}: must be at least ${formatDuration(min)}`,
   badInt: (key: string, value: string) => `${key}: "${value}" is not a whole number >= 0`,
   badBool: (key: string, value: string) => `${key}: "${value}" is not yes/no (or true/false, on/off)`,

@@ -3,7 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { RESTART_POLICIES, type RestartPolicy } from '../protocol/messages.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../protocol/duration.js';
 import { splitWords } from './words.js';
 import { msg } from './errors.js';
 import type { ReadyCondition } from './types.js';

@@ -19,6 +19,8 @@ export interface ProgramView {
   runnerPid: number; runnerConnected: boolean; instance: number; rootPid: number | null;
   state: 'running' | 'restarting' | 'stopped' | 'exited' | 'failed' | 'lost';
   restarts: number; lastExit: { status: number | null; signal: number | null } | null; logPath: string;
+  /** Restart backoff and rate limit in force (ms), as given by flags or the policy. */
+  options: { backoffMs: number; backoffMaxMs: number; maxRestarts: number; restartWindowMs: number };
 }
 
 export interface LaunchRecord { pid: number; ppid: number; exe: string; argv: string[]; program: number; instance: number; offsetMs: number; at: string }
