@@ -8,7 +8,7 @@
 
 static const char *const with_value[] = {
 	"--group", "--restart", "--backoff", "--backoff-max", "--max-restarts", "--restart-window",
-	"--restore", "--restore-tree", NULL,
+	"--restore", "--restore-tree", "--env", "--env-file", "--cwd", "--user", "--limit", NULL,
 };
 
 /* Splits "--name=value" so both spellings are accepted. */
@@ -58,6 +58,7 @@ int parse_run_args(int argc, char **argv, int first, struct run_opts *o)
 	o->backoff_ms = o->backoff_max_ms = o->max_restarts = o->restart_window_ms = -1;
 	o->cmd = NULL;
 	o->restore = o->restore_tree = NULL;
+	o->nlaunch = 0;
 
 	while (i < argc) {
 		const char *a = argv[i];
@@ -90,7 +91,15 @@ int parse_run_args(int argc, char **argv, int first, struct run_opts *o)
 			return -1;
 		}
 		i++;
-		if (strcmp(name, "--group") == 0) {
+		if (!strcmp(name, "--env") || !strcmp(name, "--env-file") || !strcmp(name, "--cwd") || !strcmp(name, "--user") || !strcmp(name, "--limit")) {
+			/* applied in order by launch.c: a later --env wins over an earlier file */
+			if (o->nlaunch >= LAUNCH_MAX) {
+				note("more than %d --env/--env-file/--cwd/--user/--limit options; use an --env-file", LAUNCH_MAX);
+				return -1;
+			}
+			o->launch[o->nlaunch].name = name;
+			o->launch[o->nlaunch++].value = val;
+		} else if (strcmp(name, "--group") == 0) {
 			if (!*val || strchr(val, '/')) {
 				note("--group needs a name without '/', not \"%s\"", val);
 				return -1;

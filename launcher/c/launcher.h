@@ -23,6 +23,7 @@
 #define LINK_SEND_TIMEOUT_MS 2000
 
 /* ---- args.c: what the operator asked for (pure data, no side effects) ---- */
+#define LAUNCH_MAX 64
 struct run_opts {
 	const char *group;          /* NULL: basename of cmd[0] */
 	int detach;
@@ -34,6 +35,8 @@ struct run_opts {
 	char **cmd;                 /* NULL-terminated, at least one element */
 	const char *restore;        /* hidden --restore IMAGE: the first instance is durun-restore IMAGE (issue 3) */
 	const char *restore_tree;   /* hidden --restore-tree IMAGE:IMAGE...: durun-restore --tree (process trees) */
+	struct { const char *name, *value; } launch[LAUNCH_MAX]; /* --env, --env-file, --cwd, --user, --limit in order */
+	int nlaunch;
 };
 
 /* True if arg is a run option, so `durun -d -- CMD` is a run without "run". */
@@ -93,6 +96,19 @@ void spawn_pick_lib(struct durun *d);
 /* Forks and execs the program's root for d->instance. out_fd/err_fd: -1 to
  * leave stdout/stderr as they are (foreground). Returns the pid, or -1. */
 pid_t spawn_instance(const struct durun *d, int out_fd, int err_fd);
+
+/* ---- launch.c: environment, directory, user and limits of the program ---- */
+/* Applies --env-file/--env (to our environment, which every instance
+ * inherits), --cwd (chdir), --user (wraps cmd in setpriv, sets HOME, USER,
+ * LOGNAME) and checks --limit, creating the cgroup for memory/cpu limits.
+ * Before anything is registered. 0, or -1 with the message printed. */
+int launch_prepare(struct durun *d);
+/* In the forked child before exec: set the rlimits, join the cgroup. 0 or -1 (errno). */
+int launch_child(void);
+/* In the runner before it forks an instance: it removes the cgroup when it exits. */
+void launch_own_cgroup(void);
+/* The launch flags as given (absolute paths), for the hello: NULL-terminated, static. */
+char *const *launch_args(void);
 
 /* ---- home.c: state directory and the supervisor on demand ---- */
 /* Resolves and creates $DURUN_HOME (0700, ours). Fills d->home, d->sock. */

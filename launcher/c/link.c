@@ -68,6 +68,8 @@ static void build_hello(struct wbuf *b, const struct durun *d, int readopt)
 		wb_int(b, "instance", d->instance);
 		wb_int(b, "rootPid", d->root_pid);
 	}
+	if (launch_args()[0])
+		wb_strv(b, "runArgs", launch_args(), 0);
 	/* argv last: it is the only field that may need truncating. */
 	wb_strv(b, "argv", d->opt.cmd, 16);
 }

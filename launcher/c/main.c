@@ -41,6 +41,9 @@ static int run(int argc, char **argv, int first)
 	static struct durun d;
 	if (parse_run_args(argc, argv, first, &d.opt) < 0)
 		return EXIT_USAGE;
+	/* --env, --cwd, --user, --limit: before the command is looked up (PATH, ./cmd) */
+	if (launch_prepare(&d) < 0)
+		return EXIT_USAGE;
 	/* Before anything is registered: the shell's answers for a bad CMD. */
 	int rc = command_check(d.opt.cmd[0]);
 	if (rc)

@@ -181,6 +181,20 @@ static void on_supervisor(void *ctx, const char *line)
 		}
 		if (tree_signal((int)sig) > 0 && sig != SIGKILL && r->phase == RUNNING)
 			r->kill_at = now_ms() + (grace > 0 ? grace : 0);
+	} else if (strcmp(op, "signal") == 0) {
+		/* `durun signal GROUP SIG`: delivered, nothing more (no grace, no SIGKILL after). */
+		long long sig = 0;
+		int all = 0;
+		json_get_int(line, "signal", &sig);
+		json_get_bool(line, "all", &all);
+		if (sig <= 0 || sig >= NSIG || r->phase != RUNNING) {
+			note("supervisor asked to deliver signal %lld while %s; ignored", sig, r->phase == RUNNING ? "it does not exist" : "no instance runs");
+			return;
+		}
+		if (all || r->root_done)
+			tree_signal((int)sig);
+		else if (kill(r->d->root_pid, (int)sig) < 0 && errno != ESRCH)
+			note_err(errno, "cannot deliver signal %lld to pid %d", sig, (int)r->d->root_pid);
 	} else if (strcmp(op, "restart") == 0) {
 		/* In RESTART_WAIT: the operator asked for the restart now (a new delay). */
 		if (r->phase != AWAIT_DECISION && r->phase != RESTART_WAIT) {

@@ -180,6 +180,8 @@ static void child(const struct durun *d, int out_fd, int err_fd, int fail_fd)
 	 * close, so the exec-status pipe still reports a failed exec. */
 	if (out_fd >= 0 && close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
+	if (launch_child() < 0) /* --limit: rlimits and the cgroup */
+		goto fail;
 	if (!restore_spent && (d->opt.restore || d->opt.restore_tree)) {
 		exec_restore(d);
 		goto fail;
@@ -205,6 +207,7 @@ pid_t spawn_instance(const struct durun *d, int out_fd, int err_fd)
 		note_err(errno, "cannot create the exec-status pipe for %s", d->opt.cmd[0]);
 		return -1;
 	}
+	launch_own_cgroup();
 	pid_t pid = fork();
 	if (pid < 0) {
 		note_err(errno, "cannot fork to start %s", d->opt.cmd[0]);

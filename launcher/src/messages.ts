@@ -4,7 +4,11 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun ps [GROUP] [--json] [--history] [--names]  groups, process trees, launch history
        durun stop GROUP                             stop a group (SIGTERM, then SIGKILL after 10 s)
        durun restart GROUP                          restart a group's programs
+       durun start GROUP...                         start a stopped group again (ad-hoc: detached, as first launched)
        durun rm [--force] GROUP...                  remove finished groups (their records and logs)
+       durun signal [--all] GROUP SIGNAL            deliver a signal to a group's main processes (--all: every process)
+       durun save                                   remember the running ad-hoc groups (for durun resurrect)
+       durun resurrect                              start the saved groups that are not running (after a reboot)
        durun logs GROUP [--follow] [-n LINES]       output of a group's detached programs
        durun status [--json]                        the supervisor of this DURUN_HOME (exit 3: none running)
        durun shutdown [--stop-all]                  stop the supervisor (programs keep running unless --stop-all)
@@ -28,6 +32,7 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun check [--json]                         kernel features for checkpoint/restore, what each enables or costs
 
 run options: --group NAME, --detach, --restart on-crash|on-failure|always|never,
+             --env NAME=VALUE, --env-file FILE, --cwd DIR, --user USER, --limit NAME=VALUE (e.g. nofile=4096, memory=512M, cpu=50%),
              --backoff DUR, --backoff-max DUR, --max-restarts N, --restart-window DUR
              (DUR: 500ms, 1.5s, 2m, 1h, 1d; a bare number is milliseconds)
 environment: DURUN_HOME (state directory; default $XDG_STATE_HOME/durun or ~/.local/state/durun)

@@ -17,6 +17,7 @@ import { handleGroupRequest } from './groups/requests.js';
 import { CheckpointService } from './checkpoint/service.js';
 import { OpsService } from './groups/ops-service.js';
 import { startRetention } from './groups/retention.js';
+import { LaunchSpecs } from './groups/launch-specs.js';
 import { SCAN_INTERVAL_MS, adoptSurvivors, callHomeSubtree, scanOnce } from './watch.js';
 import { addon } from './peercred.js';
 import { diag, setDiagFile } from './diag.js';
@@ -80,8 +81,12 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   procs.onReady = (group) => groups.notify(group);
   groups.onPolicy((p) => health.setPolicy(p));
   groups.onPolicy((p) => ckpt.setPolicy(p));
-  const ops = new OpsService({ registry, stop: (g) => clients.stop(g), policySource: (name) => groups.spec(name)?.file ?? null });
-  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt, ops });
+  const specs = new LaunchSpecs(home);
+  const ops = new OpsService({
+    registry, home, specs, stop: (g) => clients.stop(g), policySource: (name) => groups.spec(name)?.file ?? null,
+    up: (name) => handleGroupRequest(groups, { op: 'up', id: 0, groups: [name] }),
+  });
+  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt, ops, specs });
   lifecycle.isLinked = (pid) => server!.linked.has(pid);
   await server.listen();
   writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });
@@ -96,7 +101,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
     });
     registry.onSettle();
   }, SCAN_INTERVAL_MS);
-  const retention = startRetention(registry, env, (name) => groups.spec(name) !== null);
+  const retention = startRetention(registry, env, (name) => groups.spec(name) !== null, () => specs.prune((g, id) => registry.group(g)?.programs.some((p) => p.id === id) ?? false));
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void shutdown(false));
 
   const code = await done;

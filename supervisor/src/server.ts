@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { chmodSync, unlinkSync } from 'node:fs';
 import { LineSplitter } from './protocol/lines.js';
-import { ProtocolError, type ClientRequest, parseClientRequest, parseHello, parseLine, parseProcMessage, parseRunnerMessage } from './protocol/messages.js';
+import { ProtocolError, type ClientRequest, parseClientRequest, strings, parseHello, parseLine, parseProcMessage, parseRunnerMessage } from './protocol/messages.js';
 import type { Registry, RunnerPort } from './model/registry.js';
 import type { GroupRecord, ProgramRecord } from './model/types.js';
 import type { ProcEvents, ProcLinkState } from './proc-events.js';
@@ -15,6 +15,7 @@ import { CHECKPOINT_OPS, type CheckpointRequest } from './protocol/checkpoint-re
 import { HEALTH_OPS, type HealthRequest } from './protocol/health-requests.js';
 import { OPS_OPS, type OpsRequest } from './protocol/ops-requests.js';
 import type { OpsService } from './groups/ops-service.js';
+import type { LaunchSpecs } from './groups/launch-specs.js';
 import { addon } from './peercred.js';
 import { childByInnerPid } from './procfs.js';
 import { diag } from './diag.js';
@@ -34,7 +35,7 @@ type Role =
   | { kind: 'client' }
   | { kind: 'writer'; group: string; id: string; member: number; pid: number };
 
-export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService; ops?: OpsService }
+export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService; ops?: OpsService; specs?: LaunchSpecs }
 
 export class ControlServer {
   private readonly server: net.Server;
@@ -159,6 +160,8 @@ export class ControlServer {
           return role;
         }
         send({ op: 'accepted', program: res.program.id, instance: res.program.instance, logPath: res.program.logPath });
+        // --env, --cwd, --user, --limit as the runner was given them (durun start, save, resurrect relaunch with them).
+        if (!hello.readopt) this.h.specs?.remember(res.group.name, res.program.id, Array.isArray(msg.runArgs) ? strings(msg, 'runArgs') : []);
         return { kind: 'runner', group: res.group, program: res.program, port };
       }
       case 'proc': {

@@ -31,9 +31,14 @@ export function startArgv(g: GroupPolicy): string[] {
   return asUser(g, g.command ?? [g.initScript!, 'start']);
 }
 
+/** Runner flags for env_file and limit.* (the runner reads the files at each launch and applies the limits). */
+export function runnerFlags(g: GroupPolicy): string[] {
+  return [...g.envFiles.flatMap((f) => ['--env-file', f]), ...Object.entries(g.limits).flatMap(([k, val]) => ['--limit', `${k}=${val}`])];
+}
+
 export function launchGroup(g: GroupPolicy, home: string): Promise<Launched> {
   return startDetachedRunner({
-    group: g.name, restart: g.restart, argv: startArgv(g), cwd: g.cwd, env: groupEnv(g, home),
+    group: g.name, restart: g.restart, argv: startArgv(g), cwd: g.cwd, env: groupEnv(g, home), extra: runnerFlags(g),
     options: { backoffMs: g.backoffMs, backoffMaxMs: g.backoffMaxMs, maxRestarts: g.maxRestarts, restartWindowMs: g.restartWindowMs },
   }).catch((err: Error) => {
     throw new Error(`group ${g.name} did not start: ${err.message}`);

@@ -24,13 +24,14 @@ export function retentionOf(env: NodeJS.ProcessEnv): number | null {
 }
 
 /** Starts the periodic sweep; returns its timer (cleared at shutdown), or undefined when retention is "never". */
-export function startRetention(registry: Registry, env: NodeJS.ProcessEnv, isPolicyGroup: (name: string) => boolean): NodeJS.Timeout | undefined {
+export function startRetention(registry: Registry, env: NodeJS.ProcessEnv, isPolicyGroup: (name: string) => boolean, afterSweep: () => void): NodeJS.Timeout | undefined {
   const retention = retentionOf(env);
   if (retention === null) return undefined;
   const every = Math.max(250, Math.min(SWEEP_MAX_MS, retention / 2));
   const timer = setInterval(() => {
     const gone = sweepFinished(registry, Date.now(), retention, isPolicyGroup);
     if (gone.length) diag(`retention: removed finished group(s) ${gone.join(', ')}`);
+    afterSweep();
   }, every);
   timer.unref();
   return timer;

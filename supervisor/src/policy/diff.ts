@@ -6,7 +6,7 @@ import type { GroupPolicy, Policy } from './types.js';
 export interface PolicyDiff { added: string[]; removed: string[]; restart: string[]; updated: string[] }
 
 /** Settings baked into the running processes: changing one means restarting the group. */
-const LAUNCH_KEYS = ['command', 'initScript', 'cwd', 'env', 'user', 'restart', 'backoffMs', 'backoffMaxMs', 'maxRestarts', 'restartWindowMs'] as const;
+const LAUNCH_KEYS = ['command', 'initScript', 'cwd', 'env', 'envFiles', 'limits', 'user', 'restart', 'backoffMs', 'backoffMaxMs', 'maxRestarts', 'restartWindowMs'] as const;
 
 const pick = (g: GroupPolicy, keys: readonly string[]) => JSON.stringify(keys.map((k) => (g as unknown as Record<string, unknown>)[k]));
 /** Everything else that matters (positions in files do not). */

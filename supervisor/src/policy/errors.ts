@@ -34,6 +34,7 @@ export const msg = {
   noValue: (key: string) => `${key}: needs a value`,
   needsCommand: (group: string) => `[group ${group}] needs "command" or "init_script"`,
   bothCommands: (group: string) => `[group ${group}]: set "command" or "init_script", not both`,
+  badLimit: (key: string, value: string, expected: string) => `${key}: "${value}" is not valid; write ${expected}`,
   badDuration: (key: string, value: string) => `${key}: "${value}" is not a duration; ${DURATION_HINT}`,
   tooShort: (key: string, min: number) => `${key}: must be at least ${formatDuration(min)}`,
   badInt: (key: string, value: string) => `${key}: "${value}" is not a whole number >= 0`,

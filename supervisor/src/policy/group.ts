@@ -7,6 +7,7 @@ import { PolicyError, msg } from './errors.js';
 import type { Section } from './scan.js';
 import type { GroupPolicy } from './types.js';
 import * as v from './values.js';
+import { LIMIT_NAMES } from './limits.js';
 import { closest } from './suggest.js';
 import { isHealthKey, parseGroupHealth } from '../health/policy-keys.js';
 
@@ -45,11 +46,12 @@ const KEYS: Record<string, Setter> = {
   'checkpoint.keep': (g, val, key) => set(v.count(key, val), (n) => (g.checkpoint.keep = n)),
   'checkpoint.dir': (g, val, key) => set(v.filePath(key, val, g.file), (p) => (g.checkpoint.dir = p)),
   'checkpoint.files': (g, val, key) => set(v.filePaths(key, val, g.file), (l) => (g.checkpoint.files = l)),
+  env_file: (g, val, key) => set(v.filePaths(key, val, g.file), (l) => (g.envFiles = l)),
 };
 
 /** Every key spelling, for "did you mean". */
 const KNOWN = [
-  ...Object.keys(KEYS), 'env.NAME', 'recovery', 'recovery.attempts', 'recovery.window', 'on_event', 'on_event.timeout',
+  ...Object.keys(KEYS), 'env.NAME', ...LIMIT_NAMES.map((n) => `limit.${n}`), 'recovery', 'recovery.attempts', 'recovery.window', 'on_event', 'on_event.timeout',
   ...['command', 'tcp', 'http', 'interval', 'timeout', 'threshold', 'grace', 'cron'].map((f) => `check.NAME.${f}`),
 ];
 
@@ -59,10 +61,16 @@ function envSetter(key: string): Setter | null {
   return (g, val) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(m[1]!) ? ((g.env[m[1]!] = val), null) : msg.badEnvName(key));
 }
 
+function limitSetter(key: string): Setter | null {
+  const m = /^limit\.(.*)$/.exec(key);
+  if (!m) return null;
+  return (g, val) => set(v.limit(key, m[1]!, val), (ok) => (g.limits[m[1]!] = ok));
+}
+
 function emptyGroup(file: string, section: Section, name: string): GroupPolicy {
   return {
     name, file, line: section.line, keyLines: Object.fromEntries(section.entries.map((e) => [e.key, e.line])),
-    command: null, initScript: null, cwd: path.dirname(file), env: {}, user: null, depends: [], ready: { kind: 'started' },
+    command: null, initScript: null, cwd: path.dirname(file), env: {}, envFiles: [], limits: {}, user: null, depends: [], ready: { kind: 'started' },
     startTimeoutMs: DEFAULTS.startTimeoutMs, stopSignal: DEFAULTS.stopSignal, stopCommand: null, stopTimeoutMs: DEFAULTS.stopTimeoutMs,
     restart: 'on-crash', backoffMs: DEFAULTS.backoffMs, backoffMaxMs: DEFAULTS.backoffMaxMs, maxRestarts: DEFAULTS.maxRestarts,
     restartWindowMs: DEFAULTS.restartWindowMs, autostart: false,
@@ -77,7 +85,7 @@ export function buildGroup(file: string, section: Section, name: string, errors:
   const g = emptyGroup(file, section, name);
   const healthEntries = section.entries.filter((e) => isHealthKey(e.key));
   for (const e of section.entries) {
-    const setter = KEYS[e.key] ?? envSetter(e.key);
+    const setter = KEYS[e.key] ?? envSetter(e.key) ?? limitSetter(e.key);
     if (!setter) {
       if (!isHealthKey(e.key)) at(e.line, msg.unknownKey(e.key, name, closest(e.key, KNOWN)));
       if (e.key !== 'depends') continue;

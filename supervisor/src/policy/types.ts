@@ -33,6 +33,10 @@ export interface GroupPolicy {
   initScript: string | null;
   cwd: string;
   env: Record<string, string>;
+  /** env_file: files of NAME=VALUE lines read by the runner at each launch, absolute. */
+  envFiles: string[];
+  /** limit.NAME = VALUE: rlimits and cgroup v2 limits, passed to the runner as --limit NAME=VALUE. */
+  limits: Record<string, string>;
   /** User name or numeric uid to run as (resolved when the group starts). */
   user: string | null;
   depends: string[];

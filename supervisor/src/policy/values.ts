@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RESTART_POLICIES, type RestartPolicy } from '../protocol/messages.js';
 import { parseDuration } from '../protocol/duration.js';
+import { limitProblem } from './limits.js';
 import { splitWords } from './words.js';
 import { msg } from './errors.js';
 import type { ReadyCondition } from './types.js';
@@ -18,6 +19,11 @@ export function duration(key: string, value: string, minMs = 0): Parsed<number> 
   if (ms === null) return { error: msg.badDuration(key, value) };
   if (ms < minMs) return { error: msg.tooShort(key, minMs) };
   return { ok: ms };
+}
+
+export function limit(key: string, name: string, value: string): Parsed<string> {
+  const problem = limitProblem(name, value);
+  return problem ? { error: msg.badLimit(key, value, problem) } : { ok: value };
 }
 
 export function count(key: string, value: string): Parsed<number> {
