@@ -86,7 +86,7 @@ test('the README install in a fresh clone puts durun, its man page and completio
 
     const completion = path.join(prefix, 'share', 'bash-completion', 'completions', 'durun');
     const complete = (words: string) => login(`source ${completion}; COMP_WORDS=(${words}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _durun; echo "\${COMPREPLY[*]}"`).out.trim().split(' ');
-    assert.equal(complete("durun re").sort(), ['reload', 'restart', 'restore']);
+    assert.equal(complete("durun re").sort(), ['reload', 'restart', 'restore', 'resurrect']);
     assert.equal(complete("durun rm ''"), ['sh'], 'group names from the supervisor');
 
     const down = login('durun shutdown');
