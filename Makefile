@@ -1,6 +1,6 @@
 # Builds every C part into build/. Each part has its own Makefile; this one
 # only orders them. `npm install` runs it through the "prepare" script.
-PARTS := $(patsubst %/Makefile,%,$(wildcard preload/Makefile launcher/c/Makefile supervisor/peercred/Makefile supervisor/reaper/Makefile native/Makefile))
+PARTS := $(patsubst %/Makefile,%,$(wildcard preload/Makefile preload/api/Makefile launcher/c/Makefile supervisor/peercred/Makefile supervisor/reaper/Makefile native/Makefile))
 
 .PHONY: all clean $(PARTS)
 all: $(PARTS)

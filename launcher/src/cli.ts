@@ -13,6 +13,7 @@ import { formatPs } from './format-ps.js';
 import { HEALTH_COMMANDS, runHealthCommand } from './health-cli.js';
 import { GROUP_COMMANDS, runGroupCommand } from './groups-cli.js';
 import { CHECKPOINT_COMMANDS, runCheckpointCommand } from './checkpoint-cli.js';
+import { STATE_COMMANDS, runStateCommand } from './state-cli.js';
 import { followLogs, readLogLines, type LogFile } from '../../view/src/log-files.js';
 import { OPS_COMMANDS, runOpsCommand } from './ops-cli.js';
 import { args, type CliIo, type Options } from './cli-io.js';
@@ -125,6 +126,7 @@ async function main(argv: string[]): Promise<number> {
     default:
       if (GROUP_COMMANDS.has(cmd)) return runGroupCommand(cmd, rest, io);
       if (CHECKPOINT_COMMANDS.has(cmd)) return runCheckpointCommand(cmd, rest, io);
+      if (STATE_COMMANDS.has(cmd)) return runStateCommand(rest, io);
       if (HEALTH_COMMANDS.has(cmd)) return runHealthCommand(cmd, rest, io);
       if (OPS_COMMANDS.has(cmd)) return runOpsCommand(cmd, rest, io);
       throw new UsageError(unknownCommand(cmd));

@@ -30,6 +30,8 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun restore GROUP [--from ID]              stop the group and bring it back from its latest (or the named) checkpoint
        durun inspect IMAGE|CHECKPOINT-DIR [--json]  decode checkpoint images
        durun check [--json]                         kernel features for checkpoint/restore, what each enables or costs
+       durun ckpt put KEY [--ts N] < DATA | get KEY | rm KEY | ls | role [--wait]
+                                                    the checkpoint API, from a script a group runs
 
 run options: --group NAME, --detach, --restart on-crash|on-failure|always|never,
              --env NAME=VALUE, --env-file FILE, --cwd DIR, --user USER, --limit NAME=VALUE (e.g. nofile=4096, memory=512M, cpu=50%),

@@ -18,6 +18,7 @@ import { CheckpointService } from './checkpoint/service.js';
 import { OpsService } from './groups/ops-service.js';
 import { startRetention } from './groups/retention.js';
 import { LaunchSpecs } from './groups/launch-specs.js';
+import { StateService } from './state/service.js';
 import { SCAN_INTERVAL_MS, adoptSurvivors, callHomeSubtree, scanOnce } from './watch.js';
 import { addon } from './peercred.js';
 import { diag, setDiagFile } from './diag.js';
@@ -86,7 +87,11 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
     registry, home, specs, stop: (g) => clients.stop(g), policySource: (name) => groups.spec(name)?.file ?? null,
     up: (name) => handleGroupRequest(groups, { op: 'up', id: 0, groups: [name] }),
   });
-  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt, ops, specs });
+  // The checkpoint API (issue 12): saves by destination, active/standby roles promoted from the bus.
+  const state = new StateService(registry, home);
+  groups.onPolicy((p) => state.setPolicy(p));
+  health.bus.follow((e) => state.observe(e));
+  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt, ops, specs, state });
   lifecycle.isLinked = (pid) => server!.linked.has(pid);
   await server.listen();
   writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });

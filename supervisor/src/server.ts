@@ -11,6 +11,8 @@ import type { RunnerEvents } from './runner-events.js';
 import type { ClientEvents } from './client-events.js';
 import type { HealthService } from './health/service.js';
 import type { CheckpointService } from './checkpoint/service.js';
+import type { StateService } from './state/service.js';
+import { parseStateRequest } from './protocol/state-messages.js';
 import { CHECKPOINT_OPS, type CheckpointRequest } from './protocol/checkpoint-requests.js';
 import { HEALTH_OPS, type HealthRequest } from './protocol/health-requests.js';
 import { OPS_OPS, type OpsRequest } from './protocol/ops-requests.js';
@@ -33,9 +35,10 @@ type Role =
   | { kind: 'proc'; link: ProcLinkState; inner: number; send: (m: Record<string, unknown>) => void }
   | { kind: 'runner'; group: GroupRecord; program: ProgramRecord; port: RunnerPort }
   | { kind: 'client' }
+  | { kind: 'state'; group: string }
   | { kind: 'writer'; group: string; id: string; member: number; pid: number };
 
-export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService; ops?: OpsService; specs?: LaunchSpecs }
+export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService; ops?: OpsService; specs?: LaunchSpecs; state?: StateService }
 
 export class ControlServer {
   private readonly server: net.Server;
@@ -141,6 +144,13 @@ export class ControlServer {
       case 'new': {
         const hello = parseHello(msg);
         if (hello.role === 'client') return { kind: 'client' };
+        if (hello.role === 'state') {
+          // The checkpoint API: the group is the one the connecting pid is proven to belong to.
+          if (!this.h.state) throw new ProtocolError('this supervisor has no checkpoint API');
+          const accepted = this.h.state.hello(peerPid);
+          send({ op: 'accepted', ...accepted });
+          return { kind: 'state', group: accepted.group };
+        }
         if (hello.role === 'writer') {
           this.h.ckpt?.writerHello(hello.group, hello.id, hello.pid, peerPid);
           return { kind: 'writer', group: hello.group, id: hello.id, member: hello.pid, pid: peerPid };
@@ -173,6 +183,14 @@ export class ControlServer {
           if (m.op === 'fork') m.child = childByInnerPid(role.link.pid, m.child) ?? 0; // not registered yet: found in /proc
         }
         if (!this.h.ckpt?.message(role.link.pid, m)) this.h.procs.message(role.link, m);
+        return role;
+      }
+      case 'state': {
+        const req = parseStateRequest(msg);
+        this.h.state!.handle(role.group, req, (f) => closers.push(f)).then(
+          (data) => send({ op: 'result', id: req.id, ok: true, data }),
+          (err: Error) => send({ op: 'result', id: req.id, ok: false, error: err.message }),
+        );
         return role;
       }
       case 'runner':

@@ -51,5 +51,10 @@ export const msg = {
   unknownDep: (group: string, dep: string, known: string[]) => `depends: [group ${group}] depends on unknown group "${dep}"; known groups: ${known.join(', ') || 'none'}`,
   selfDep: (group: string) => `depends: [group ${group}] depends on itself`,
   cycle: (names: string[]) => `depends: dependency cycle ${names.join(' -> ')}; remove one of these dependencies`,
+  unknownActive: (group: string, active: string, known: string[]) => `standby-of: [group ${group}] stands by for unknown group "${active}"; known groups: ${known.join(', ') || 'none'}`,
+  selfStandby: (group: string) => `standby-of: [group ${group}] cannot stand by for itself`,
+  standbyChain: (group: string, active: string) => `standby-of: [group ${group}] stands by for ${active}, which is itself a standby; a pair is one active and one standby`,
+  twoStandbys: (group: string, active: string, other: string) => `standby-of: [group ${group}] stands by for ${active}, which already has the standby ${other}; a pair is one active and one standby`,
+  peerWithoutStandby: (group: string) => `state.destination: "peer" sends [group ${group}]'s saves to its standby, and it has none; add a group with standby-of = ${group}, or use memory or disk`,
   noFiles: () => `no policy files (*.ini) in this directory`,
 };

@@ -47,6 +47,8 @@ const KEYS: Record<string, Setter> = {
   'checkpoint.dir': (g, val, key) => set(v.filePath(key, val, g.file), (p) => (g.checkpoint.dir = p)),
   'checkpoint.files': (g, val, key) => set(v.filePaths(key, val, g.file), (l) => (g.checkpoint.files = l)),
   env_file: (g, val, key) => set(v.filePaths(key, val, g.file), (l) => (g.envFiles = l)),
+  'state.destination': (g, val, key) => set(v.destination(key, val), (d) => (g.state.destination = d)),
+  'standby-of': (g, val, key) => set(v.groupName(key, val), (n) => (g.state.standbyOf = n)),
 };
 
 /** Every key spelling, for "did you mean". */
@@ -75,6 +77,7 @@ function emptyGroup(file: string, section: Section, name: string): GroupPolicy {
     restart: 'on-crash', backoffMs: DEFAULTS.backoffMs, backoffMaxMs: DEFAULTS.backoffMaxMs, maxRestarts: DEFAULTS.maxRestarts,
     restartWindowMs: DEFAULTS.restartWindowMs, autostart: false,
     health: parseGroupHealth(name, [], file).config, checkpoint: { intervalMs: null, keep: DEFAULTS.checkpointKeep, dir: null, files: [] },
+    state: { destination: null, standbyOf: null },
   };
 }
 

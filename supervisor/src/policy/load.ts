@@ -4,6 +4,7 @@ import { PolicyError, msg } from './errors.js';
 import { scan, type Section } from './scan.js';
 import { buildGroup } from './group.js';
 import { checkGraph } from './graph.js';
+import { checkPairs } from './pairs.js';
 import { GROUP_NAME } from './values.js';
 import type { GroupPolicy, Policy, SourceText } from './types.js';
 import { parseSupervisorHealth } from '../health/policy-keys.js';
@@ -58,7 +59,7 @@ export function loadPolicy(sources: readonly SourceText[]): LoadResult {
     errors.push(...fileErrors.sort((a, b) => a.line - b.line));
   }
   // Dependencies are checked only over a complete set of groups, so one bad section does not cascade.
-  if (errors.length === 0) errors.push(...checkGraph(groups));
+  if (errors.length === 0) errors.push(...checkGraph(groups), ...checkPairs(groups));
   if (errors.length) return { ok: false, errors };
   return { ok: true, policy: { groups, supervisor, files: sources.map((s) => s.file) } };
 }

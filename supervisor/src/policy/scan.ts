@@ -31,7 +31,9 @@ export function scan(file: string, text: string, errors: PolicyError[]): Section
     if (first !== undefined) return void errors.push(new PolicyError(file, line, msg.duplicateKey(key, first)));
     seen.set(key, line);
     const decoded = ini.parse(trimmed)[key] as unknown;
-    const value = decoded === undefined || decoded === null ? '' : String(decoded).trim();
+    // ini reads the word null as null (and then nests a dotted key): it is a value (state.destination = null), not an empty one.
+    const text = trimmed.slice(trimmed.indexOf('=') + 1).replace(/\s[;#].*$/, '').trim();
+    const value = decoded === undefined || decoded === null ? (/^("?)null\1$/.test(text) ? 'null' : '') : String(decoded).trim();
     (current as Section).entries.push({ key, value, line });
   });
   return sections;

@@ -20,6 +20,17 @@ export interface CheckpointPolicy {
   files: string[];
 }
 
+/** Where the saves of the checkpoint API go (supervisor/src/state/). */
+export type StateDestination = 'memory' | 'disk' | 'peer' | 'null';
+export const STATE_DESTINATIONS: readonly StateDestination[] = ['memory', 'disk', 'peer', 'null'];
+
+export interface StatePolicy {
+  /** state.destination; null: the default (peer in an active/standby pair, else memory). */
+  destination: StateDestination | null;
+  /** standby-of: the group this one stands by for, or null. */
+  standbyOf: string | null;
+}
+
 export interface GroupPolicy {
   name: string;
   /** Where the [group NAME] line is, for messages. */
@@ -55,6 +66,7 @@ export interface GroupPolicy {
   /** check.NAME.*, recovery*, on_event* and depends, validated by issue 5's health/policy-keys.ts. */
   health: GroupHealthConfig;
   checkpoint: CheckpointPolicy;
+  state: StatePolicy;
 }
 
 export interface Policy {

@@ -7,7 +7,7 @@ import { parseDuration } from '../protocol/duration.js';
 import { limitProblem } from './limits.js';
 import { splitWords } from './words.js';
 import { msg } from './errors.js';
-import type { ReadyCondition } from './types.js';
+import { STATE_DESTINATIONS, type ReadyCondition, type StateDestination } from './types.js';
 
 export type Parsed<T> = { ok: T } | { error: string };
 
@@ -94,6 +94,14 @@ export function ready(value: string): Parsed<ReadyCondition> {
     return ms === null ? { error: msg.badReady(value) } : { ok: { kind: 'delay', ms } };
   }
   return { error: msg.badReady(value) };
+}
+
+export function destination(key: string, value: string): Parsed<StateDestination> {
+  return STATE_DESTINATIONS.includes(value as StateDestination) ? { ok: value as StateDestination } : { error: msg.badChoice(key, value, STATE_DESTINATIONS) };
+}
+
+export function groupName(key: string, value: string): Parsed<string> {
+  return GROUP_NAME.test(value) ? { ok: value } : { error: msg.badGroupName(key, value) };
 }
 
 /** Group names separated by commas and/or spaces. */

@@ -48,7 +48,8 @@ export function startSupervisor(home: string): void {
   child.unref();
 }
 
-export interface ConnectOptions { startIfDown?: boolean; timeoutMs?: number }
+/** role: `client` (the CLI, the TUI) or `state` (a program using the checkpoint API, state-client.ts). */
+export interface ConnectOptions { startIfDown?: boolean; timeoutMs?: number; role?: 'client' | 'state' }
 
 export class Client {
   private nextId = 1;
@@ -58,12 +59,19 @@ export class Client {
   onPush: (msg: Record<string, unknown>) => void = () => {};
   /** Called once when the supervisor closes the connection. */
   onClosed: () => void = () => {};
+  /** The supervisor's answer to a hello that gets one (role state): `accepted`, or its refusal. */
+  readonly accepted: Promise<Record<string, unknown>>;
+  private settleHello: { resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void } = { resolve: () => {}, reject: () => {} };
 
   private constructor(private readonly socket: net.Socket) {
+    this.accepted = new Promise((resolve, reject) => (this.settleHello = { resolve, reject }));
+    this.accepted.catch(() => { /* only a state link awaits it */ });
     const splitter = new LineSplitter((line) => this.onLine(line), () => this.failAll(new ClientError('supervisor sent an oversized message')), RESULT_MAX);
     socket.on('data', (d) => splitter.push(d));
     socket.on('close', () => {
-      this.failAll(new ClientError(this.refusal ?? 'the supervisor closed the connection (see supervisor.log in DURUN_HOME)'));
+      const closed = new ClientError(this.refusal ?? 'the supervisor closed the connection (see supervisor.log in DURUN_HOME)');
+      this.settleHello.reject(closed);
+      this.failAll(closed);
       this.onClosed();
     });
     socket.on('error', () => { /* 'close' follows and reports */ });
@@ -78,7 +86,9 @@ export class Client {
       try {
         const socket = await connectOnce(sock);
         const client = new Client(socket);
-        socket.write(JSON.stringify({ v: 1, op: 'hello', role: 'client', pid: process.pid }) + '\n');
+        socket.write(JSON.stringify({ v: 1, op: 'hello', role: opts.role ?? 'client', pid: process.pid }) + '\n');
+        // A state link is accepted or refused (the group is not known from the message): wait for which.
+        if (opts.role === 'state') await client.accepted;
         return client;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -121,6 +131,11 @@ export class Client {
     }
     if (msg.op === 'error') {
       this.refusal = msg.message ?? 'refused by the supervisor';
+      this.settleHello.reject(new ClientError(this.refusal));
+      return;
+    }
+    if (msg.op === 'accepted') {
+      this.settleHello.resolve(msg as unknown as Record<string, unknown>);
       return;
     }
     const w = this.waiting.get(msg.id);

@@ -17,12 +17,13 @@ export type EventType =
   | 'correlated'        // a fault recorded without escalation (recovery in progress, dependency failed, stale)
   | 'policy-change'     // health/recovery policy of a group changed
   | 'checkpoint'        // a checkpoint was taken (issue 3)
+  | 'promoted'          // a standby became the active side of its pair (data.failed: the old active)
   | 'hook-failed'       // an on_event hook failed or timed out
   | 'removed';          // the group left the model (durun rm, or the retention of finished foreground programs)
 
 export const EVENT_TYPES: readonly EventType[] = [
   'supervisor-start', 'process-start', 'process-end', 'state', 'restart', 'group-failed', 'fault', 'health',
-  'recovery-step', 'recovery-skipped', 'recovered', 'correlated', 'policy-change', 'checkpoint', 'hook-failed', 'removed',
+  'recovery-step', 'recovery-skipped', 'recovered', 'correlated', 'policy-change', 'checkpoint', 'promoted', 'hook-failed', 'removed',
 ];
 
 export interface DurunEvent {

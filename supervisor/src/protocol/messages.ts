@@ -21,6 +21,9 @@ export interface RunnerHello {
 }
 export interface ClientHello { op: 'hello'; role: 'client'; pid?: number }
 /** A checkpoint snapshot's writer (a fork child of member `pid`, as the member sees its pid), reporting on checkpoint `id`. */
+/** A program using the checkpoint API; its group comes from its credentials, never from the message. */
+export interface StateHello { op: 'hello'; role: 'state' }
+
 export interface WriterHello { op: 'hello'; role: 'writer'; pid: number; group: string; id: string }
 
 export type ProcMessage =
@@ -93,10 +96,11 @@ export function parseLine(line: string): Obj & { op: string } {
   return obj as Obj & { op: string };
 }
 
-export function parseHello(msg: Obj): ProcHello | RunnerHello | ClientHello | WriterHello {
+export function parseHello(msg: Obj): ProcHello | RunnerHello | ClientHello | WriterHello | StateHello {
   if (msg.op !== 'hello') throw new ProtocolError(`first message must be "hello", got "${String(msg.op)}"`);
   const role = field<string>(msg, 'role', 'string');
   if (role === 'client') return { op: 'hello', role: 'client' };
+  if (role === 'state') return { op: 'hello', role: 'state' };
   if (role === 'writer') return { op: 'hello', role, pid: field(msg, 'pid', 'number'), group: field(msg, 'group', 'string'), id: field(msg, 'id', 'string') };
   if (role === 'proc') {
     const reason = field<string>(msg, 'reason', 'string');
