@@ -93,6 +93,24 @@ stop_command = /usr/bin/webctl drain
   assert.is(web!.autostart, false);
 });
 
+test('state.destination and standby-of: values, pairs, and what a pair may not be', () => {
+  const p = policy('[group a]\ncommand = x\nstate.destination = null\n[group b]\ncommand = x\nstandby-of = a\nstate.destination = disk\n[group c]\ncommand = x\n');
+  assert.equal(p.groups.map((g) => g.state), [{ destination: 'null', standbyOf: null }, { destination: 'disk', standbyOf: 'a' }, { destination: null, standbyOf: null }]);
+  assert.equal(errors('[group a]\ncommand = x\nstate.destination = cloud\n'), [`${F}:3: state.destination: "cloud" is not one of memory, disk, peer, null`]);
+  assert.equal(errors('[group a]\ncommand = x\nstandby-of = a\n'), [`${F}:3: standby-of: [group a] cannot stand by for itself`]);
+  assert.equal(errors('[group a]\ncommand = x\n[group b]\ncommand = x\nstandby-of = a\n[group c]\ncommand = x\nstandby-of = b\n'), [
+    `${F}:8: standby-of: [group c] stands by for b, which is itself a standby; a pair is one active and one standby`,
+  ]);
+  assert.equal(errors('[group a]\ncommand = x\n[group b]\ncommand = x\nstandby-of = a\n[group c]\ncommand = x\nstandby-of = a\n'), [
+    `${F}:8: standby-of: [group c] stands by for a, which already has the standby b; a pair is one active and one standby`,
+  ]);
+  // Either side of a pair may use peer (roles swap on promotion); a group in no pair may not.
+  policy('[group a]\ncommand = x\nstate.destination = peer\n[group b]\ncommand = x\nstandby-of = a\nstate.destination = peer\n');
+  assert.equal(errors('[group a]\ncommand = x\nstate.destination = peer\n'), [
+    `${F}:3: state.destination: "peer" sends [group a]'s saves to its standby, and it has none; add a group with standby-of = a, or use memory or disk`,
+  ]);
+});
+
 test('checkpoint.files: an unclosed quote or an empty value is an error at its line', () => {
   const bad = errors('[group web]\ncommand = x\ncheckpoint.files = "data\n');
   assert.is(bad.length, 1);

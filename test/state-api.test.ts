@@ -56,6 +56,21 @@ test('C, active/standby: kill the active, the standby is promoted without a rest
   await killAll(as, 'pb');
 });
 
+test('Node, active/standby: the standby waits in waitRole, then takes over from the last saved value', async () => {
+  const outA = path.join(work, 'na.out');
+  const outB = path.join(work, 'nb.out');
+  const cmd = (out: string) => `/usr/bin/node ${path.join(FIX, 'counter.mjs')} ${CLIENT} ${out} 10`;
+  up('npair', `[group na]\ncommand = ${cmd(outA)}\nrestart = never\n\n[group nb]\ncommand = ${cmd(outB)}\nstandby-of = na\nrestart = never\n`);
+  await waitFor('the active counts', () => last(outA) >= 20, 10_000);
+  assert.is(numbers(outB).length, 0, 'the standby waits');
+  await killAll(as, 'na');
+  const saved = last(outA);
+  await waitFor('the standby counts', () => numbers(outB).length >= 5, 10_000);
+  const first = numbers(outB)[0]!;
+  assert.ok(first === saved + 1 || first === saved + 2, `the standby started at ${first}, the active had saved ${saved}`);
+  await killAll(as, 'nb');
+});
+
 test('Node, destination switched by a policy reload while the program runs: memory, then disk', async () => {
   const out = path.join(work, 'n.out');
   const policy = (dest: string) => `[group nd]\ncommand = /usr/bin/node ${path.join(FIX, 'counter.mjs')} ${CLIENT} ${out} 10\nrestart = never\nstate.destination = ${dest}\n`;

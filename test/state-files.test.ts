@@ -11,10 +11,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlink
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './helpers/paths.js';
-import { removeTree } from './helpers/home.js';
+import { removeTree, tempHome } from './helpers/home.js';
 import { policyUp, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
-import { checkpoint, durunOk, killAll, runningPids, rootWorkspace, type As } from './helpers/checkpoint.js';
+import { checkpoint, durun, durunOk, killAll, runningPids, rootWorkspace, type As } from './helpers/checkpoint.js';
 import type { Manifest } from '../supervisor/src/checkpoint/manifest.js';
 
 const FIX = path.join(ROOT, 'test', 'fixtures', 'state');
@@ -184,6 +184,36 @@ test('FICLONE path: on a filesystem that clones (XFS loop mount), the copy is a 
     execFileSync('umount', ['-l', mnt]);
     rmSync(img, { force: true });
     removeTree(mnt);
+  }
+});
+
+test('a file capture that fails half-way aborts that checkpoint only: the previous one stays the latest, whole, and restores', async () => {
+  const h = tempHome('durun-stff-');
+  const a: As = { env: { ...h.env, DURUN_FAULT: 'supervisor:files-fail@2' }, home: h.dir, wrap: (c) => c };
+  const file = path.join(bin, 'half.lines');
+  const other = path.join(bin, 'half2.lines');
+  try {
+    // Two files, so the second checkpoint fails with one copy written.
+    durunOk(a, ['run', '--detach', '--group', 'half', '--restart', 'never', '--', APPENDER, file, '5']);
+    durunOk(a, ['run', '--detach', '--group', 'half', '--restart', 'never', '--', APPENDER, other, '5']);
+    await waitFor('lines', () => count(file) >= 10 && count(other) >= 10, 10_000);
+    const c1 = checkpoint(a, 'half');
+    const n1 = manifestOf(c1.dir).files!.find((e) => e.path === file)!.size;
+    await waitFor('more lines', () => count(file) >= 40, 10_000);
+    const r = durun(a, ['checkpoint', 'half']);
+    assert.is.not(r.code, 0);
+    assert.match(r.stderr + r.stdout, /aborted \(the previous checkpoint stays the latest\): fault injection: file capture fails/, r.stderr + r.stdout);
+    const listed = JSON.parse(durunOk(a, ['checkpoints', 'half', '--json'])) as { checkpoints: Array<{ id: string }> };
+    assert.equal(listed.checkpoints.map((c) => c.id), [c1.id]);
+    assert.equal(readdirSync(path.dirname(c1.dir)), [path.basename(c1.dir)], 'the aborted checkpoint left nothing behind');
+    await killAll(a, 'half');
+    durunOk(a, ['restore', 'half']);
+    const l = assertSequence(file, 'restored from the first checkpoint');
+    assert.ok(l.length >= n1 / 3, 'rolled back to the first checkpoint, then on');
+    await killAll(a, 'half');
+  } finally {
+    shutdownAll(a.env);
+    h.cleanup();
   }
 });
 

@@ -283,7 +283,7 @@ export class Coordinator {
       const last = full ? undefined : listManifests(this.groupDir(name)).pop()?.manifest;
       const files = await captureFiles({
         dir, pids: [...b.members.keys()], roots: this.policies.get(name)?.files ?? [], exclude: [this.home, this.groupDir(name), '/proc', '/sys', '/dev'],
-        parent: last ? { id: last.id, files: last.files ?? [] } : null, noClone: this.faultSet('no-ficlone'),
+        parent: last ? { id: last.id, files: last.files ?? [] } : null, noClone: this.faultSet('no-ficlone'), failHalfway: this.faultSet('files-fail'),
       });
       this.resume(b);
       await this.fault('delay-commit');
@@ -491,8 +491,12 @@ export class Coordinator {
     }
   }
 
-  /** `supervisor:no-ficlone`: files are copied even where the filesystem could clone them (tests of the copy path). */
-  private faultSet(point: 'no-ficlone'): boolean {
+  /**
+   * `supervisor:no-ficlone`: files are copied even where the filesystem could
+   * clone them (tests of the copy path); `supervisor:files-fail[@N]`: the
+   * file capture fails after its first copy (the checkpoint aborts).
+   */
+  private faultSet(point: 'no-ficlone' | 'files-fail'): boolean {
     return this.faults(point).length > 0;
   }
 

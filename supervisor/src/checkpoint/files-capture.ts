@@ -29,6 +29,8 @@ export interface CaptureInput {
   parent: { id: string; files: FileEntry[] } | null;
   /** Never clone (tests force the copy path: DURUN_FAULT=supervisor:no-ficlone). */
   noClone: boolean;
+  /** Fail once the first copy is written (tests of an abort half-way: DURUN_FAULT=supervisor:files-fail). */
+  failHalfway: boolean;
 }
 
 /** Devices found unable to clone, so each checkpoint probes a filesystem once. */
@@ -49,6 +51,7 @@ export async function captureFiles(input: CaptureInput): Promise<FilesRecord & {
   for (const t of targets.values()) {
     const e = await captureOne(t, path.join(out, String(++n)), prior.get(t.path), input);
     if (e) entries.push(e);
+    if (input.failHalfway) throw new Error(`fault injection: file capture fails after copying ${t.path}`);
   }
   return { entries, trees, chained: entries.some((e) => e.base !== null) };
 }
