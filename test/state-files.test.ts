@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './helpers/paths.js';
@@ -126,6 +126,7 @@ test('checkpoint.files: the named directory comes back as it was (files, subdire
   mkdirSync(path.join(data, 'sub'), { recursive: true });
   writeFileSync(path.join(data, 'sub', 'conf'), 'original\n');
   symlinkSync('sub/conf', path.join(data, 'link'));
+  execFileSync('mkfifo', [path.join(data, 'fifo')]);
   try {
     policyUp(as.env, dir, 'tree', `[group tree]\ncommand = /usr/bin/python3 ${path.join(FIX, 'treewriter.py')} ${data} 20\nrestart = never\ncheckpoint.files = data\n`);
     const state = () => { try { return Number(readFileSync(path.join(data, 'state'), 'utf8')); } catch { return 0; } };
@@ -149,6 +150,7 @@ test('checkpoint.files: the named directory comes back as it was (files, subdire
     assert.is(readFileSync(path.join(data, 'sub', 'conf'), 'utf8'), 'original\n');
     assert.is(readlinkSync(path.join(data, 'link')), 'sub/conf');
     assert.not.ok(existsSync(path.join(data, 'extra')));
+    assert.ok(lstatSync(path.join(data, 'fifo')).isFIFO(), 'a fifo is not content: left as it is');
     await waitFor('the restored program goes on', () => state() > now + 5, 10_000);
     await killAll(as, 'tree');
   } finally {

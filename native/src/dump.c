@@ -145,7 +145,7 @@ static int image_begin(struct dump_ctx *d, const char *tmp, uint64_t id)
 	if (!d->wbuf)
 		return -1;
 	d->exclude[d->nexclude++] = (struct range){ (uint64_t)(uintptr_t)d->wbuf, (uint64_t)(uintptr_t)d->wbuf + WRITE_BUF };
-	d->img_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	d->img_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (d->img_fd < 0) {
 		ERR(&d->err, "dump", "create", tmp, errno);
 		return -1;

@@ -73,12 +73,15 @@ function prune(dir: string, dirs: Set<string>, links: Map<string, string>, files
     if (st.isDirectory() && dirs.has(p)) prune(p, dirs, links, files);
     else if (st.isSymbolicLink() && links.get(p) === readlinkSync(p)) continue;
     else if (st.isFile() && files.has(p)) continue;
-    else rmSync(p, { recursive: true, force: true });
+    else if (st.isDirectory() || st.isSymbolicLink() || st.isFile()) rmSync(p, { recursive: true, force: true });
+    // fifos, sockets, devices: not captured, so left as they are
   }
 }
 
 async function restoreOne(chain: FileEntry[]): Promise<void> {
   const last = chain[chain.length - 1]!;
+  // A directory removed since the checkpoint is made again (mode from the umask: it was not captured).
+  mkdirSync(path.dirname(last.path), { recursive: true });
   const fh = await open(last.path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, last.mode);
   try {
     const st = await fh.stat();
