@@ -2,24 +2,18 @@
 // (its group is found from its own process, as for any program):
 // put KEY [--ts N] < data, get KEY > data, rm KEY, ls [--json],
 // role [--wait]. cli.ts dispatches here.
-import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ClientError } from '../../supervisor/src/protocol/client.js';
 import { DurunState } from '../../supervisor/src/protocol/state-client.js';
-import type { CliIo } from './groups-cli.js';
+import { args, type CliIo } from './cli-io.js';
 
 export const STATE_COMMANDS: ReadonlySet<string> = new Set(['ckpt']);
 
 const USAGE = 'usage: durun ckpt put KEY [--ts N] < DATA | get KEY | rm KEY | ls [--json] | role [--wait]';
 
 /** Runs `durun ckpt SUB ...`; returns the exit code (get of a missing key: 1). */
-export async function runStateCommand(rest: string[], io: Pick<CliIo, 'print' | 'usage'>): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: { ts: { type: 'string' }, json: { type: 'boolean' }, wait: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw io.usage(`durun ckpt: ${(err as Error).message.replace(/\. To specify.*$/, '')}; ${USAGE}`);
-  }
+export async function runStateCommand(rest: string[], io: CliIo): Promise<number> {
+  const parsed = args(io, 'ckpt', rest, { ts: { type: 'string' }, json: { type: 'boolean' }, wait: { type: 'boolean' } });
   const [sub, key, ...extra] = parsed.positionals;
   const needsKey = sub === 'put' || sub === 'get' || sub === 'rm';
   if (!sub || extra.length || (needsKey ? !key : key !== undefined)) throw io.usage(`durun ckpt: ${USAGE}`);
