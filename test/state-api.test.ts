@@ -56,6 +56,20 @@ test('C, active/standby: kill the active, the standby is promoted without a rest
   await killAll(as, 'pb');
 });
 
+test('an active that is already down when its standby starts: the standby takes over at once', async () => {
+  const out = path.join(work, 'late.out');
+  const file = path.join(work, 'late.ini');
+  writeFileSync(file, `[group la]\ncommand = /bin/sleep 0.2\nrestart = never\n\n[group lb]\ncommand = ${C_COUNTER} ${out} 10\nstandby-of = la\nrestart = never\n`);
+  assert.is(durunSync(home.env, ['up', '-f', file, 'la']).code, 0);
+  await waitFor('the active ended', () => JSON.parse(durunSync(home.env, ['ps', '--json', 'la']).stdout).groups[0]?.state === 'exited', 10_000);
+  const r = durunSync(home.env, ['up', 'lb']);
+  assert.is(r.code, 0, r.stderr);
+  await waitFor('the standby counts', () => last(out) >= 5, 10_000);
+  assert.is(numbers(out)[0], 1, 'nothing was saved: it starts from the beginning');
+  assert.match(durunSync(home.env, ['events', '--json', '--type', 'promoted']).stdout, /"group":"lb"/);
+  await killAll(as, 'lb');
+});
+
 test('Node, active/standby: the standby waits in waitRole, then takes over from the last saved value', async () => {
   const outA = path.join(work, 'na.out');
   const outB = path.join(work, 'nb.out');

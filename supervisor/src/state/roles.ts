@@ -3,8 +3,10 @@
 // When the active side fails (a fault, or its group goes failed, exited or
 // stopped) while its standby runs, the standby is promoted: its programs
 // learn it from `role` (wait:true answers on the change) and their saves go
-// to their destination from then on, without a restart. Events come from the
-// supervisor's bus; the lifecycle code is not involved.
+// to their destination from then on, without a restart. An active already
+// down (failed, exited, stopped) when its running standby asks its role is
+// taken over then. Events come from the supervisor's bus; the lifecycle code
+// is not involved.
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { DurunEvent } from '../protocol/events.js';
@@ -28,7 +30,7 @@ export class Roles {
   private readonly waiters = new Set<() => void>();
   private readonly file: string;
 
-  constructor(dir: string, private readonly events: () => EventSink, private readonly running: (group: string) => boolean) {
+  constructor(dir: string, private readonly events: () => EventSink, private readonly stateOf: (group: string) => string | undefined) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, 'roles.json');
     for (const [k, v] of Object.entries(readJson<Record<string, string>>(this.file) ?? {})) this.active.set(k, v);
@@ -57,6 +59,11 @@ export class Roles {
   role(group: string): Role {
     const pair = this.pairs.get(group);
     if (!pair) return 'solo';
+    // An active that went down before its standby ran (or before this supervisor started) is taken over now.
+    const active = this.activeOf(pair);
+    if (active !== group && DOWN.has(this.stateOf(active) ?? '') && this.stateOf(group) === 'running') {
+      this.promote(pair, group, `${active} is ${this.stateOf(active)}`);
+    }
     return this.activeOf(pair) === group ? 'active' : 'standby';
   }
 
@@ -83,10 +90,14 @@ export class Roles {
     const failed = e.type === 'fault' || e.type === 'group-failed' || (e.type === 'state' && DOWN.has(String(e.data?.to)));
     if (!failed) return;
     const other = e.group === pair.first ? pair.standby : pair.first;
-    if (!this.running(other)) return;
-    this.active.set(pair.first, other);
+    if (this.stateOf(other) === 'running') this.promote(pair, other, `${e.group} failed (${e.reason})`);
+  }
+
+  private promote(pair: Pair, group: string, why: string): void {
+    const failed = this.activeOf(pair);
+    this.active.set(pair.first, group);
     writeJsonAtomic(this.file, Object.fromEntries(this.active), true);
-    this.events().emit({ type: 'promoted', group: other, pid: null, reason: `${other} promoted to active: ${e.group} failed (${e.reason})`, data: { failed: e.group } });
+    this.events().emit({ type: 'promoted', group, pid: null, reason: `${group} promoted to active: ${why}`, data: { failed } });
     this.wake();
   }
 

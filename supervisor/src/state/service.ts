@@ -27,7 +27,7 @@ export class StateService {
 
   constructor(private readonly registry: Registry, home: string) {
     const dir = path.join(home, 'state');
-    this.roles = new Roles(dir, () => registry.events, (g) => registry.group(g)?.state === 'running');
+    this.roles = new Roles(dir, () => registry.events, (g) => registry.group(g)?.state);
     this.store = new StateStore(dir);
   }
 
