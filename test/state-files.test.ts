@@ -189,6 +189,41 @@ test('FICLONE path: on a filesystem that clones (XFS loop mount), the copy is a 
   }
 });
 
+test('copies chain and are pruned with the images (checkpoint.keep = 2): the latest checkpoint still restores its file', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'durun-stkeep-'));
+  const file = path.join(dir, 'keep.lines');
+  try {
+    policyUp(as.env, dir, 'keep', `[group keep]\ncommand = ${APPENDER} ${file} 5\nrestart = never\ncheckpoint.keep = 2\n`);
+    const ids: string[] = [];
+    const manifests: Manifest[] = [];
+    for (let i = 0; i < 5; i++) {
+      const n = count(file);
+      await waitFor('more lines', () => count(file) >= n + 10, 10_000);
+      const cp = checkpoint(as, 'keep');
+      ids.push(cp.id);
+      manifests.push(manifestOf(cp.dir));
+    }
+    const kept = (JSON.parse(durunOk(as, ['checkpoints', 'keep', '--json'])) as { checkpoints: Array<{ id: string }> }).checkpoints.map((c) => c.id);
+    assert.ok(kept.length < ids.length, `pruned: ${kept.length} of ${ids.length} kept`);
+    assert.is(kept[kept.length - 1], ids[ids.length - 1]);
+    // Every kept checkpoint's file chain is whole: each base it names is kept too.
+    for (const m of manifests.filter((x) => kept.includes(x.id))) {
+      const e = m.files!.find((x) => x.path === file)!;
+      if (e.base) assert.ok(kept.includes(e.base), `${m.id} builds on ${e.base}, which must be kept`);
+    }
+    assert.ok(manifests.some((m) => m.files!.find((x) => x.path === file)!.how === 'append'), 'some copies are deltas');
+    const atCkpt = count(file);
+    await waitFor('lines after', () => count(file) >= atCkpt + 20, 10_000);
+    await killAll(as, 'keep');
+    durunOk(as, ['restore', 'keep']);
+    await waitFor('lines after the restore', () => count(file) >= atCkpt + 40, 15_000);
+    assertSequence(file, 'restored from a pruned chain');
+    await killAll(as, 'keep');
+  } finally {
+    removeTree(dir);
+  }
+});
+
 test('a file capture that fails half-way aborts that checkpoint only: the previous one stays the latest, whole, and restores', async () => {
   const h = tempHome('durun-stff-');
   const a: As = { env: { ...h.env, DURUN_FAULT: 'supervisor:files-fail@2' }, home: h.dir, wrap: (c) => c };
