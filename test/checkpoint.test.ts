@@ -10,7 +10,7 @@ import path from 'node:path';
 import { tempHome } from './helpers/home.js';
 import { shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
-import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, psOf, runningPids, waitTick, type As, rootWorkspace } from './helpers/checkpoint.js';
+import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, logFiles, psOf, runningPids, waitTick, type As, rootWorkspace } from './helpers/checkpoint.js';
 
 const { home, as, bin, cleanup } = rootWorkspace('durun-ck');
 test.after(cleanup);
@@ -107,24 +107,56 @@ test('a corrupted image: restore refuses and names the file; a changed binary to
   assert.is(runningPids(as, 'corrupt').length, 0, 'nothing was started');
 });
 
-test('a TCP connection to outside the group: checkpoint refuses and says why', async () => {
-  const server = net.createServer((c) => c.on('error', () => {}));
+test('a TCP connection to outside the group comes back closed after a restore; the program sees end of stream and reconnects', async () => {
+  let connections = 0;
+  const server = net.createServer((c) => {
+    connections++;
+    c.on('error', () => { /* the restored side's end: a reset is as good as a FIN here */ });
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   try {
-    const code = `import socket,time,os\ns=socket.create_connection(("127.0.0.1",${port}))\nn=0\nwhile True:\n n+=1\n print(f"tick {n} pid {os.getpid()}",flush=True)\n time.sleep(0.02)`;
+    const code = [
+      'import socket,select,time,os',
+      `def dial(): return socket.create_connection(("127.0.0.1",${port}))`,
+      's=dial()', 'n=0',
+      'while True:',
+      ' n+=1',
+      ' print(f"tick {n} pid {os.getpid()}",flush=True)',
+      ' r,_,_=select.select([s],[],[],0.02)',
+      ' if r and s.recv(100)==b"":',
+      '  print("closed",flush=True); s.close(); s=dial(); print("reconnected",flush=True)',
+    ].join('\n');
     const pid = await start('tcp', ['/usr/bin/python3', '-c', code], ['--restart', 'never']);
     await waitTick(home.dir, 'tcp', 3, pid);
-    const r = durun(as, ['checkpoint', 'tcp']);
-    assert.is(r.code, 1);
-    assert.match(r.stderr, /socket/);
-    assert.match(r.stderr, String(pid));
-    const list = JSON.parse(durunOk(as, ['checkpoints', 'tcp', '--json'])) as { checkpoints: unknown[] };
-    assert.is(list.checkpoints.length, 0);
+    await waitFor('the program connected', () => connections === 1);
+    const cp = checkpoint(as, 'tcp');
+    assert.ok(cp.id, 'a process holding a TCP connection is checkpointed');
+    await killAll(as, 'tcp');
+    const r = durun(as, ['restore', 'tcp']);
+    assert.is(r.code, 0, r.stderr);
+    await waitFor('the restored program reconnected', () => connections === 2, 10_000);
+    const log = logFiles(home.dir, 'tcp').map((f) => readFileSync(path.join(home.dir, 'logs', f), 'utf8')).join('');
+    assert.match(log, /comes back closed/, 'durun-restore says the connection came back closed');
+    const closedAt = log.indexOf(' stdout closed\n');
+    assert.ok(closedAt >= 0 && log.indexOf(' stdout reconnected\n', closedAt) > closedAt, 'the program saw end of stream, then reconnected');
     await killAll(as, 'tcp');
   } finally {
     server.close();
   }
+});
+
+test('an inotify instance: checkpoint refuses and says why', async () => {
+  const code = 'import ctypes,os,time\nfd=ctypes.CDLL(None).inotify_init()\nprint(f"tick 1 pid {os.getpid()}",flush=True)\ntime.sleep(600)';
+  const pid = await start('inot', ['/usr/bin/python3', '-c', code], ['--restart', 'never']);
+  await waitTick(home.dir, 'inot', 1, pid);
+  const r = durun(as, ['checkpoint', 'inot']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, `process ${pid} (/usr/bin/python3`);
+  assert.match(r.stderr, /is an inotify instance/);
+  const list = JSON.parse(durunOk(as, ['checkpoints', 'inot', '--json'])) as { checkpoints: unknown[] };
+  assert.is(list.checkpoints.length, 0);
+  await killAll(as, 'inot');
 });
 
 test('kill -9 of the supervisor mid-checkpoint: the previous checkpoint still restores', async () => {

@@ -50,6 +50,8 @@ test('backoff doubles to the cap and resets after a stable run', () => {
   assert.equal(decide(flapping, killed(9), true), { action: 'restart', delayMs: 400 });
   const stable = program('on-crash', { options: opts, consecutiveRestarts: 3, instanceStartedAt: at - STABLE_RUN_MS });
   assert.equal(decide(stable, killed(9), true), { action: 'restart', delayMs: 0 });
+  const outlived = program('on-crash', { options: opts, consecutiveRestarts: 3, instanceStartedAt: at - opts.backoffMaxMs });
+  assert.equal(decide(outlived, killed(9), true), { action: 'restart', delayMs: 0 }, 'ran as long as the longest backoff: stable');
 });
 
 test.run();

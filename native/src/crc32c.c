@@ -124,6 +124,7 @@ const char *img_rec_name(unsigned type)
 	case 8: return "PROC";
 	case 9: return "PIPE";
 	case 10: return "UNIX";
+	case 11: return "KOBJ";
 	case 15: return "END";
 	default: return "UNKNOWN";
 	}

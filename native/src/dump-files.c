@@ -23,15 +23,19 @@ static int skipped(struct dump_ctx *d, int fd, int dirfd)
 }
 
 #define MAX_PIPE_FDS 256
+#define MAX_KOBJ_FDS 4096
 
 /* pipes and sockets, saved after the fd walk (their probes open fds) */
 struct pipe_list {
-	int n, nsock;
+	int n, nsock, nkobj;
 	int fd[MAX_PIPE_FDS];
 	int readable[MAX_PIPE_FDS];
 	uint64_t ino[MAX_PIPE_FDS];
 	int sock_fd[MAX_PIPE_FDS];
 	uint64_t sock_ino[MAX_PIPE_FDS];
+	int kobj_fd[MAX_KOBJ_FDS];       /* rebuilt at restore (dump-kobj.c) */
+	uint32_t kobj_kind[MAX_KOBJ_FDS];
+	uint64_t kobj_ino[MAX_KOBJ_FDS];
 };
 
 static int dump_one(struct dump_ctx *d, int fd, struct pipe_list *pl)
@@ -90,6 +94,16 @@ static int dump_one(struct dump_ctx *d, int fd, struct pipe_list *pl)
 		pl->sock_fd[pl->nsock] = fd;
 		pl->sock_ino[pl->nsock++] = st.st_ino;
 	}
+	uint32_t kk = kobj_kind_of(f.kind, path);
+	if (kk) {
+		if (pl->nkobj >= MAX_KOBJ_FDS) {
+			ERR(&d->err, "files", "more sockets and event objects than the image carries (4096)", "", 0);
+			return -1;
+		}
+		pl->kobj_fd[pl->nkobj] = fd;
+		pl->kobj_kind[pl->nkobj] = kk;
+		pl->kobj_ino[pl->nkobj++] = st.st_ino;
+	}
 	if (f.kind == FD_REG || f.kind == FD_DIR) {
 		off_t o = lseek(fd, 0, SEEK_CUR);
 		f.offset = o;
@@ -101,13 +115,13 @@ static int dump_one(struct dump_ctx *d, int fd, struct pipe_list *pl)
 int dump_fds(struct dump_ctx *d)
 {
 	char buf[4096];
-	struct pipe_list pl;
+	static struct pipe_list pl; /* 80 KiB: not on a signal handler's stack */
 	int dirfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		ERR(&d->err, "files", "open", "/proc/self/fd", errno);
 		return -1;
 	}
-	pl.n = pl.nsock = 0;
+	pl.n = pl.nsock = pl.nkobj = 0;
 	for (;;) {
 		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
 		if (n < 0) {
@@ -133,7 +147,9 @@ int dump_fds(struct dump_ctx *d)
 	close(dirfd);
 	if (dump_pipes(d, pl.fd, pl.readable, pl.ino, pl.n))
 		return -1;
-	return dump_unix(d, pl.sock_fd, pl.sock_ino, pl.nsock);
+	if (dump_unix(d, pl.sock_fd, pl.sock_ino, pl.nsock))
+		return -1;
+	return dump_kobjs(d, pl.kobj_fd, pl.kobj_kind, pl.kobj_ino, pl.nkobj);
 err:
 	close(dirfd);
 	return -1;

@@ -131,6 +131,10 @@ int dump_fds(struct dump_ctx *d);
 int dump_pipes(struct dump_ctx *d, const int *fds, const int *readable, const uint64_t *inos, int n);
 /* dump-unix.c: UNIX records for the sockets fds[i] (inode inos[i]), once per inode */
 int dump_unix(struct dump_ctx *d, const int *fds, const uint64_t *inos, int n);
+/* dump-kobj.c: the KOBJ kind (KOBJ_*) of an fd of kind fd_kind whose /proc link is `link`, or 0 */
+uint32_t kobj_kind_of(uint32_t fd_kind, const char *link);
+/* dump-kobj.c: KOBJ records for fds[i] of kinds[i] (inode inos[i]) */
+int dump_kobjs(struct dump_ctx *d, const int *fds, const uint32_t *kinds, const uint64_t *inos, int n);
 /* dump-mem.c: pass 1 (maps, dirty tracking; in the tracked process itself),
  * pass 2 (VMA and PAGES records; may run in a snapshot's fork child) */
 int mem_plan(struct dump_ctx *d);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define IMG_MAGIC      "DURUNIMG"  /* 8 bytes, no NUL stored */
-#define IMG_VERSION    2          /* written; 2 = 1 + PIPE and UNIX records */
+#define IMG_VERSION    3          /* written; 2 = 1 + PIPE and UNIX records; 3 = 2 + KOBJ records */
 #define IMG_VERSION_MIN 1         /* oldest one read (has no PIPE records) */
 #define IMG_PAGE       4096u
 
@@ -40,6 +40,7 @@ enum img_rec_type {
 	REC_PROC = 8,
 	REC_PIPE = 9,   /* version 2: bytes in flight in a pipe */
 	REC_UNIX = 10,  /* version 2: a unix socket's peer and its receive queue */
+	REC_KOBJ = 11,  /* version 3: a kernel object behind an fd (socket, epoll, eventfd, timerfd, signalfd) */
 	REC_END = 15,
 };
 
@@ -159,6 +160,62 @@ struct img_unix {
 	uint32_t flags;           /* UNIX_UNSAVED: peer or queue could not be read (restored unpaired) */
 } __attribute__((packed));
 #define UNIX_UNSAVED 1u
+
+/* REC_KOBJ (version 3): one per fd whose kernel object is rebuilt, not
+ * reopened: this struct, then `len` bytes of the kind's payload below. */
+struct img_kobj {
+	int32_t fd;
+	uint32_t kind;            /* KOBJ_* */
+	uint32_t len;             /* payload bytes that follow */
+	uint32_t pad;
+} __attribute__((packed));
+#define KOBJ_SOCK     1       /* struct kobj_sock */
+#define KOBJ_EPOLL    2       /* n × struct kobj_epoll_item (the interest list) */
+#define KOBJ_EVENTFD  3       /* struct kobj_eventfd */
+#define KOBJ_TIMERFD  4       /* struct kobj_timerfd */
+#define KOBJ_SIGNALFD 5       /* struct kobj_signalfd */
+
+/* A socket other than a unix socketpair end inside the group. */
+struct kobj_sock {
+	int32_t family, type, protocol;
+	uint32_t state;           /* SOCK_ST_* */
+	int32_t backlog;          /* listening: the program's own, else 0 */
+	uint32_t opts;            /* SOCK_OPT_* set on it */
+	uint32_t addr_len, peer_len;
+	uint8_t addr[128], peer[128]; /* getsockname / getpeername */
+} __attribute__((packed));
+#define SOCK_ST_UNBOUND   0   /* created, not bound */
+#define SOCK_ST_BOUND     1   /* bound, not listening (UDP, a bound client) */
+#define SOCK_ST_LISTEN    2
+#define SOCK_ST_CONNECTED 3   /* a connection; restored closed unless its TCP state is carried */
+#define SOCK_OPT_REUSEADDR (1u << 0)
+#define SOCK_OPT_REUSEPORT (1u << 1)
+#define SOCK_OPT_KEEPALIVE (1u << 2)
+#define SOCK_OPT_NODELAY   (1u << 3)
+#define SOCK_OPT_V6ONLY    (1u << 4)
+#define SOCK_OPT_BROADCAST (1u << 5)
+
+struct kobj_epoll_item {
+	int32_t tfd;
+	uint32_t events;
+	uint64_t data;
+} __attribute__((packed));
+
+struct kobj_eventfd {
+	uint64_t count;
+	uint32_t semaphore, pad;
+} __attribute__((packed));
+
+/* Time left and interval as the kernel tells them (relative). */
+struct kobj_timerfd {
+	int32_t clockid;
+	uint32_t settime_flags;
+	int64_t value_sec, value_nsec, interval_sec, interval_nsec;
+} __attribute__((packed));
+
+struct kobj_signalfd {
+	uint64_t mask;            /* bit N-1: signal N */
+} __attribute__((packed));
 
 /* REC_PROC: this struct, then cwd (cwd_len bytes). */
 struct img_proc {

@@ -264,6 +264,19 @@ static int load(const char *path, struct loaded_image *li, char *err, size_t err
 				ux->data = dupmem(payload + sizeof(ux->u), ux->u.len);
 				break;
 			}
+			case REC_KOBJ: {
+				struct li_kobj *ko;
+				if (li->version < 3 || r.len < sizeof(struct img_kobj))
+					return fail(err, errsz, WHERE "KOBJ record in a version %u image or short", AT, li->version);
+				li->kobjs = grow(li->kobjs, li->nkobj, sizeof(*li->kobjs));
+				ko = &li->kobjs[li->nkobj++];
+				memcpy(&ko->k, payload, sizeof(ko->k));
+				ko->data = NULL;
+				if (sizeof(ko->k) + (uint64_t)ko->k.len != r.len)
+					return fail(err, errsz, WHERE "KOBJ length does not add up", AT);
+				ko->data = (unsigned char *)dupmem(payload + sizeof(ko->k), ko->k.len);
+				break;
+			}
 			case REC_PROC:
 				if (r.len < sizeof(li->proc))
 					return fail(err, errsz, WHERE "short PROC", AT);
@@ -333,6 +346,9 @@ void li_free(struct loaded_image *li)
 	for (size_t i = 0; i < li->nunix; i++)
 		free(li->unixes[i].data);
 	free(li->unixes);
+	for (size_t i = 0; i < li->nkobj; i++)
+		free(li->kobjs[i].data);
+	free(li->kobjs);
 	free(li->vmas);
 	free(li->fds);
 	free(li->thr);

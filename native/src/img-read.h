@@ -30,6 +30,11 @@ struct li_unix {
 	char *data;
 };
 
+struct li_kobj {
+	struct img_kobj k;
+	unsigned char *data;  /* k.len bytes */
+};
+
 struct li_rec {         /* one entry per record, for `inspect` */
 	uint16_t type;
 	uint64_t off, len;
@@ -48,6 +53,8 @@ struct loaded_image {
 	struct li_pipe *pipes;
 	size_t nunix;
 	struct li_unix *unixes;
+	size_t nkobj;
+	struct li_kobj *kobjs;
 	struct li_vma *vmas;
 	struct img_thread *thr;
 	struct li_fd *fds;

@@ -127,6 +127,9 @@ static int write_merged(struct loaded_image *chain, int n, int fd, char *err, si
 	for (size_t i = 0; i < c->nunix; i++)
 		if (iw_record(&w, REC_UNIX, &c->unixes[i].u, sizeof(c->unixes[i].u), c->unixes[i].data, c->unixes[i].u.len, NULL, 0))
 			goto werr;
+	for (size_t i = 0; i < c->nkobj; i++)
+		if (iw_record(&w, REC_KOBJ, &c->kobjs[i].k, sizeof(c->kobjs[i].k), c->kobjs[i].data, c->kobjs[i].k.len, NULL, 0))
+			goto werr;
 	for (size_t i = 0; i < c->nthr; i++)
 		if (iw_record(&w, REC_THREAD, &c->thr[i], sizeof(c->thr[i]), NULL, 0, NULL, 0))
 			goto werr;

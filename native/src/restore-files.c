@@ -3,7 +3,9 @@
  * by path at their offset; /dev/null reopened; pipes between fds of the
  * process recreated empty (contents are not saved); fds 0-2 that were a tty,
  * pipe or socket keep what durun-restore was given, so the program talks to
- * its new supervisor; other sockets/ttys become /dev/null (reported). */
+ * its new supervisor; sockets, epoll, eventfd, timerfd and signalfd are
+ * rebuilt from their KOBJ records (restore-kobj.c); other ttys and objects
+ * become /dev/null (reported). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -242,9 +244,14 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 			close(wr);
 			continue;
 		}
-		fd = open_one(f);
+		const struct li_kobj *ko = kobj_of(li, f->f.fd);
+		fd = ko ? kobj_rebuild(ko, f->f.oflags) : open_one(f);
 		if (fd < 0)
 			return -1;
+		if (ko && fcntl(fd, F_SETFL, (int)f->f.oflags) < 0) {
+			RERR("files", errno, "flags of fd %d", f->f.fd);
+			return -1;
+		}
 		if (fd != f->f.fd && fd < top) {
 			/* opened onto a saved number not placed yet: move it up first */
 			int up = fcntl(fd, F_DUPFD_CLOEXEC, top);
@@ -256,6 +263,10 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 			return -1;
 		}
 	}
+	/* every fd is in place: the epolls can watch them now */
+	for (size_t k = 0; k < li->nkobj; k++)
+		if (li->kobjs[k].k.kind == KOBJ_EPOLL && kobj_fill_epoll(&li->kobjs[k]))
+			return -1;
 	for (size_t k = 0; t && k < t->npipe; k++) {
 		close(t->pipes[k].rd);
 		close(t->pipes[k].wr);

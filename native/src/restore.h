@@ -61,6 +61,12 @@ struct rchain {
 };
 /* restore-tree.c: durun-restore --tree IMAGE...; returns only on failure */
 int restore_tree(const struct ropts *o, char **images, int nimages);
+/* restore-kobj.c: the KOBJ record of fd, or NULL */
+const struct li_kobj *kobj_of(const struct loaded_image *li, int fd);
+/* restore-kobj.c: a new fd holding the object (epoll still empty); -1 reported */
+int kobj_rebuild(const struct li_kobj *ko, uint32_t oflags);
+/* restore-kobj.c: adds an epoll's interest list; the epoll and its targets are placed */
+int kobj_fill_epoll(const struct li_kobj *ko);
 /* restore-files.c (t: the tree's shared pipes, NULL for one process) */
 int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tree_ctx *t);
 int restore_proc(const struct loaded_image *li);

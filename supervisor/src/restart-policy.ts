@@ -10,7 +10,11 @@ export const DEFAULT_RESTART_OPTIONS: RestartOptions = {
   restartWindowMs: 60_000,
 };
 
-/** Backoff resets once an instance has run this long without ending. */
+/**
+ * Backoff resets once an instance has run this long without ending, or as
+ * long as the longest backoff if that is shorter: an instance that outlived
+ * the longest delay was no tight crash loop.
+ */
 export const STABLE_RUN_MS = 10_000;
 
 export interface InstanceEnd { status: number | null; signal: number | null; at: number }
@@ -41,7 +45,8 @@ export function decide(program: ProgramRecord, end: InstanceEnd, crashed: boolea
     const why = `${recent.length + 1} ends within ${Math.round(restartWindowMs / 1000)} s (limit ${maxRestarts} restarts); last ${describeEnd(end)}`;
     return { action: 'finish', code, failed: why };
   }
-  const ranStable = program.instanceStartedAt !== null && end.at - program.instanceStartedAt >= STABLE_RUN_MS;
+  const stableAfter = Math.min(STABLE_RUN_MS, program.options.backoffMaxMs);
+  const ranStable = program.instanceStartedAt !== null && end.at - program.instanceStartedAt >= stableAfter;
   const n = ranStable ? 0 : program.consecutiveRestarts;
   return { action: 'restart', delayMs: backoffDelay(n, program.options) };
 }
