@@ -3,7 +3,8 @@
  * first use at an fd >= DURUN_LINK_FD_MIN so a checkpoint leaves it out like
  * the interceptor's own link; a link that broke (supervisor restarted,
  * process restored from a checkpoint) is opened again and the request sent
- * once more. wait_role uses a link of its own, so it blocks no other call.
+ * once more; a fork child opens its own. wait_role uses a link of its own,
+ * so it blocks no other call.
  * Wire messages: ARCHITECTURE.md, "role state". */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int link_fd = -1;
+static pid_t link_pid; /* who opened link_fd: a fork child opens its own */
 static long long next_id = 1;
 static __thread char last_error[512];
 
@@ -173,9 +175,17 @@ static const char *request(const char *op, void (*fill)(struct wbuf *, const voi
 {
 	pthread_mutex_lock(&lock);
 	int r = -1;
+	if (link_fd >= 0 && link_pid != getpid()) {
+		/* A fork child: the link is its parent's (answers would interleave). Its copy is closed, not the link. */
+		close(link_fd);
+		link_fd = -1;
+	}
 	for (int attempt = 0; attempt < 2 && r == -1; attempt++) {
-		if (link_fd < 0 && (link_fd = open_link(answer, cap)) < 0)
-			break;
+		if (link_fd < 0) {
+			if ((link_fd = open_link(answer, cap)) < 0)
+				break;
+			link_pid = getpid();
+		}
 		r = exchange(link_fd, op, fill, arg, next_id++, answer, cap);
 		if (r == -1) {
 			close(link_fd);
