@@ -37,7 +37,13 @@ struct runner {
 	long long decision_at, restart_at, kill_at;
 	long long next_instance;
 	int stop_signal;        /* the operator asked durun to stop */
+	int swept;              /* what the stopped root left behind got the stop signal */
 };
+
+/* After the operator's stop signal and the root's end, what is left of the
+ * tree gets the same signal and, this long after, SIGKILL (as tini does):
+ * a foreground durun must not wait for orphans that will not end. */
+#define STOP_SWEEP_MS 1000
 
 static char msg_mem[DURUN_MSG_MAX];
 
@@ -74,6 +80,7 @@ static int start_instance(struct runner *r)
 	r->root_done = 0;
 	r->phase = RUNNING;
 	r->kill_at = 0;
+	r->swept = 0;
 	begin(&b, "started");
 	wb_int(&b, "pid", pid);
 	wb_int(&b, "instance", r->d->instance);
@@ -95,6 +102,16 @@ static void check_instance_end(struct runner *r)
 	wb_int(&b, "instance", r->d->instance);
 	put_status(&b, r->root_status);
 	link_send(r->link, &b);
+}
+
+/* Once stopped by the operator and the root has ended: signal the rest, SIGKILL it after STOP_SWEEP_MS. */
+static void stop_sweep(struct runner *r)
+{
+	if (!r->stop_signal || r->phase != RUNNING || !r->root_done || r->swept || !tree_any())
+		return;
+	r->swept = 1;
+	tree_signal(r->stop_signal);
+	r->kill_at = now_ms() + STOP_SWEEP_MS;
 }
 
 static void reap(struct runner *r)
@@ -120,6 +137,7 @@ static void reap(struct runner *r)
 	}
 	if (pid < 0 && errno != ECHILD)
 		note_err(errno, "waitpid");
+	stop_sweep(r);
 	check_instance_end(r);
 }
 
@@ -138,13 +156,15 @@ static void on_stop_signal(struct runner *r, const struct signalfd_siginfo *si)
 		return;
 	/* From the terminal (SI_KERNEL) the program's process group got it
 	 * too; forwarding would deliver it twice. */
-	if (si->ssi_code == SI_KERNEL)
+	if (si->ssi_code == SI_KERNEL) {
+		stop_sweep(r); /* the root already gone: its orphans are not in the terminal's group */
 		return;
+	}
 	if (!r->root_done) {
 		if (kill(r->d->root_pid, sig) < 0 && errno != ESRCH)
 			note_err(errno, "cannot forward signal %d to pid %d", sig, (int)r->d->root_pid);
 	} else {
-		tree_signal(sig); /* the root is gone, its daemons are what is left */
+		stop_sweep(r); /* the root is gone, its daemons are what is left */
 	}
 }
 

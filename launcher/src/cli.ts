@@ -8,14 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { Client, ClientError, SUPERVISOR_NODE_FLAGS } from '../../supervisor/src/protocol/client.js';
 import { HomeError, resolveHome } from '../../supervisor/src/protocol/home.js';
 import type { PsView, StatusView } from '../../supervisor/src/protocol/views.js';
-import { USAGE, badOption, needsGroup, noLogs, tuiNeedsTerminal, unknownCommand } from './messages.js';
+import { USAGE, badOption, needsGroup, tuiNeedsTerminal, unknownCommand } from './messages.js';
 import { formatPs } from './format-ps.js';
 import { HEALTH_COMMANDS, runHealthCommand } from './health-cli.js';
 import { GROUP_COMMANDS, runGroupCommand } from './groups-cli.js';
 import { CHECKPOINT_COMMANDS, runCheckpointCommand } from './checkpoint-cli.js';
 import { STATE_COMMANDS, runStateCommand } from './state-cli.js';
-import { followLogs, readLogLines, type LogFile } from '../../view/src/log-files.js';
 import { OPS_COMMANDS, runOpsCommand } from './ops-cli.js';
+import { runLogs } from './logs-cli.js';
 import { args, type CliIo, type Options } from './cli-io.js';
 import { jsonDoc } from './json-out.js';
 
@@ -71,21 +71,8 @@ async function main(argv: string[]): Promise<number> {
       print(`durun: ${cmd === 'stop' ? 'stopped' : 'restarted'} group ${group}`);
       return 0;
     }
-    case 'logs': {
-      const { values, positionals } = parse('logs', rest, { follow: { type: 'boolean', short: 'f' }, lines: { type: 'string', short: 'n' } });
-      const group = oneGroup('logs', positionals);
-      const tail = values.lines === undefined ? null : Number(values.lines);
-      if (tail !== null && (!Number.isInteger(tail) || tail < 0)) throw new UsageError(badOption('logs', `-n takes a whole number, not "${values.lines}"`));
-      const info = await withClient((c) => c.request<{ programs: Array<LogFile & { detached: boolean }> }>('logs-info', { group }));
-      const files = info.programs.filter((p) => p.detached);
-      if (files.length === 0) throw new ClientError(noLogs(group));
-      for (const line of readLogLines(files, tail)) print(line);
-      if (values.follow) {
-        followLogs(files, (s) => process.stdout.write(s));
-        return new Promise<number>(() => {}); // until interrupted
-      }
-      return 0;
-    }
+    case 'logs':
+      return runLogs(rest, io);
     case 'status': {
       const { values } = parse('status', rest, { json: { type: 'boolean' } });
       const st = await withClient((c) => c.request<StatusView>('status'), false).catch((err: Error) => {

@@ -21,7 +21,7 @@ export async function runGroupCommand(cmd: string, rest: string[], io: CliIo): P
       const { values, positionals } = args(io, cmd, rest, { file: { type: 'string', short: 'f', multiple: true }, autostart: { type: 'boolean' } });
       const paths = (values.file as string[] | undefined)?.map((f) => path.resolve(f));
       const res = await io.withClient((c) => c.request<UpResult>('up', { paths, groups: positionals, autostart: values.autostart === true }));
-      io.print(`durun: up: started ${list(res.started)}${res.alreadyUp.length ? `; already running: ${list(res.alreadyUp)}` : ''}`);
+      io.print(`durun: up: started ${list(res.started)}${res.alreadyUp.length ? `; already running: ${list(res.alreadyUp)}` : ''}; policy files: ${list(res.files)}`);
       return 0;
     }
     case 'down': {

@@ -5,9 +5,12 @@
 import { ClientError } from '../../supervisor/src/protocol/client.js';
 import type { AdviceAnswer, EventsAnswer, HealthAnswer } from '../../supervisor/src/protocol/health-requests.js';
 import type { DurunEvent } from '../../supervisor/src/protocol/events.js';
-import { badSince, badWindow, followLost, followResumed, formatEvent, formatStats, formatVerdict, noChecks, type GroupStatsView } from './health-format.js';
+import { badSince, badWindow, followLost, followResumed, formatEvent, formatStats, formatVerdict, noChecks, noSupervisor, notChecked, type GroupStatsView } from './health-format.js';
 import { args, type CliIo } from './cli-io.js';
 import { jsonDoc } from './json-out.js';
+import { resolveHome } from '../../supervisor/src/protocol/home.js';
+
+const printErr = (line: string) => process.stderr.write(`${line}\n`);
 import { parseDuration, parseFlagDuration } from '../../supervisor/src/protocol/duration.js';
 
 export const HEALTH_COMMANDS: ReadonlySet<string> = new Set(['health', 'events', 'stats', 'metrics', 'advise']);
@@ -73,11 +76,20 @@ export async function runHealthCommand(cmd: string, rest: string[], io: CliIo): 
     case 'health': {
       const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
       if (positionals.length > 1) throw io.usage('durun health: takes at most one GROUP (see durun --help)');
-      const res = await io.withClient((c) => c.request<HealthAnswer>('health', { group: positionals[0] }));
+      // From cron, a missing supervisor is a failure to report, never a reason to start one (in root's home, say).
+      const res = await io.withClient((c) => c.request<HealthAnswer>('health', { group: positionals[0] }), false).catch((err: Error) => {
+        if (err instanceof ClientError && /no supervisor/.test(err.message)) throw new ClientError(noSupervisor(resolveHome(), process.env.DURUN_HOME !== undefined));
+        throw err;
+      });
       const allHealthy = res.checks.every((v) => v.healthy);
-      if (values.json) io.print(jsonDoc({ healthy: allHealthy, checks: res.checks }));
-      else if (res.checks.length === 0) process.stderr.write(`${noChecks}\n`);
-      else for (const v of res.checks) io.print(formatVerdict(v));
+      if (values.json) {
+        io.print(jsonDoc({ healthy: allHealthy, checks: res.checks, skipped: res.skipped }));
+        return allHealthy ? 0 : 1;
+      }
+      if (res.checks.length === 0 && res.skipped.length === 0) io.print(noChecks);
+      // Verdicts on stdout, failures on stderr: `durun health >/dev/null` in cron mails only the failures.
+      for (const v of res.checks) (v.healthy ? io.print : printErr)(formatVerdict(v));
+      for (const s of res.skipped) io.print(notChecked(s.group, s.state));
       return allHealthy ? 0 : 1;
     }
     case 'events': {

@@ -30,6 +30,9 @@ export function formatStats(groups: GroupStatsView[], from: string, to: string):
   return lines.join('\n');
 }
 
+export const noSupervisor = (home: string, homeSet: boolean) =>
+  `health: no supervisor runs for ${home}${homeSet ? '' : ' (DURUN_HOME is not set: this is the default home)'}; none was started and nothing was checked`;
+export const notChecked = (group: string, state: string) => `${group}: not checked (${state})`;
 export const noChecks = 'durun health: no group has health checks; add check.NAME.command (or .tcp, .http) to a [group NAME] section of your policy';
 export const followLost = 'durun events: the supervisor went away; waiting for the next one (Ctrl-C to stop)';
 export const followResumed = 'durun events: following again';

@@ -9,7 +9,7 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun signal [--all] GROUP SIGNAL            deliver a signal to a group's main processes (--all: every process)
        durun save                                   remember the running ad-hoc groups (for durun resurrect)
        durun resurrect                              start the saved groups that are not running (after a reboot)
-       durun logs GROUP [--follow] [-n LINES]       output of a group's detached programs
+       durun logs [GROUP] [--follow] [-n LINES] [--since T] [--stream stdout|stderr] [--json]  output of detached programs
        durun status [--json]                        the supervisor of this DURUN_HOME (exit 3: none running)
        durun shutdown [--stop-all]                  stop the supervisor (programs keep running unless --stop-all)
        durun tui                                    live: groups, trees, checks, checkpoints, logs, events (? keys)

@@ -58,6 +58,10 @@ export async function runOpsCommand(cmd: string, rest: string[], io: CliIo): Pro
     case 'resurrect': {
       args(io, cmd, rest, {});
       const r = await io.withClient((c) => c.request<ResurrectResult>('resurrect'));
+      if (!r.saved) {
+        io.print(`durun: nothing to resurrect: no ${r.file} (durun save writes it)`);
+        return 0;
+      }
       io.print(`durun: resurrected ${list(r.started)}${r.alreadyRunning.length ? `; already running: ${list(r.alreadyRunning)}` : ''}`);
       return 0;
     }

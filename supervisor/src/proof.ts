@@ -3,7 +3,7 @@
 // signalled"): it came from peer credentials (an open link), from a walk of
 // a proven runner's subtree, or from a record whose start time still
 // matches; and it is never pid 1, the supervisor, its parent, nor a runner.
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { DURUN_BIN } from './detached-runner.js';
 import { readExe, readStat } from './procfs.js';
 import { diag } from './diag.js';
@@ -16,6 +16,35 @@ let runnerExe: string | null = null;
 export function durunRunnerExe(): string {
   runnerExe ??= realpathSync(DURUN_BIN);
   return runnerExe;
+}
+
+/** Verdicts of sameBuild by executable identity (path, device, inode, size, mtime): a binary is read once. */
+const sameBuildSeen = new Map<string, boolean>();
+
+/**
+ * A runner of another installation of the same build: `make install`'s copy
+ * beside the checkout it came from (docs/operation.md), both used with one
+ * DURUN_HOME. The same bytes as our runner are our runner.
+ */
+function sameBuild(pid: number): boolean {
+  try {
+    const st = statSync(`/proc/${pid}/exe`);
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    let same = sameBuildSeen.get(key);
+    if (same === undefined) {
+      same = st.size === statSync(durunRunnerExe()).size && readFileSync(`/proc/${pid}/exe`).equals(readFileSync(durunRunnerExe()));
+      sameBuildSeen.set(key, same);
+    }
+    return same;
+  } catch (err) {
+    diag(`cannot compare the executable of pid ${pid} with durun's runner: ${(err as Error).message}`);
+    return false;
+  }
+}
+
+/** True when pid runs durun's runner: this install's binary, or a byte-identical copy (another install of the same build). */
+export function runsRunnerBinary(pid: number): boolean {
+  return readExe(pid) === durunRunnerExe() || sameBuild(pid);
 }
 
 /** Pids never to be signalled; runners of every program are added per call (a runner may be our parent: it started us). */
@@ -35,8 +64,7 @@ export function proveRunner(pid: number): Proof | string {
   if (bad) return bad;
   const st = readStat(pid);
   if (!st || st.state === 'Z' || st.state === 'X') return `pid ${pid} is not running`;
-  const exe = readExe(pid);
-  if (exe !== durunRunnerExe()) return `pid ${pid} runs ${exe ?? 'an unreadable executable'}, not durun's runner ${durunRunnerExe()}`;
+  if (!runsRunnerBinary(pid)) return `pid ${pid} runs ${readExe(pid) ?? 'an unreadable executable'}, not durun's runner ${durunRunnerExe()} (nor a copy of it)`;
   return { pid, startTime: st.startTime };
 }
 

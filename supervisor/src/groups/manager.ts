@@ -83,7 +83,8 @@ export class PolicyManager {
 
   up(sources: string[] | undefined, names: string[] | undefined, autostart: boolean): Promise<UpResult> {
     return this.serial(async () => {
-      const srcs = sources?.length ? sources : this.saved.sources;
+      // Files named to `up -f` join the watched set; they never silently replace it (durun down still stops what was up).
+      const srcs = sources?.length ? [...new Set([...this.saved.sources, ...sources])] : this.saved.sources;
       if (srcs.length === 0) throw new GroupError('no policy files: name them with durun up -f FILE|DIR');
       const r = readPolicy(srcs);
       if (!r.ok) throw new GroupError(`policy not loaded, nothing started:\n${formatErrors(r.errors)}`);
@@ -97,7 +98,8 @@ export class PolicyManager {
       this.setPolicy(policy);
       this.lastError = null;
       this.watcher.watch(srcs);
-      const targets = names?.length ? names : policy.groups.filter((g) => !autostart || g.autostart).map((g) => g.name);
+      const given = (g: { file: string }) => !sources?.length || sources.some((f) => g.file === f || g.file.startsWith(`${f}/`));
+      const targets = names?.length ? names : policy.groups.filter((g) => given(g) && (!autostart || g.autostart)).map((g) => g.name);
       const report = await upGroups(policy, targets, this.ops());
       if (report.failed.length) throw new GroupError(describeFailure(report));
       return { started: report.started, alreadyUp: report.alreadyUp, files: policy.files };

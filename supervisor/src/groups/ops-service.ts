@@ -149,7 +149,7 @@ export class OpsService {
   /** Starts every saved group that is not running now (after a reboot: all of them). */
   private async resurrect(): Promise<ResurrectResult> {
     const saved = readJson<SavedFile>(this.savedFile);
-    if (!saved) throw new OpsError(`nothing saved in ${this.savedFile}; durun save writes it from the groups running then`);
+    if (!saved) return { file: this.savedFile, saved: false, started: [], alreadyRunning: [] };
     const started: string[] = [];
     const alreadyRunning: string[] = [];
     for (const g of saved.groups) {
@@ -161,6 +161,6 @@ export class OpsService {
       for (const p of g.programs) await this.launch(g.group, p);
       started.push(g.group);
     }
-    return { file: this.savedFile, started, alreadyRunning };
+    return { file: this.savedFile, saved: true, started, alreadyRunning };
   }
 }

@@ -27,6 +27,9 @@ export interface Connection { send(msg: Record<string, unknown>): void; onClose(
 
 export class RequestFailed extends Error {}
 
+/** Group states whose checks `durun health` runs (a failed group's checks report its failure). */
+const CHECKED_STATES: ReadonlySet<string> = new Set(['running', 'restarting', 'failed']);
+
 /** Converts the issue-4 policy into the health view of it (depends feeds the correlator). */
 export function healthPolicyOf(p: Policy): HealthPolicy {
   return { groups: new Map(p.groups.map((g) => [g.name, { ...g.health, dependsOn: g.depends }])), supervisor: p.supervisor };
@@ -75,12 +78,15 @@ export class HealthService {
     switch (req.op) {
       case 'health': {
         if (req.cached) return { checks: this.monitor.lastResults(req.group) } satisfies ChecksAnswer;
-        const groups = req.group ? [req.group] : this.monitor.groupsWithChecks();
+        const named = req.group ? [req.group] : this.monitor.groupsWithChecks();
         if (req.group && !this.monitor.groupsWithChecks().includes(req.group)) {
           throw new RequestFailed(`group "${req.group}" has no health checks; add check.NAME.command (or .tcp, .http) to its [group ${req.group}] section`);
         }
-        const checks = await this.monitor.runOnce(groups);
-        return { checks: checks.map(({ startedAt: _s, ...v }) => v) } satisfies HealthAnswer;
+        // A group the operator stopped (or never started) is not checked: its checks would only fail.
+        const stateOf = (g: string) => this.registry.group(g)?.state ?? 'not started';
+        const skipped = named.filter((g) => !CHECKED_STATES.has(stateOf(g))).map((g) => ({ group: g, state: stateOf(g) }));
+        const checks = await this.monitor.runOnce(named.filter((g) => CHECKED_STATES.has(stateOf(g))));
+        return { checks: checks.map(({ startedAt: _s, ...v }) => v), skipped } satisfies HealthAnswer;
       }
       case 'events': {
         const filter = { group: req.group, type: req.type, since: req.since };

@@ -78,7 +78,8 @@ export class Client {
   }
 
   static async connect(home: string, opts: ConnectOptions = {}): Promise<Client> {
-    ensurePrivateHome(home);
+    // Only a command that may start a supervisor creates the home: `durun health` from cron must leave no trace.
+    if (opts.startIfDown !== false) ensurePrivateHome(home);
     const sock = socketPath(home);
     const deadline = Date.now() + (opts.timeoutMs ?? 5000);
     let started = false;

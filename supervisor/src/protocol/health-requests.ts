@@ -19,7 +19,8 @@ export const HEALTH_OPS: ReadonlySet<string> = new Set(['health', 'events', 'sta
 
 /** One check's verdict as `durun health --json` prints it. */
 export interface CheckVerdict { group: string; check: string; healthy: boolean; status: number | null; timedOut: boolean; durationMs: number; output: string }
-export interface HealthAnswer { checks: CheckVerdict[] }
+/** skipped: groups with checks that were not run, because the group is not running (stopped, exited, not started). */
+export interface HealthAnswer { checks: CheckVerdict[]; skipped: Array<{ group: string; state: string }> }
 /** A configured check and its last result (null until it first ran); `at` is when that run started. */
 export interface CheckStatus { group: string; check: string; last: (CheckVerdict & { at: string }) | null }
 export interface ChecksAnswer { checks: CheckStatus[] }

@@ -21,7 +21,8 @@ export interface SignalResult { group: string; signal: number; programs: number;
 /** What `save` answers. */
 export interface SaveResult { file: string; groups: string[]; programs: number }
 /** What `resurrect` answers. */
-export interface ResurrectResult { file: string; started: string[]; alreadyRunning: string[] }
+/** What `resurrect` answers; saved is false when there was no saved.json (nothing to do, not an error: the boot service runs it always). */
+export interface ResurrectResult { file: string; saved: boolean; started: string[]; alreadyRunning: string[] }
 
 type Obj = Record<string, unknown>;
 
