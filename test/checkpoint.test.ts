@@ -146,6 +146,14 @@ test('a TCP connection to outside the group comes back closed after a restore; t
   }
 });
 
+test('an event loop: epoll with its interest list, eventfd, timerfd, signalfd and a listening socket come back and keep working', async () => {
+  const KOBJ = compile('kobj.c', 'kobj', bin);
+  const pid = await start('kobj', [KOBJ], ['--restart', 'never']);
+  const r = await checkpointKillRestore(as, 'kobj', pid);
+  assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+  await killAll(as, 'kobj');
+});
+
 test('an inotify instance: checkpoint refuses and says why', async () => {
   const code = 'import ctypes,os,time\nfd=ctypes.CDLL(None).inotify_init()\nprint(f"tick 1 pid {os.getpid()}",flush=True)\ntime.sleep(600)';
   const pid = await start('inot', ['/usr/bin/python3', '-c', code], ['--restart', 'never']);

@@ -59,6 +59,20 @@ static void describe(const struct kobj_sock *s, const uint8_t *addr, uint32_t le
 	}
 }
 
+/* The boolean options a socket is rebuilt with (SO_REUSEADDR before bind, IPV6_V6ONLY too). */
+static const struct {
+	uint32_t bit;
+	int level, name;
+	const char *label;
+} sock_opts[] = {
+	{ SOCK_OPT_REUSEADDR, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR" },
+	{ SOCK_OPT_REUSEPORT, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT" },
+	{ SOCK_OPT_KEEPALIVE, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE" },
+	{ SOCK_OPT_BROADCAST, SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST" },
+	{ SOCK_OPT_NODELAY, IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY" },
+	{ SOCK_OPT_V6ONLY, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY" },
+};
+
 static void set_opt(int fd, int level, int name, const char *what)
 {
 	int one = 1;
@@ -118,18 +132,9 @@ static int rebuild_sock(const struct li_kobj *ko)
 		RERR("kobj", errno, "socket(%d, %d, %d) for fd %d", s->family, s->type, s->protocol, ko->k.fd);
 		return -1;
 	}
-	if (s->opts & SOCK_OPT_REUSEADDR)
-		set_opt(fd, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR");
-	if (s->opts & SOCK_OPT_REUSEPORT)
-		set_opt(fd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT");
-	if (s->opts & SOCK_OPT_KEEPALIVE)
-		set_opt(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE");
-	if (s->opts & SOCK_OPT_BROADCAST)
-		set_opt(fd, SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST");
-	if (s->opts & SOCK_OPT_NODELAY)
-		set_opt(fd, IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY");
-	if (s->opts & SOCK_OPT_V6ONLY)
-		set_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY");
+	for (size_t i = 0; i < sizeof(sock_opts) / sizeof(sock_opts[0]); i++)
+		if (s->opts & sock_opts[i].bit)
+			set_opt(fd, sock_opts[i].level, sock_opts[i].name, sock_opts[i].label);
 	if (s->state == SOCK_ST_UNBOUND)
 		return fd;
 	clear_unix_path(s);
