@@ -19,7 +19,7 @@ void fdguard_forget(void)
 
 static int is_link(int fd)
 {
-	return fd >= DURUN_LINK_FD_MIN && fd == link_fd();
+	return fd >= 3 && fd == link_fd();
 }
 
 DURUN_EXPORT int close(int fd)

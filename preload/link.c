@@ -57,7 +57,7 @@ int link_move_off(int fd)
 	if (cur < 0 || cur != fd)
 		return cur;
 	/* Out of fds: give the link up rather than send into the program's fd. */
-	int moved = fcntl(cur, F_DUPFD_CLOEXEC, DURUN_LINK_FD_MIN);
+	int moved = wire_high_fd(cur, DURUN_LINK_FD_MIN);
 	if (atomic_compare_exchange_strong(&link_cur, &cur, moved < 0 ? -1 : moved)) {
 		fdguard_forget();
 		return moved;

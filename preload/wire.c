@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -200,7 +201,7 @@ int wire_connect_timeout(const char *path, int min_fd, int timeout_ms)
 		return -err;
 	}
 	if (min_fd > 0 && fd < min_fd) {
-		int high = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+		int high = wire_high_fd(fd, min_fd);
 		int err = errno;
 		close(fd);
 		if (high < 0)
@@ -208,6 +209,19 @@ int wire_connect_timeout(const char *path, int min_fd, int timeout_ms)
 		fd = high;
 	}
 	return fd;
+}
+
+int wire_high_fd(int fd, int min_fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+	if (high >= 0 || errno != EINVAL)
+		return high;
+	/* A program limited to fewer fds (ulimit -n 64): the top of its own range,
+	 * where programs rarely reach (and a dup2 onto it is caught by fdguard). */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur <= 16)
+		return -1;
+	return fcntl(fd, F_DUPFD_CLOEXEC, (int)rl.rlim_cur - 8);
 }
 
 /* Finds "key": at the top level of a flat object and returns a pointer to the

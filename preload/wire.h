@@ -44,6 +44,9 @@ int wire_connect(const char *path, int min_fd);
  * timeout_ms (SO_SNDTIMEO), so a stopped supervisor with a full backlog or a
  * full socket buffer delays its peers instead of hanging them. 0: no limit. */
 int wire_connect_timeout(const char *path, int min_fd, int timeout_ms);
+/* A copy of fd (close-on-exec) at min_fd or above, else, when the process's
+ * fd limit is below min_fd, in the top 8 numbers of its range; -1 if none. */
+int wire_high_fd(int fd, int min_fd);
 
 /* Field readers for flat JSON objects (the supervisor's answers are flat).
  * Return 0 when found, -1 when absent or of another type. */

@@ -154,6 +154,20 @@ test('an event loop: epoll with its interest list, eventfd, timerfd, signalfd an
   await killAll(as, 'kobj');
 });
 
+test('a 20-process tree under ulimit -n 64 restores within its own fd limit, every pid kept', async () => {
+  const script = 'ulimit -n 64; for i in $(seq 19); do (exec 5</dev/null 6</dev/null; while :; do sleep 1; done) & done; wait';
+  durunOk(as, ['run', '--detach', '--group', 'lowfd', '--restart', 'never', '--', 'bash', '-c', script]);
+  const shells = () => (psOf(as, 'lowfd')?.processes ?? []).filter((p) => p.state === 'running' && p.argv[0] === 'bash').map((p) => p.pid).sort((a, b) => a - b);
+  const before = await waitFor('20 shells up and linked', () => shells().length === 20 && checkpoint(as, 'lowfd') ? shells() : undefined, 15_000, 200);
+  await killAll(as, 'lowfd');
+  durunOk(as, ['restore', 'lowfd']);
+  const after = await waitFor('20 shells restored', () => (shells().length === 20 ? shells() : undefined), 15_000);
+  assert.is(after.length, 20);
+  const restored = JSON.parse(durunOk(as, ['ps', '--json', 'lowfd'])) as { groups: Array<{ processes: Array<{ state: string; argv: string[] }> }> };
+  assert.ok(restored.groups[0]!.processes.filter((p) => p.state === 'running' && p.argv[0] === 'bash').length === before.length);
+  await killAll(as, 'lowfd');
+});
+
 test('an inotify instance: checkpoint refuses and says why', async () => {
   const code = 'import ctypes,os,time\nfd=ctypes.CDLL(None).inotify_init()\nprint(f"tick 1 pid {os.getpid()}",flush=True)\ntime.sleep(600)';
   const pid = await start('inot', ['/usr/bin/python3', '-c', code], ['--restart', 'never']);

@@ -128,7 +128,25 @@ static int place_tree_pipe(const struct li_fd *f, const struct tree_pipe *tp)
 	return place_shared(f, (f->f.oflags & O_ACCMODE) == O_RDONLY ? tp->rd : tp->wr, "pipe", tp->ino);
 }
 
-/* keep[]: our own fds; they are moved above every saved fd and updated.
+/* Moves fd to the lowest number that the image does not use (saved[],
+ * `top` entries) and that nothing holds: within the program's own fd
+ * limit, which restore_proc has already set (moving our fds above its
+ * highest fd needed more than it had). Returns the new fd, or -1. */
+static int park(int fd, const char *saved, int top)
+{
+	for (int n = 3;; n++) {
+		if ((n < top && saved[n]) || fcntl(n, F_GETFD) >= 0)
+			continue;
+		if (errno != EBADF)
+			return -1;
+		if (dup3(fd, n, O_CLOEXEC) < 0)
+			return -1;
+		close(fd);
+		return n;
+	}
+}
+
+/* keep[]: our own fds; they are moved out of the way of every saved fd and updated.
  * t (tree mode): its pipe fds are kept the same way until placed, then closed. */
 int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tree_ctx *t)
 {
@@ -139,12 +157,16 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 	DIR *dir;
 	struct dirent *de;
 
-	if (top < 100)
-		top = 100;
 	nown = 0;
 	own = calloc((size_t)nkeep + (t ? 2 * t->npipe + t->nshm + t->nsock : 0) + 1, sizeof(*own));
-	if (!own)
+	saved = calloc((size_t)top, 1);
+	if (!own || !saved) {
+		free(own);
+		free(saved);
 		return -1;
+	}
+	for (size_t i = 0; i < li->nfd; i++)
+		saved[li->fds[i].f.fd] = 1;
 	for (int k = 0; k < nkeep; k++)
 		own[nown++] = &keep[k];
 	for (size_t k = 0; t && k < t->npipe; k++) {
@@ -156,24 +178,17 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 	for (size_t k = 0; t && k < t->nsock; k++)
 		own[nown++] = &t->socks[k].fd;
 	for (size_t k = 0; k < nown; k++) {
-		if (*own[k] < 0)
-			continue;
-		int nfd = fcntl(*own[k], F_DUPFD_CLOEXEC, top);
+		if (*own[k] < 0 || (*own[k] >= top || !saved[*own[k]]))
+			continue; /* already out of the image's way */
+		int nfd = park(*own[k], saved, top);
 		if (nfd < 0) {
-			RERR("files", errno, "move our fd %d above %d", *own[k], top);
+			RERR("files", errno, "move our fd %d out of the program's fd numbers", *own[k]);
+			free(saved);
 			free(own);
 			return -1;
 		}
-		close(*own[k]);
 		*own[k] = nfd;
 	}
-	saved = calloc((size_t)top, 1);
-	if (!saved) {
-		free(own);
-		return -1;
-	}
-	for (size_t i = 0; i < li->nfd; i++)
-		saved[li->fds[i].f.fd] = 1;
 	/* close what the program did not have (inherited from whoever ran us) */
 	dir = opendir("/proc/self/fd");
 	if (!dir) {
@@ -193,7 +208,6 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 			close(fd);
 	}
 	closedir(dir);
-	free(saved);
 	free(own);
 
 	/* pipes: one new pipe per pipe inode */
@@ -226,9 +240,8 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 				RERR("files", errno, "pipe for fd %d", f->f.fd);
 				return -1;
 			}
-			int rd = fcntl(pp[0], F_DUPFD_CLOEXEC, top), wr = fcntl(pp[1], F_DUPFD_CLOEXEC, top);
-			close(pp[0]);
-			close(pp[1]);
+			int rd = pp[0] < top && saved[pp[0]] ? park(pp[0], saved, top) : pp[0];
+			int wr = pp[1] < top && saved[pp[1]] ? park(pp[1], saved, top) : pp[1];
 			for (size_t j = i; j < li->nfd; j++) {
 				const struct li_fd *g = &li->fds[j];
 				if (g->f.kind != FD_PIPE || g->f.ino != f->f.ino || g->f.fd <= 2)
@@ -252,11 +265,9 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 			RERR("files", errno, "flags of fd %d", f->f.fd);
 			return -1;
 		}
-		if (fd != f->f.fd && fd < top) {
-			/* opened onto a saved number not placed yet: move it up first */
-			int up = fcntl(fd, F_DUPFD_CLOEXEC, top);
-			close(fd);
-			fd = up;
+		if (fd != f->f.fd && fd < top && saved[fd]) {
+			/* opened onto a saved number not placed yet: move it out of the way first */
+			fd = park(fd, saved, top);
 		}
 		if (fd < 0 || place(fd, f->f.fd, f->f.fdflags) < 0) {
 			RERR("files", errno, "place fd %d", f->f.fd);
@@ -267,6 +278,7 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 	for (size_t k = 0; k < li->nkobj; k++)
 		if (li->kobjs[k].k.kind == KOBJ_EPOLL && kobj_fill_epoll(&li->kobjs[k]))
 			return -1;
+	free(saved);
 	for (size_t k = 0; t && k < t->npipe; k++) {
 		close(t->pipes[k].rd);
 		close(t->pipes[k].wr);

@@ -66,11 +66,20 @@ static int is_special(const char *name)
 	return !strncmp(name, "[vdso]", 6) || !strncmp(name, "[vvar", 5) || !strncmp(name, "[vsyscall]", 10);
 }
 
+/* A copy of fd for the restorer, out of the way at 1000 and above; under a
+ * smaller fd limit (ulimit -n 64) a plain copy, which is no image fd either:
+ * every image fd is in place by now. -1 with errno set. */
+static int restorer_fd(int fd)
+{
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+	return hi >= 0 || errno != EINVAL ? hi : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
 /* tree mode: a mapping shared with other processes maps the tree's memfd */
 static int map_tree_shm(struct rst_args *a, struct rst_vma *r, const struct li_vma *v, const struct tree_ctx *t)
 {
 	const struct tree_shm *s = tree_find_shm(t, v->v.dev, v->v.ino);
-	int hi = s ? fcntl(s->fd, F_DUPFD_CLOEXEC, 1000) : -1;
+	int hi = s ? restorer_fd(s->fd) : -1;
 	if (hi < 0) {
 		RERR("plan", s ? errno : ENOENT, "shared memory %s (inode %llu) at %#llx", v->path,
 		     (unsigned long long)v->v.ino, (unsigned long long)v->v.start);
@@ -240,7 +249,7 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 		if (v->v.vflags & VMA_FILE) {
 			int wr = (v->v.vflags & VMA_SHARED) && (v->v.prot & PROT_WRITE);
 			int fd = open(v->path, (wr ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-			int hi = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+			int hi = fd < 0 ? -1 : restorer_fd(fd);
 			if (fd < 0 || hi < 0) {
 				RERR("plan", errno, "open mapped file %s", v->path);
 				return -1;
@@ -320,7 +329,7 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 		a->mm.auxv_size = li->mm.auxv_len;
 		a->exe_fd = open(li->exe, O_RDONLY | O_CLOEXEC);
 		if (a->exe_fd >= 0) {
-			int hi = fcntl(a->exe_fd, F_DUPFD_CLOEXEC, 1000);
+			int hi = restorer_fd(a->exe_fd);
 			close(a->exe_fd);
 			a->exe_fd = hi;
 		}
