@@ -202,7 +202,7 @@ int merge_chain(const char *child, const char *out, char *err, size_t errsz)
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		snprintf(err, errsz, "create %s: %s", tmp, strerror(errno));
 		n++;
