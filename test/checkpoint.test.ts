@@ -4,7 +4,7 @@
 // from scratch, not from later, same pid, state verified by the programs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, openSync, readFileSync, readSync, statSync, utimesSync, writeSync, closeSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, utimesSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { tempHome } from './helpers/home.js';
@@ -166,6 +166,36 @@ test('a 20-process tree under ulimit -n 64 restores within its own fd limit, eve
   const restored = JSON.parse(durunOk(as, ['ps', '--json', 'lowfd'])) as { groups: Array<{ processes: Array<{ state: string; argv: string[] }> }> };
   assert.ok(restored.groups[0]!.processes.filter((p) => p.state === 'running' && p.argv[0] === 'bash').length === before.length);
   await killAll(as, 'lowfd');
+});
+
+test('a damaged manifest is refused naming the file; a directory left uncommitted is removed by the next checkpoint', async () => {
+  const pid = await start('mani', [COUNTER, path.join(bin, 'mani.dat'), '20'], ['--restart', 'never']);
+  await waitTick(home.dir, 'mani', 3, pid);
+  const first = checkpoint(as, 'mani');
+  const groupDir = path.dirname(first.dir);
+  // a copy of it with its manifest damaged in three ways
+  const cases: Array<[string, string, RegExp]> = [
+    ['notjson', '{"version":1,', /is not valid JSON/],
+    ['empty', '', /is not valid JSON/],
+    ['noprocs', JSON.stringify({ ...JSON.parse(readFileSync(path.join(first.dir, 'manifest.json'), 'utf8')), processes: [] }), /it names no process/],
+  ];
+  for (const [name, text, why] of cases) {
+    const dir = path.join(groupDir, `2000${name}`);
+    mkdirSync(dir, { mode: 0o700 });
+    writeFileSync(path.join(dir, 'manifest.json'), text, { mode: 0o600 });
+    const r = durun(as, ['restore', 'mani', '--from', `2000${name}`]);
+    assert.is(r.code, 1, `${name}: ${r.stdout}`);
+    assert.match(r.stderr, path.join(dir, 'manifest.json'));
+    assert.match(r.stderr, why);
+    assert.not.match(r.stderr, /    at /, 'no stack trace');
+  }
+  // half-written: images but no manifest, as after a supervisor killed mid-checkpoint
+  const half = path.join(groupDir, '2001half');
+  mkdirSync(half, { mode: 0o700 });
+  writeFileSync(path.join(half, '123.img'), 'memory', { mode: 0o600 });
+  checkpoint(as, 'mani');
+  assert.not.ok(existsSync(half), 'the uncommitted directory is gone');
+  await killAll(as, 'mani');
 });
 
 test('an inotify instance: checkpoint refuses and says why', async () => {

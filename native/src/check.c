@@ -161,10 +161,10 @@ static void probe_tcp_repair(struct probe *p)
 	if (s >= 0 && setsockopt(s, IPPROTO_TCP, TCP_REPAIR, &one, sizeof(one)) == 0) {
 		p->ok = 1;
 		snprintf(p->detail, sizeof(p->detail), "setsockopt(TCP_REPAIR) accepted");
-		p->verdict = "TCP_REPAIR works: established connections can be saved and rebuilt (needs CAP_NET_ADMIN).";
+		p->verdict = "TCP_REPAIR works here, but durun does not carry TCP state yet: a restored program's connections come back closed (its clients reconnect); listening and bound sockets come back as they were.";
 	} else {
 		snprintf(p->detail, sizeof(p->detail), "setsockopt(TCP_REPAIR): %s", strerror(errno));
-		p->verdict = "TCP_REPAIR unavailable (needs CAP_NET_ADMIN): restored programs lose their TCP connections; clients reconnect.";
+		p->verdict = "TCP_REPAIR unavailable (needs CAP_NET_ADMIN): a restored program's connections come back closed (its clients reconnect); listening and bound sockets come back as they were.";
 	}
 	if (s >= 0)
 		close(s);

@@ -129,11 +129,11 @@ export function scanOnce(registry: Registry, lifecycle: Lifecycle, linked: Reado
  * durun's own processes in a runner's subtree, never a program's: a
  * checkpoint writer (names itself at once; its hello may be on the way), a
  * supervisor a runner started (also one that lost the lock race), another
- * runner, durun-restore.
+ * runner, durun-restore and its namespace's init and parent stand-ins.
  */
 export function isDurunOwn(pid: number): boolean {
   const comm = readComm(pid);
-  if (comm === 'durun-writer' || comm === 'durun-restore') return true;
+  if (comm === 'durun-writer' || comm === 'durun-restore' || comm === 'durun-nsinit' || comm === 'durun-parent') return true;
   if (comm === 'durun') return readExe(pid) === durunRunnerExe();
   if (comm !== 'node' && comm !== 'nodejs') return false;
   // Any durun supervisor (this install's or another's): its script is the first non-flag argument.

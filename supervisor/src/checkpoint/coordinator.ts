@@ -4,7 +4,7 @@
 // image, commits the manifest, prunes old checkpoints without breaking an
 // incremental chain, and keeps the `checkpoint.interval` timers. Restore
 // lives in restore.ts.
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { PrivateDirError, ensurePrivateDir } from '../private-dir.js';
 import path from 'node:path';
 import type { Registry } from '../model/registry.js';
@@ -34,6 +34,21 @@ interface Port { pid: number; inner: number; group: string; send(msg: Record<str
 
 export class RequestError extends Error {}
 class TransientAbort extends Error {}
+
+/**
+ * Removes checkpoint directories without a manifest: left by a supervisor
+ * killed in the middle of a checkpoint (never restorable, but holding
+ * process memory). Only one checkpoint of a group runs at a time, and this
+ * runs before it starts, so none of them is being written.
+ */
+function removeUncommitted(groupDir: string): void {
+  for (const name of readdirSync(groupDir)) {
+    const dir = path.join(groupDir, name);
+    if (!statSync(dir).isDirectory() || existsSync(path.join(dir, 'manifest.json'))) continue;
+    diag(`removing ${dir}: a checkpoint that was never committed (its supervisor died while taking it)`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Tries of a checkpoint whose barrier a short-lived member broke. */
 const TRIES = 3;
@@ -219,8 +234,14 @@ export class Coordinator {
     const all = listManifests(this.trustedGroupDir(group));
     if (id) {
       const hit = all.find((c) => c.manifest.id === id);
-      if (!hit) throw new RequestError(`group ${group} has no checkpoint ${id} in ${this.groupDir(group)}; durun checkpoints ${group} lists them`);
-      return hit;
+      if (hit) return hit;
+      // A damaged manifest is not listed: say what is wrong with it rather than that it does not exist.
+      try {
+        readManifest(path.join(this.groupDir(group), path.basename(id)));
+      } catch (err) {
+        throw new RequestError((err as Error).message);
+      }
+      throw new RequestError(`group ${group} has no checkpoint ${id} in ${this.groupDir(group)}; durun checkpoints ${group} lists them`);
     }
     const last = all[all.length - 1];
     if (!last) throw new RequestError(`group ${group} has no checkpoint in ${this.groupDir(group)}; take one with: durun checkpoint ${group}`);
@@ -261,7 +282,9 @@ export class Coordinator {
     const started = Date.now();
     this.taken++;
     const id = this.newId(name);
-    const dir = path.join(this.trustedGroupDir(name), id);
+    const groupDir = this.trustedGroupDir(name);
+    removeUncommitted(groupDir);
+    const dir = path.join(groupDir, id);
     mkdirSync(dir, { mode: 0o700 });
     // A full image starts a new chain once the current one is as long as
     // checkpoint.keep, so pruning can drop the old chain as a whole.

@@ -81,11 +81,43 @@ export function commitManifest(dir: string, m: Manifest): void {
   }
 }
 
-/** The manifest of a checkpoint directory, or null when it was never committed. */
+/**
+ * The manifest of a checkpoint directory, or null when it was never
+ * committed. A damaged one (not JSON, empty, a field missing or of the wrong
+ * type, no process) is refused, naming the file and what is wrong: a restore
+ * from it would start nothing, or the wrong thing.
+ */
 export function readManifest(dir: string): Manifest | null {
-  const m = readJson<Manifest>(path.join(dir, MANIFEST));
-  if (m && m.version !== 1) throw new Error(`${path.join(dir, MANIFEST)}: unknown manifest version ${String(m.version)}`);
+  const file = path.join(dir, MANIFEST);
+  const m = readJson<Manifest>(file);
+  if (m === null) return null;
+  const bad = manifestProblem(m);
+  if (bad) throw new Error(`${file}: ${bad}; this checkpoint cannot be restored (durun checkpoints lists the others)`);
   return m;
+}
+
+const isStr = (v: unknown) => typeof v === 'string' && v !== '';
+const isNum = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+/** What makes a parsed manifest unusable, or null. */
+function manifestProblem(m: unknown): string | null {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'not a JSON object';
+  const o = m as Record<string, unknown>;
+  if (o.version !== 1) return `unknown manifest version ${String(o.version)}`;
+  for (const k of ['group', 'id', 'createdAt'] as const) if (!isStr(o[k])) return `"${k}" is missing or not a string`;
+  if (!Array.isArray(o.programs) || o.programs.length === 0) return 'it names no program';
+  if (!Array.isArray(o.processes) || o.processes.length === 0) return 'it names no process';
+  for (const [i, p] of (o.programs as unknown[]).entries()) {
+    const q = p as Record<string, unknown>;
+    if (!isNum(q?.id) || !Array.isArray(q?.argv) || (q.argv as unknown[]).length === 0) return `program #${i} lacks its id or argv`;
+  }
+  for (const [i, p] of (o.processes as unknown[]).entries()) {
+    const q = p as Record<string, unknown>;
+    if (!isNum(q?.pid) || !isNum(q?.innerPid) || !isNum(q?.program) || !isStr(q?.image) || !isStr(q?.sha256)) {
+      return `process #${i} lacks its pid, program, image or checksum`;
+    }
+  }
+  return null;
 }
 
 /** Committed checkpoints of a group's directory, oldest first (ids sort by time). */
