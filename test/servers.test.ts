@@ -7,11 +7,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { durun, durunOk, killAll, rootWorkspace, runningPids } from './helpers/checkpoint.js';
+import { durun, durunOk, killAll, logFiles, rootWorkspace, runningPids } from './helpers/checkpoint.js';
 import { removeTree } from './helpers/home.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -137,6 +137,30 @@ test('a node http server and a python asyncio server keep their state and serve 
   assert.is(await waitFor('node serves again', () => get().catch(() => '')), '5\n', 'node: the count of the checkpoint, then one more');
   assert.is(await waitFor('python serves again', () => ask().catch(() => '')), '5', 'python: the count of the checkpoint, then one more');
   for (const g of ['nodeweb', 'pyaio']) await killAll(as, g);
+});
+
+test('sqlite3 reading its commands from a named FIFO reads on from the same FIFO after a restore', async () => {
+  if (spawnSync('sqlite3', ['-version']).status !== 0) return console.log('  skipped: sqlite3 is not installed (apt-get install sqlite3)');
+  const fifo = path.join(work, 'cmds');
+  const db = path.join(work, 'q.db');
+  spawnSync('mkfifo', [fifo]);
+  // The writer keeps the FIFO open for writing and forwards what the test sends it.
+  const writer = spawn('sh', ['-c', 'exec 3>"$0"; while IFS= read -r l; do printf "%s\\n" "$l" >&3; done', fifo], { stdio: ['pipe', 'ignore', 'inherit'] });
+  try {
+    durunOk(as, ['--detach', '--restart', 'never', '--group', 'sq', '--', 'sh', '-c', `exec sqlite3 ${db} < ${fifo}`]);
+    writer.stdin!.write("create table t(x); insert into t values(1); select 'count', count(*) from t;\n");
+    const out = () => logFiles(as.home, 'sq').map((f) => readFileSync(path.join(as.home, 'logs', f), 'utf8')).join('');
+    await waitFor('sqlite3 answered', () => out().includes('count|1'));
+    durunOk(as, ['checkpoint', 'sq']);
+    await killAll(as, 'sq');
+    durunOk(as, ['restore', 'sq']);
+    await waitFor('restored', () => runningPids(as, 'sq').length > 0);
+    writer.stdin!.write("insert into t values(2); select 'count', count(*) from t;\n");
+    await waitFor('the restored sqlite3 read the FIFO', () => out().includes('count|2'), 10_000);
+    await killAll(as, 'sq');
+  } finally {
+    writer.kill();
+  }
 });
 
 test.run();

@@ -146,6 +146,25 @@ static int park(int fd, const char *saved, int top)
 	}
 }
 
+/* A named FIFO reopened by path. Without O_NONBLOCK, opening a FIFO waits
+ * for the other side; with it, a read end opens at once (a write end fails
+ * with ENXIO while nobody reads: then the FIFO's reader is gone, reported). */
+static int open_fifo(const struct li_fd *f, const char *saved, int top)
+{
+	int fd = open(f->path, (int)(f->f.oflags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		RERR("files", errno, "reopen FIFO fd %d: %s", f->f.fd, f->path);
+		return -1;
+	}
+	if (fd != f->f.fd && fd < top && saved[fd])
+		fd = park(fd, saved, top);
+	if (fd < 0 || place(fd, f->f.fd, f->f.fdflags) < 0 || fcntl(f->f.fd, F_SETFL, (int)f->f.oflags) < 0) {
+		RERR("files", errno, "place FIFO fd %d (%s)", f->f.fd, f->path);
+		return -1;
+	}
+	return 0;
+}
+
 /* keep[]: our own fds; they are moved out of the way of every saved fd and updated.
  * t (tree mode): its pipe fds are kept the same way until placed, then closed. */
 int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tree_ctx *t)
@@ -213,7 +232,7 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 	/* pipes: one new pipe per pipe inode */
 	for (size_t i = 0; i < li->nfd; i++) {
 		const struct li_fd *f = &li->fds[i];
-		const struct tree_pipe *tp = t && f->f.kind == FD_PIPE ? tree_find_pipe(t, f->f.ino) : NULL;
+		const struct tree_pipe *tp = t && f->f.kind == FD_PIPE && f->path[0] != '/' ? tree_find_pipe(t, f->f.ino) : NULL;
 		const struct tree_sock *ts = t && f->f.kind == FD_SOCKET ? tree_find_sock(t, f->f.ino) : NULL;
 		int fd;
 		if (tp) {
@@ -223,6 +242,12 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 		}
 		if (ts) {
 			if (place_shared(f, ts->fd, "socket", ts->ino))
+				return -1;
+			continue;
+		}
+		if (f->f.kind == FD_PIPE && f->path[0] == '/') {
+			/* a named FIFO (sqlite3 < fifo): the same FIFO by its path, whatever the fd */
+			if (open_fifo(f, saved, top))
 				return -1;
 			continue;
 		}
