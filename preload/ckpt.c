@@ -10,7 +10,7 @@
  *                                     -> ckpt-stopped{pid,id}   (all threads parked)
  *   <- ckpt-go                        -> ckpt-captured{stallNs} (snapshot)
  *                                        | ckpt-done{bytes,kind,stallNs} | ckpt-failed{error}
- *   <- ckpt-resume | ckpt-abort       (threads run again; abort of an image
+ *   <- ckpt-resume | ckpt-abort       (threads run again, -> ckpt-resumed{pausedNs}; abort of an image
  *                                      written in place deletes it)
  * A snapshot's writer reports on its own link: hello{role:writer,pid,group,id}
  * then ckpt-done{pid,id,bytes,...} | ckpt-failed{error,retryInPlace}.
@@ -130,6 +130,27 @@ static void say_on(int fd, pid_t pid, const char *op, const char *id, const stru
 		wire_send(fd, &b);
 }
 
+static long long mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* How long this process was held, as it saw it: from its signal to its threads running again. */
+static void say_resumed(const char *id, long long paused_ns)
+{
+	char mem[160];
+	struct wbuf b;
+	wb_init(&b, mem, sizeof mem);
+	wb_begin(&b, "ckpt-resumed");
+	wb_int(&b, "pid", getpid());
+	wb_str(&b, "id", id);
+	wb_int(&b, "pausedNs", paused_ns);
+	if (wb_end(&b) == 0)
+		link_send(getpid(), b.mem, b.len);
+}
+
 static void say(const char *op, const char *id, const struct durun_ckpt_result *res, const char *error)
 {
 	say_on(-1, getpid(), op, id, res, error);
@@ -168,7 +189,7 @@ static void writer_end(const struct writer *w, int rc, const struct durun_ckpt_r
 /* The barrier for one command line; fd is the link it came on. The other
  * threads are parked from the moment the command arrives until the group is
  * captured, so no thread of any member runs while another member is taken. */
-static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
+static void run_barrier(int fd, const char *cmd, char *buf, size_t cap, long long signalled_ns)
 {
 	char id[64], image[PATH_MAX];
 	long long timeout = CKPT_DEFAULT_WAIT_MS, go_timeout = -1;
@@ -234,6 +255,8 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap)
 	int end = wait_word(fd, id, end_ops, 2, (int)timeout, buf, cap);
 	if (durun_ckpt_release(&res) != 0)
 		say("ckpt-failed", id, NULL, res.error); /* its writer never started */
+	else if (end == 0)
+		say_resumed(id, mono_ns() - signalled_ns);
 	if (end != 0 && rc == DURUN_CKPT_DUMPED)
 		unlink(image); /* aborted or no word: this image must not be used */
 }
@@ -242,6 +265,7 @@ int ckpt_on_signal(int sig, siginfo_t *info, void *uctx)
 {
 	if (durun_ckpt_on_signal(sig, info, uctx))
 		return 1;
+	long long signalled_ns = mono_ns();
 	int fd = link_fd();
 	if (fd < 0)
 		return 0;
@@ -257,7 +281,7 @@ int ckpt_on_signal(int sig, siginfo_t *info, void *uctx)
 			continue;
 		char cmd[CKPT_LINE_MAX];
 		memcpy(cmd, buf, sizeof cmd);
-		run_barrier(link_fd(), cmd, buf, sizeof buf);
+		run_barrier(link_fd(), cmd, buf, sizeof buf, signalled_ns);
 		handled = 1;
 		break;
 	}

@@ -173,6 +173,9 @@ test('a damaged manifest is refused naming the file; a directory left uncommitte
   await waitTick(home.dir, 'mani', 3, pid);
   const first = checkpoint(as, 'mani');
   const groupDir = path.dirname(first.dir);
+  // the stall as the program saw it (its signal to its threads running again) covers its own capture
+  const m = JSON.parse(readFileSync(path.join(first.dir, 'manifest.json'), 'utf8')) as { stallMs: number; dumpStallMs: number; barrierMs: number };
+  assert.ok(typeof m.barrierMs === 'number' && m.stallMs >= m.dumpStallMs, `stall ${m.stallMs} ms, capture ${m.dumpStallMs} ms, barrier ${m.barrierMs} ms`);
   // a copy of it with its manifest damaged in three ways
   const cases: Array<[string, string, RegExp]> = [
     ['notjson', '{"version":1,', /is not valid JSON/],

@@ -23,6 +23,8 @@ export interface Member {
   writerGoneAt?: number;
   /** How long the member's own capture took (from the process). */
   stallNs: number;
+  /** How long it was held as it saw it: from its signal to its threads running again (ckpt-resumed). */
+  pausedNs: number | null;
   result: MemberResult | null;
 }
 
@@ -39,7 +41,7 @@ export class Barrier {
   constructor(readonly group: string, readonly id: string, readonly dir: string, readonly full: boolean) {}
 
   add(pid: number, inner: number): Member {
-    const m: Member = { pid, inner, image: `${this.dir}/${inner}.img`, stopped: false, captured: false, writer: null, stallNs: 0, result: null };
+    const m: Member = { pid, inner, image: `${this.dir}/${inner}.img`, stopped: false, captured: false, writer: null, stallNs: 0, pausedNs: null, result: null };
     this.members.set(pid, m);
     return m;
   }
@@ -73,6 +75,13 @@ export class Barrier {
   captured(pid: number, stallNs: number): void {
     const m = this.members.get(pid);
     if (m) Object.assign(m, { captured: true, stallNs });
+    this.wake();
+  }
+
+  /** A member runs again and says how long it was held. */
+  resumed(pid: number, pausedNs: number): void {
+    const m = this.members.get(pid);
+    if (m) m.pausedNs = pausedNs;
     this.wake();
   }
 

@@ -35,6 +35,15 @@ interface Port { pid: number; inner: number; group: string; send(msg: Record<str
 export class RequestError extends Error {}
 class TransientAbort extends Error {}
 
+/** How long the commit waits for members' ckpt-resumed words after the images are done. */
+const RESUMED_WORD_MS = 500;
+
+/** The longest hold a member saw (ms), or null when one of them did not say. */
+function programStall(b: Barrier): number | null {
+  const paused = [...b.members.values()].map((m) => m.pausedNs);
+  return paused.every((p): p is number => p !== null) ? Math.round(Math.max(0, ...paused) / 1e6) : null;
+}
+
 /**
  * Removes checkpoint directories without a manifest: left by a supervisor
  * killed in the middle of a checkpoint (never restorable, but holding
@@ -137,6 +146,7 @@ export class Coordinator {
     if (!b || b.id !== msg.id) return; // a late word of an aborted checkpoint
     if (msg.op === 'ckpt-stopped') b.stopped(pid);
     else if (msg.op === 'ckpt-captured') b.captured(pid, msg.stallNs ?? 0);
+    else if (msg.op === 'ckpt-resumed') b.resumed(pid, msg.pausedNs ?? 0);
     else this.result(b, pid, msg, `process ${pid}`);
   }
 
@@ -316,6 +326,8 @@ export class Coordinator {
       } finally {
         clearInterval(poll);
       }
+      // Each member says how long it was held once it runs again; that word is on its way by now.
+      await b.until(() => [...b.members.values()].every((m) => m.pausedNs !== null), RESUMED_WORD_MS, '').catch(() => undefined);
       const manifest = await withFiles(await this.verify(group, b, started), files, last?.id ?? null);
       await this.fault('before-commit');
       commitManifest(dir, manifest);
@@ -451,11 +463,14 @@ export class Coordinator {
     const programs = group.programs.filter((p) => processes.some((q) => q.program === p.id)).map((p) => ({
       id: p.id, argv: p.argv, cwd: p.cwd, restart: p.restart, options: p.options, env: readEnv(processes.find((q) => q.program === p.id)!.pid),
     }));
+    const barrierMs = (b.resumedAt ?? Date.now()) - (b.firstStoppedAt ?? started);
     return {
       version: 1, group: group.name, id: b.id, parent, createdAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
-      // How long the programs were held: from the first member parking until they were let go.
-      stallMs: (b.resumedAt ?? Date.now()) - (b.firstStoppedAt ?? started),
+      // How long the programs were held as they saw it: the longest from a member's signal to its threads running
+      // again; the barrier's own window (first parked to let go) where a member did not say.
+      stallMs: programStall(b) ?? barrierMs,
+      barrierMs,
       dumpStallMs: Math.round(Math.max(0, ...processes.map((p) => p.stallNs)) / 1e6),
       bytes: processes.reduce((n, p) => n + p.bytes, 0), programs, processes,
     };
@@ -535,7 +550,7 @@ export class Coordinator {
 }
 
 /** The ckpt-* words of a process or writer link. */
-export interface CkptWord { op: string; id: string; bytes?: number; kind?: string; stallNs?: number; error?: string; retryInPlace?: boolean }
+export interface CkptWord { op: string; id: string; bytes?: number; kind?: string; stallNs?: number; pausedNs?: number; error?: string; retryInPlace?: boolean }
 
 function readEnv(pid: number): Record<string, string> {
   const env: Record<string, string> = {};

@@ -48,8 +48,10 @@ export interface Manifest {
   parent: string | null;
   createdAt: string;
   durationMs: number;
-  /** How long the programs were held in the barrier (first parked until release). */
+  /** How long the programs were held, as the longest-held member saw it (its signal to its threads running again). */
   stallMs: number;
+  /** The barrier's window as the supervisor saw it: first member parked until the release was sent. */
+  barrierMs?: number;
   /** The longest time the engine had a process's threads stopped to write its image. */
   dumpStallMs: number;
   bytes: number;

@@ -35,6 +35,7 @@ export type ProcMessage =
   | { op: 'ready'; pid: number }
   | { op: 'ckpt-stopped'; pid: number; id: string }
   | { op: 'ckpt-captured'; pid: number; id: string; stallNs: number }
+  | { op: 'ckpt-resumed'; pid: number; id: string; pausedNs: number }
   | { op: 'ckpt-done'; pid: number; id: string; bytes: number; kind: string; stallNs: number }
   | { op: 'ckpt-failed'; pid: number; id: string; error: string; retryInPlace?: boolean };
 
@@ -153,6 +154,7 @@ export function parseProcMessage(msg: Obj): ProcMessage {
     case 'ckpt-captured': return {
       op: 'ckpt-captured', pid, id: field(msg, 'id', 'string'), stallNs: field(msg, 'stallNs', 'number'),
     };
+    case 'ckpt-resumed': return { op: 'ckpt-resumed', pid, id: field(msg, 'id', 'string'), pausedNs: field(msg, 'pausedNs', 'number') };
     case 'ckpt-failed': return {
       op: 'ckpt-failed', pid, id: field(msg, 'id', 'string'), error: field(msg, 'error', 'string'), retryInPlace: field(msg, 'retryInPlace', 'boolean', true),
     };
