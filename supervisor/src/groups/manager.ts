@@ -12,6 +12,7 @@ import { readJson, writeJsonAtomic } from '../persist.js';
 import { diag } from '../diag.js';
 import type { PolicyStatus, ServiceAction, ServiceResult, UpResult } from '../protocol/group-requests.js';
 import { readPolicy } from './sources.js';
+import { existsSync } from 'node:fs';
 import { upGroups, downGroups, type GroupOps, type UpReport } from './orchestrate.js';
 import { launchGroup } from './launch.js';
 import { waitReady } from './readiness.js';
@@ -84,7 +85,9 @@ export class PolicyManager {
   up(sources: string[] | undefined, names: string[] | undefined, autostart: boolean): Promise<UpResult> {
     return this.serial(async () => {
       // Files named to `up -f` join the watched set; they never silently replace it (durun down still stops what was up).
-      const srcs = sources?.length ? [...new Set([...this.saved.sources, ...sources])] : this.saved.sources;
+      // A watched file the operator has deleted since leaves the set (said in the log) rather than failing this up.
+      const still = this.saved.sources.filter((f) => existsSync(f) || (diag(`policy file ${f} is gone; no longer watched`), false));
+      const srcs = sources?.length ? [...new Set([...still, ...sources])] : this.saved.sources;
       if (srcs.length === 0) throw new GroupError('no policy files: name them with durun up -f FILE|DIR');
       const r = readPolicy(srcs);
       if (!r.ok) throw new GroupError(`policy not loaded, nothing started:\n${formatErrors(r.errors)}`);
