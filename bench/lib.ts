@@ -1,7 +1,7 @@
 // Shared measuring tools for the benchmarks: timing, statistics, and a
 // private DURUN_HOME with its supervisor already up.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,12 @@ export function benchHome(): BenchHome {
   return {
     dir, env,
     close() {
+      const pidFile = path.join(dir, 'supervisor.pid');
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
       run(env, [DURUN, 'shutdown', '--stop-all']);
+      // The answer comes before the supervisor has stopped everything and saved its state for the last time.
+      const deadline = Date.now() + 30_000;
+      while (pid && existsSync(`/proc/${pid}`) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
       // Runners stopped by the shutdown may still write their last log lines: retry a refilling directory.
       rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     },
