@@ -146,9 +146,9 @@ test('a TCP connection to outside the group comes back closed after a restore; t
   }
 });
 
-test('an event loop: epoll with its interest list, eventfd, timerfd, signalfd and a listening socket come back and keep working', async () => {
+test('an event loop: epoll with its interest list, eventfd, timerfd, signalfd, a listening socket and file locks come back and keep working', async () => {
   const KOBJ = compile('kobj.c', 'kobj', bin);
-  const pid = await start('kobj', [KOBJ], ['--restart', 'never']);
+  const pid = await start('kobj', [KOBJ, path.join(bin, 'kobj.lock')], ['--restart', 'never']);
   const r = await checkpointKillRestore(as, 'kobj', pid);
   assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
   await killAll(as, 'kobj');

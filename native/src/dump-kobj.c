@@ -31,7 +31,42 @@ uint32_t kobj_kind_of(uint32_t fd_kind, const char *link)
 		return KOBJ_TIMERFD;
 	if (d_streq(link, "anon_inode:[signalfd]"))
 		return KOBJ_SIGNALFD;
+	if (fd_kind == FD_REG)
+		return KOBJ_LOCKS; /* written only if it holds a lock */
 	return 0;
+}
+
+/* The "lock:" lines of a regular file's fdinfo: this process's locks on it,
+ * e.g. "lock:\t1: POSIX  ADVISORY  WRITE 13016 fe:00:2146474 5 14" (the
+ * range's end "EOF" for a lock to the end). */
+static long file_locks(const char *text, struct kobj_lock *out, size_t max)
+{
+	size_t n = 0;
+	for (const char *p = strstr(text, "lock:"); p && n < max; p = strstr(p + 5, "lock:")) {
+		const char *t = strstr(p, ": ") ? strstr(p, ": ") + 2 : NULL;
+		if (!t)
+			return -1;
+		struct kobj_lock l = { 0, 0, 0, -1 };
+		l.type = d_startswith(t, "FLOCK") ? LOCK_T_FLOCK : d_startswith(t, "POSIX") ? LOCK_T_POSIX
+			 : d_startswith(t, "OFDLCK") ? LOCK_T_OFD : 0;
+		const char *w = strstr(t, "WRITE"), *r = strstr(t, "READ"), *nl = strchr(t, '\n');
+		l.write = w && (!nl || w < nl);
+		if (!l.type || (!l.write && !(r && (!nl || r < nl))))
+			continue; /* a lease or a mandatory lock: not carried */
+		/* after the pid and the dev:ino: start and end */
+		const char *q = strchr(t, ':');
+		q = q ? strchr(q, ' ') : NULL;
+		if (!q)
+			return -1;
+		while (*q == ' ')
+			q++;
+		l.start = (int64_t)d_parse_dec(&q);
+		while (*q == ' ')
+			q++;
+		l.end = d_startswith(q, "EOF") ? -1 : (int64_t)d_parse_dec(&q);
+		out[n++] = l;
+	}
+	return (long)n;
 }
 
 /* The value after `key` in fdinfo text (hex or decimal), or -1 when absent. */
@@ -184,6 +219,20 @@ static int dump_one_kobj(struct dump_ctx *d, int fd, uint32_t kind, uint64_t ino
 		if (read_fdinfo(d, fd, buf, FDINFO_MAX) < 0)
 			return -1;
 		switch (kind) {
+		case KOBJ_LOCKS: {
+			size_t tlen = strlen(buf) + 1;
+			struct kobj_lock *locks = (struct kobj_lock *)(void *)(buf + ((tlen + 7) & ~7ul));
+			long n = file_locks(buf, locks, 64);
+			if (n < 0) {
+				ERR(&d->err, "kobj", "cannot parse the locks in fdinfo of a file", "", 0);
+				return -1;
+			}
+			if (n == 0)
+				return 0; /* no lock: the file is simply reopened */
+			payload = locks;
+			k.len = (uint32_t)((size_t)n * sizeof(*locks));
+			break;
+		}
 		case KOBJ_EPOLL: {
 			/* the items go to the front of the buffer, behind the text's end */
 			size_t tlen = strlen(buf) + 1, room = (FDINFO_MAX - tlen) / sizeof(struct kobj_epoll_item);

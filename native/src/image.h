@@ -174,6 +174,7 @@ struct img_kobj {
 #define KOBJ_EVENTFD  3       /* struct kobj_eventfd */
 #define KOBJ_TIMERFD  4       /* struct kobj_timerfd */
 #define KOBJ_SIGNALFD 5       /* struct kobj_signalfd */
+#define KOBJ_LOCKS    6       /* n × struct kobj_lock: the locks it holds on a regular file (reopened by path) */
 
 /* A socket other than a unix socketpair end inside the group. */
 struct kobj_sock {
@@ -212,6 +213,15 @@ struct kobj_timerfd {
 	uint32_t settime_flags;
 	int64_t value_sec, value_nsec, interval_sec, interval_nsec;
 } __attribute__((packed));
+
+struct kobj_lock {
+	uint32_t type;            /* LOCK_T_FLOCK, LOCK_T_POSIX, LOCK_T_OFD */
+	uint32_t write;           /* 1 exclusive (WRITE), 0 shared (READ) */
+	int64_t start, end;       /* byte range; end -1: to the end of the file */
+} __attribute__((packed));
+#define LOCK_T_FLOCK 1
+#define LOCK_T_POSIX 2
+#define LOCK_T_OFD   3
 
 struct kobj_signalfd {
 	uint64_t mask;            /* bit N-1: signal N */

@@ -283,6 +283,9 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 			continue;
 		}
 		const struct li_kobj *ko = kobj_of(li, f->f.fd);
+		const struct li_kobj *locks = ko && ko->k.kind == KOBJ_LOCKS ? ko : NULL;
+		if (locks)
+			ko = NULL; /* a regular file with locks: reopened by path, its locks taken back once placed */
 		fd = ko ? kobj_rebuild(ko, f->f.oflags) : open_one(f);
 		if (fd < 0)
 			return -1;
@@ -298,6 +301,8 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 			RERR("files", errno, "place fd %d", f->f.fd);
 			return -1;
 		}
+		if (locks && kobj_take_locks(locks))
+			return -1;
 	}
 	/* every fd is in place: the epolls can watch them now */
 	for (size_t k = 0; k < li->nkobj; k++)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -217,6 +218,33 @@ int kobj_rebuild(const struct li_kobj *ko, uint32_t oflags)
 	if (fd < 0)
 		RERR("kobj", errno, "rebuild fd %d (kind %u)", ko->k.fd, ko->k.kind);
 	return fd;
+}
+
+int kobj_take_locks(const struct li_kobj *ko)
+{
+	const struct kobj_lock *l = (const void *)ko->data;
+	size_t n = ko->k.len / sizeof(*l);
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+		if (l[i].type == LOCK_T_FLOCK) {
+			rc = flock(ko->k.fd, (l[i].write ? LOCK_EX : LOCK_SH) | LOCK_NB);
+		} else {
+			struct flock fl = { .l_type = l[i].write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET, .l_start = l[i].start,
+					    .l_len = l[i].end < 0 ? 0 : l[i].end - l[i].start + 1 };
+			rc = fcntl(ko->k.fd, l[i].type == LOCK_T_OFD ? F_OFD_SETLK : F_SETLK, &fl);
+		}
+		if (rc && l[i].type == LOCK_T_FLOCK && errno == EWOULDBLOCK) {
+			/* flock belongs to an open file, which fork shares: a restored sibling holding the same one took it */
+			fprintf(stderr, "durun-restore: fd %d: its flock is held by another process now (a restored process sharing the file?); left unlocked\n", ko->k.fd);
+			continue;
+		}
+		if (rc) {
+			RERR("kobj", errno, "fd %d: take back its %s lock (bytes %lld-%lld): another process holds it now", ko->k.fd,
+			     l[i].write ? "write" : "read", (long long)l[i].start, (long long)l[i].end);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int kobj_fill_epoll(const struct li_kobj *ko)

@@ -65,6 +65,8 @@ int restore_tree(const struct ropts *o, char **images, int nimages);
 const struct li_kobj *kobj_of(const struct loaded_image *li, int fd);
 /* restore-kobj.c: a new fd holding the object (epoll still empty); -1 reported */
 int kobj_rebuild(const struct li_kobj *ko, uint32_t oflags);
+/* restore-kobj.c: takes back the locks of a KOBJ_LOCKS record on its placed fd */
+int kobj_take_locks(const struct li_kobj *ko);
 /* restore-kobj.c: adds an epoll's interest list; the epoll and its targets are placed */
 int kobj_fill_epoll(const struct li_kobj *ko);
 /* restore-files.c (t: the tree's shared pipes, NULL for one process) */
