@@ -1,10 +1,11 @@
 // Runs the benchmarks and prints the results table for bench/README.md.
-// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle, checkpoint)
+// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle, checkpoint, scale, history)
 import { launchOverhead } from './launch-overhead.js';
 import { forkExec } from './fork-exec.js';
 import { restartLatency } from './restart-latency.js';
 import { idleFootprint } from './idle-footprint.js';
 import { checkpointBench } from './checkpoint.js';
+import { historyBench, scaleBench } from './scale.js';
 import type { Row } from './lib.js';
 
 const all: Record<string, () => Row | Row[] | Promise<Row | Row[]>> = {
@@ -13,6 +14,8 @@ const all: Record<string, () => Row | Row[] | Promise<Row | Row[]>> = {
   restart: () => restartLatency(),
   idle: () => idleFootprint(),
   checkpoint: () => checkpointBench(),
+  scale: () => scaleBench(),
+  history: () => historyBench(),
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);

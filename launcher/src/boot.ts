@@ -3,7 +3,6 @@
 // up the autostart groups. DURUN_BOOT_DIR redirects where the files go (for
 // tests, and for image builders); DURUN_BOOT_SYSTEM picks systemd or sysv.
 import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +29,7 @@ function plan(env: NodeJS.ProcessEnv, sys: BootSystem): BootPlan {
 const quote = (s: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** Writes the boot file for these policy paths; returns what was written. */
-export function bootInstall(policyPaths: string[], home: string, env: NodeJS.ProcessEnv = process.env): BootPlan {
+export async function bootInstall(policyPaths: string[], home: string, env: NodeJS.ProcessEnv = process.env): Promise<BootPlan> {
   if (policyPaths.length === 0) throw new Error('durun boot install: name the policy with -f FILE|DIR (the files the boot brings up)');
   const p = plan(env, system(env));
   const text = readFileSync(path.join(ROOT, 'scripts', TEMPLATES[p.system]), 'utf8')
@@ -41,17 +40,17 @@ export function bootInstall(policyPaths: string[], home: string, env: NodeJS.Pro
     .replaceAll('@POLICY@', policyPaths.map((f) => path.resolve(f)).join(' '));
   writeFileSync(p.file, text, { mode: p.system === 'sysv' ? 0o755 : 0o644 });
   chmodSync(p.file, p.system === 'sysv' ? 0o755 : 0o644);
-  if (!p.redirected) enable(p, true);
+  if (!p.redirected) await enable(p, true);
   return p;
 }
 
 /** Removes the boot files (both kinds); returns the ones that were there. */
-export function bootUninstall(env: NodeJS.ProcessEnv = process.env): string[] {
+export async function bootUninstall(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const removed: string[] = [];
   for (const sys of Object.keys(TEMPLATES) as BootSystem[]) {
     const p = plan(env, sys);
     if (!existsSync(p.file)) continue;
-    if (!p.redirected) enable(p, false);
+    if (!p.redirected) await enable(p, false);
     unlinkSync(p.file);
     removed.push(p.file);
   }
@@ -59,12 +58,13 @@ export function bootUninstall(env: NodeJS.ProcessEnv = process.env): string[] {
 }
 
 /** Registers the file with the init system; only for the real locations, never a redirected one. */
-function enable(p: BootPlan, on: boolean): void {
+async function enable(p: BootPlan, on: boolean): Promise<void> {
+  const { execa } = await import('execa');
   const cmds = p.system === 'systemd'
     ? [['systemctl', 'daemon-reload'], ['systemctl', on ? 'enable' : 'disable', 'durun.service']]
     : [['update-rc.d', 'durun', on ? 'defaults' : 'remove']];
   for (const cmd of cmds) {
-    const res = spawnSync(cmd[0]!, cmd.slice(1), { stdio: 'inherit' });
-    if (res.error || res.status !== 0) process.stderr.write(`durun boot: ${cmd.join(' ')} did not succeed; run it yourself\n`);
+    const res = await execa(cmd[0]!, cmd.slice(1), { stdio: 'inherit', reject: false });
+    if (res.failed) process.stderr.write(`durun boot: ${cmd.join(' ')} did not succeed; run it yourself\n`);
   }
 }

@@ -1,7 +1,6 @@
 // The checkpoint commands of the CLI (issue 3): checkpoint, checkpoints,
 // restore (through the supervisor), inspect and check (the engine's own
 // durun-ckpt tool, no supervisor needed). cli.ts dispatches here.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,54 +25,60 @@ function line(c: CheckpointView): string {
   return `${c.id}  ${c.createdAt}  ${c.processes} process(es)  ${mib(c.bytes)} written  stall ${c.stallMs} ms  total ${c.durationMs} ms  ${kinds}${c.parent ? ` (on ${c.parent})` : ''}`;
 }
 
-/** Runs durun-ckpt with args; its output goes through, its exit code comes back. */
-function tool(io: CliIo, toolArgs: string[]): number {
+/** Runs durun-ckpt (through execa) and hands back what it printed and its exit code. */
+async function runTool(toolArgs: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   if (!existsSync(CKPT_TOOL)) throw new ClientError(`${CKPT_TOOL} is missing (build it with make)`);
-  const res = spawnSync(CKPT_TOOL, toolArgs, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (res.error) throw new ClientError(`cannot run ${CKPT_TOOL}: ${res.error.message}`);
+  const { execa } = await import('execa');
+  const r = await execa(CKPT_TOOL, toolArgs, { reject: false, maxBuffer: 256 * 1024 * 1024, stripFinalNewline: false });
+  if (r.failed && r.exitCode === undefined) throw new ClientError(`cannot run ${CKPT_TOOL}: ${r.shortMessage}`);
+  return { stdout: r.stdout, stderr: r.stderr, code: r.exitCode ?? 1 };
+}
+
+/** Runs durun-ckpt with args; its output goes through, its exit code comes back. */
+async function tool(io: CliIo, toolArgs: string[]): Promise<number> {
+  const res = await runTool(toolArgs);
   if (res.stdout) io.print(res.stdout);
   if (res.stderr) process.stderr.write(res.stderr);
-  return res.status ?? 1;
+  return res.code;
 }
 
 /** Runs durun-ckpt with --json; prints its document with the CLI's version field, its exit code comes back. */
-function toolJson(io: CliIo, toolArgs: string[]): number {
-  if (!existsSync(CKPT_TOOL)) throw new ClientError(`${CKPT_TOOL} is missing (build it with make)`);
-  const res = spawnSync(CKPT_TOOL, [...toolArgs, '--json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (res.error) throw new ClientError(`cannot run ${CKPT_TOOL}: ${res.error.message}`);
+async function toolJson(io: CliIo, toolArgs: string[]): Promise<number> {
+  const res = await runTool([...toolArgs, '--json']);
   if (res.stderr) process.stderr.write(res.stderr);
   let doc: object;
   try {
     doc = JSON.parse(res.stdout) as object;
   } catch {
-    throw new ClientError(`${CKPT_TOOL} ${toolArgs.join(' ')} --json printed no JSON (exit ${res.status ?? res.signal})`);
+    throw new ClientError(`${CKPT_TOOL} ${toolArgs.join(' ')} --json printed no JSON (exit ${res.code})`);
   }
   io.print(jsonDoc(doc));
-  return res.status ?? 1;
+  return res.code;
 }
 
 /** `durun inspect DIR`: every image of a checkpoint directory (from its manifest, else *.img). */
-function inspectDir(io: CliIo, dir: string, json: boolean): number {
+async function inspectDir(io: CliIo, dir: string, json: boolean): Promise<number> {
   const file = path.join(dir, 'manifest.json');
   const manifest = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { processes: Array<{ image: string; innerPid: number; exe: string }> }) : null;
   if (!manifest) throw new ClientError(`${dir} has no manifest.json: not a committed checkpoint (images of an unfinished one are never restored)`);
   let worst = 0;
   if (json) {
-    const images = manifest.processes.map((p) => {
-      const res = spawnSync(CKPT_TOOL, ['inspect', p.image, '--json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-      if (res.status !== 0) worst = 1;
+    const images: unknown[] = [];
+    for (const p of manifest.processes) {
+      const res = await runTool(['inspect', p.image, '--json']);
+      if (res.code !== 0) worst = 1;
       try {
-        return JSON.parse(res.stdout) as unknown;
+        images.push(JSON.parse(res.stdout) as unknown);
       } catch {
-        return { path: p.image, ok: false, error: res.stderr.trim() || 'no output' };
+        images.push({ path: p.image, ok: false, error: res.stderr.trim() || 'no output' });
       }
-    });
+    }
     io.print(jsonDoc({ manifest, images }));
     return worst;
   }
   for (const p of manifest.processes) {
     io.print(`== process ${p.innerPid} (${p.exe}): ${p.image}`);
-    worst = Math.max(worst, tool(io, ['inspect', p.image]));
+    worst = Math.max(worst, await tool(io, ['inspect', p.image]));
   }
   return worst;
 }

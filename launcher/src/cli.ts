@@ -2,7 +2,6 @@
 // The Node half of the `durun` command: every sub-command except running a
 // program (which build/durun handles in C without starting Node).
 // The only module allowed to exit the process.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, ClientError, SUPERVISOR_NODE_FLAGS } from '../../supervisor/src/protocol/client.js';
@@ -107,8 +106,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'daemon': {
       parse('daemon', rest, {});
-      const child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, SUPERVISOR_MAIN], { stdio: 'inherit' });
-      return new Promise((resolve) => child.on('exit', (code, sig) => resolve(sig ? 128 + 15 : code ?? 1)));
+      const { execa } = await import('execa');
+      const r = await execa(process.execPath, [...SUPERVISOR_NODE_FLAGS, SUPERVISOR_MAIN], { stdio: 'inherit', reject: false });
+      return r.signal ? 128 + 15 : r.exitCode ?? 1;
     }
     default:
       if (GROUP_COMMANDS.has(cmd)) return runGroupCommand(cmd, rest, io);

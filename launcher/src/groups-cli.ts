@@ -61,12 +61,12 @@ export async function runGroupCommand(cmd: string, rest: string[], io: CliIo): P
       const [sub, ...more] = rest;
       const { values } = args(io, cmd, more, { file: { type: 'string', short: 'f', multiple: true } });
       if (sub === 'install') {
-        const p = bootInstall((values.file as string[] | undefined) ?? [], resolveHome());
+        const p = await bootInstall((values.file as string[] | undefined) ?? [], resolveHome());
         io.print(`durun: boot: wrote ${p.file} (${p.system})`);
         return 0;
       }
       if (sub === 'uninstall') {
-        const removed = bootUninstall();
+        const removed = await bootUninstall();
         io.print(removed.length ? `durun: boot: removed ${removed.join(', ')}` : 'durun: boot: nothing was installed');
         return 0;
       }

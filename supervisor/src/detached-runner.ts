@@ -2,7 +2,6 @@
 // (`durun run --detach`), which becomes the program's parent, so the
 // supervisor itself never is. Used by policy groups, `durun restart` of a
 // finished program, and restore (with the hidden --restore options).
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RestartPolicy } from './protocol/messages.js';
@@ -30,22 +29,16 @@ export function withoutDurunVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Starts the runner; resolves with the program id and root pid it reports, rejects with its last error line. */
-export function startDetachedRunner(spec: RunnerSpec): Promise<{ program: number; pid: number }> {
+export async function startDetachedRunner(spec: RunnerSpec): Promise<{ program: number; pid: number }> {
   const o = spec.options;
   const args = ['run', '--detach', '--group', spec.group, '--restart', spec.restart,
     '--backoff', String(o.backoffMs), '--backoff-max', String(o.backoffMaxMs), '--max-restarts', String(o.maxRestarts),
     '--restart-window', String(o.restartWindowMs), ...(spec.extra ?? []), '--', ...spec.argv];
-  return new Promise((resolve, reject) => {
-    const child = spawn(DURUN_BIN, args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
-    child.on('error', (e) => reject(new Error(`cannot run ${DURUN_BIN}: ${e.message}`)));
-    child.on('close', (code) => {
-      const m = /\(program (\d+), pid (\d+)\)/.exec(out);
-      if (code === 0 && m) return resolve({ program: Number(m[1]), pid: Number(m[2]) });
-      reject(new Error(err.trim().split('\n').pop() || `durun run exited with ${code}`));
-    });
-  });
+  // execa, loaded on the first launch: an idle supervisor without policy groups never loads it.
+  const { execa } = await import('execa');
+  const r = await execa(DURUN_BIN, args, { cwd: spec.cwd, env: spec.env, extendEnv: false, stdin: 'ignore', reject: false, cleanup: false });
+  if (r.failed && r.exitCode === undefined) throw new Error(`cannot run ${DURUN_BIN}: ${r.shortMessage}`);
+  const m = /\(program (\d+), pid (\d+)\)/.exec(r.stdout);
+  if (r.exitCode === 0 && m) return { program: Number(m[1]), pid: Number(m[2]) };
+  throw new Error(r.stderr.trim().split('\n').pop() || `durun run exited with ${r.exitCode ?? r.signal}`);
 }

@@ -1,7 +1,6 @@
 // Runs one shell command (a health check or an on_event hook) under
 // build/durun-reap, so a timeout kills its whole process tree and nothing it
 // started is left running or a zombie (see supervisor/reaper/reaper.c).
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,52 +29,31 @@ export interface CommandResult {
 export interface CommandOptions { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv; input?: string; user?: string | null }
 
 /** Runs `sh -c command` and resolves when it and all its descendants are gone. */
-export function runCommand(command: string, opts: CommandOptions): Promise<CommandResult> {
-  if (!existsSync(REAPER_BIN)) {
-    return Promise.reject(new Error(`${REAPER_BIN} is missing; build it with: make -C ${ROOT}`));
-  }
+export async function runCommand(command: string, opts: CommandOptions): Promise<CommandResult> {
+  if (!existsSync(REAPER_BIN)) throw new Error(`${REAPER_BIN} is missing; build it with: make -C ${ROOT}`);
   const env = { ...(opts.env ?? process.env) };
   delete env.LD_PRELOAD; // a check is not part of the group it checks
-  let account: { uid: number; gid: number; home: string } | undefined;
-  try {
-    account = opts.user ? lookupUser(opts.user) : undefined;
-  } catch (err) {
-    return Promise.reject(err);
-  }
+  const account = opts.user ? lookupUser(opts.user) : undefined;
   if (account) env.HOME = account.home;
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(REAPER_BIN, ['--', '/bin/sh', '-c', command], {
-      cwd: opts.cwd, env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      ...(account ? { uid: account.uid, gid: account.gid } : {}),
-    });
-    let output = '';
-    const keep = (d: Buffer) => {
-      output += d.toString();
-      if (output.length > OUTPUT_KEEP) output = output.slice(-OUTPUT_KEEP);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    if (opts.input !== undefined) {
-      child.stdin!.on('error', () => { /* EPIPE: the command did not read its stdin; its status still counts */ });
-      child.stdin!.end(opts.input);
-    }
-    let timedOut = false;
-    let backstop: NodeJS.Timeout | null = null;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM'); // the reaper SIGKILLs and reaps the whole tree, then exits
-      backstop = setTimeout(() => child.kill('SIGKILL'), REAPER_GRACE_MS);
-    }, opts.timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot run ${REAPER_BIN}: ${err.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (backstop) clearTimeout(backstop);
-      const status = timedOut ? null : signal ? 128 + (constants.signals[signal] ?? 0) : code;
-      resolve({ status, timedOut, durationMs: Date.now() - started, output, pid: child.pid ?? 0 });
-    });
+  // execa is loaded with the first check or hook: a supervisor without any never pays for it.
+  const { execa } = await import('execa');
+  const child = execa(REAPER_BIN, ['--', '/bin/sh', '-c', command], {
+    cwd: opts.cwd, env, extendEnv: false, reject: false, buffer: false,
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
+    ...(account ? { uid: account.uid, gid: account.gid } : {}),
+    // On timeout the reaper gets SIGTERM (it SIGKILLs and reaps the whole tree, then exits), and SIGKILL itself after the grace.
+    timeout: opts.timeoutMs, killSignal: 'SIGTERM', forceKillAfterDelay: REAPER_GRACE_MS,
   });
+  let output = '';
+  const keep = (d: Buffer) => {
+    output += d.toString();
+    if (output.length > OUTPUT_KEEP) output = output.slice(-OUTPUT_KEEP);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const r = await child;
+  if (r.failed && !r.timedOut && r.exitCode === undefined && r.signal === undefined) throw new Error(`cannot run ${REAPER_BIN}: ${r.shortMessage}`);
+  const status = r.timedOut ? null : r.signal ? 128 + (constants.signals[r.signal] ?? 0) : r.exitCode ?? null;
+  return { status, timedOut: r.timedOut, durationMs: Date.now() - started, output, pid: child.pid ?? 0 };
 }

@@ -1,7 +1,6 @@
 // The one way a face (CLI, TUI) talks to the supervisor: connect (starting a
 // supervisor on demand), send requests, await their results.
 import net from 'node:net';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { LineSplitter } from './lines.js';
@@ -39,12 +38,17 @@ function connectOnce(sock: string): Promise<net.Socket> {
   });
 }
 
-/** Starts `node supervisor/main.js` for this home, detached from us. */
-export function startSupervisor(home: string): void {
+/**
+ * Starts `node supervisor/main.js` for this home, detached from us (execa,
+ * loaded only here: most commands find a supervisor running and never pay
+ * for it).
+ */
+export async function startSupervisor(home: string): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, [ENV.home]: home };
   delete env.LD_PRELOAD;
   for (const key of Object.values(ENV)) if (key !== ENV.home) delete env[key];
-  const child = spawn(process.execPath, [...SUPERVISOR_NODE_FLAGS, SUPERVISOR_MAIN], { detached: true, stdio: 'ignore', env });
+  const { execa } = await import('execa');
+  const child = execa(process.execPath, [...SUPERVISOR_NODE_FLAGS, SUPERVISOR_MAIN], { detached: true, stdio: 'ignore', env, extendEnv: false, cleanup: false, reject: false });
   child.unref();
 }
 
@@ -96,7 +100,7 @@ export class Client {
         if (code === 'EACCES') throw new ClientError(`permission denied on ${sock}: it belongs to another user; use a DURUN_HOME of your own`);
         if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw new ClientError(`cannot connect to ${sock}: ${(err as Error).message}`);
         if (opts.startIfDown === false) throw new ClientError(`no supervisor is running for ${home}`);
-        if (!started) { startSupervisor(home); started = true; }
+        if (!started) { await startSupervisor(home); started = true; }
         if (Date.now() > deadline) throw new ClientError(`the supervisor did not come up within 5 s; see ${path.join(home, 'supervisor.log')}`);
         await new Promise((r) => setTimeout(r, 25));
       }
