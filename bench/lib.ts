@@ -1,6 +1,6 @@
 // Shared measuring tools for the benchmarks: timing, statistics, and a
 // private DURUN_HOME with its supervisor already up.
-import { spawnSync } from 'node:child_process';
+import { execaSync } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,9 +33,9 @@ export function benchHome(): BenchHome {
 }
 
 export function run(env: NodeJS.ProcessEnv, cmd: string[]): { status: number | null; stdout: string } {
-  const res = spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (res.error) throw res.error;
-  return { status: res.status, stdout: res.stdout };
+  const res = execaSync(cmd[0]!, cmd.slice(1), { env, extendEnv: false, stdin: 'ignore', stderr: 'inherit', reject: false, stripFinalNewline: false });
+  if (res.failed && res.exitCode === undefined) throw new Error(res.shortMessage);
+  return { status: res.exitCode ?? null, stdout: res.stdout };
 }
 
 /** Wall time of one run of cmd in milliseconds. */

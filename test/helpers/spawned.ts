@@ -1,6 +1,7 @@
 // A child process whose output the test reads as it comes, and a deadline
 // to race it against.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
 
 export interface Spawned {
   child: ChildProcess;
@@ -11,7 +12,8 @@ export interface Spawned {
 
 /** Starts argv (wrap: e.g. setpriv to another user) with stdout/stderr collected; pushes it on `into`. */
 export function spawnCollected(argv: string[], env: NodeJS.ProcessEnv, into: ChildProcess[]): Spawned {
-  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The env given is the whole environment; a failure to run is an exit like any other here.
+  const child = execa(argv[0]!, argv.slice(1), { env, extendEnv: false, stdin: 'ignore', buffer: false, reject: false });
   into.push(child);
   const p: Spawned = {
     child,
