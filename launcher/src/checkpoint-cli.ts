@@ -10,8 +10,6 @@ import { mib } from '../../view/src/units.js';
 import { args, type CliIo } from './cli-io.js';
 import { jsonDoc } from './json-out.js';
 
-export const CHECKPOINT_COMMANDS: ReadonlySet<string> = new Set(['checkpoint', 'checkpoints', 'restore', 'inspect', 'check']);
-
 const CKPT_TOOL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'durun-ckpt');
 
 
@@ -83,7 +81,7 @@ async function inspectDir(io: CliIo, dir: string, json: boolean): Promise<number
   return worst;
 }
 
-/** Runs one of CHECKPOINT_COMMANDS; resolves with the exit code. */
+/** Runs one of its commands (command-table.ts); resolves with the exit code. */
 export async function runCheckpointCommand(cmd: string, rest: string[], io: CliIo): Promise<number> {
   switch (cmd) {
     case 'checkpoint': {

@@ -9,13 +9,8 @@ import { HomeError, resolveHome } from '../../supervisor/src/protocol/home.js';
 import type { PsView, StatusView } from '../../supervisor/src/protocol/views.js';
 import { USAGE, badOption, needsGroup, tuiNeedsTerminal, unknownCommand } from './messages.js';
 import { formatPs } from './format-ps.js';
-import { HEALTH_COMMANDS, runHealthCommand } from './health-cli.js';
-import { GROUP_COMMANDS, runGroupCommand } from './groups-cli.js';
-import { CHECKPOINT_COMMANDS, runCheckpointCommand } from './checkpoint-cli.js';
-import { STATE_COMMANDS, runStateCommand } from './state-cli.js';
-import { OPS_COMMANDS, runOpsCommand } from './ops-cli.js';
-import { runLogs } from './logs-cli.js';
 import { args, type CliIo, type Options } from './cli-io.js';
+import { runListed } from './command-table.js';
 import { jsonDoc } from './json-out.js';
 
 class UsageError extends Error {}
@@ -70,8 +65,6 @@ async function main(argv: string[]): Promise<number> {
       print(`durun: ${cmd === 'stop' ? 'stopped' : 'restarted'} group ${group}`);
       return 0;
     }
-    case 'logs':
-      return runLogs(rest, io);
     case 'status': {
       const { values } = parse('status', rest, { json: { type: 'boolean' } });
       const st = await withClient((c) => c.request<StatusView>('status'), false).catch((err: Error) => {
@@ -110,13 +103,11 @@ async function main(argv: string[]): Promise<number> {
       const r = await execa(process.execPath, [...SUPERVISOR_NODE_FLAGS, SUPERVISOR_MAIN], { stdio: 'inherit', reject: false });
       return r.signal ? 128 + 15 : r.exitCode ?? 1;
     }
-    default:
-      if (GROUP_COMMANDS.has(cmd)) return runGroupCommand(cmd, rest, io);
-      if (CHECKPOINT_COMMANDS.has(cmd)) return runCheckpointCommand(cmd, rest, io);
-      if (STATE_COMMANDS.has(cmd)) return runStateCommand(rest, io);
-      if (HEALTH_COMMANDS.has(cmd)) return runHealthCommand(cmd, rest, io);
-      if (OPS_COMMANDS.has(cmd)) return runOpsCommand(cmd, rest, io);
-      throw new UsageError(unknownCommand(cmd));
+    default: {
+      const code = await runListed(cmd, rest, io);
+      if (code === null) throw new UsageError(unknownCommand(cmd));
+      return code;
+    }
   }
 }
 

@@ -8,13 +8,11 @@ import type { ServiceResult, UpResult } from '../../supervisor/src/protocol/grou
 import { bootInstall, bootUninstall } from './boot.js';
 import { args, type CliIo } from './cli-io.js';
 
-export const GROUP_COMMANDS: ReadonlySet<string> = new Set(['up', 'down', 'reload', 'notify', 'service', 'boot']);
-
 
 const list = (names: string[]) => (names.length ? names.join(', ') : 'none');
 
 
-/** Runs one of GROUP_COMMANDS; resolves with the exit code. */
+/** Runs one of its commands (command-table.ts); resolves with the exit code. */
 export async function runGroupCommand(cmd: string, rest: string[], io: CliIo): Promise<number> {
   switch (cmd) {
     case 'up': {

@@ -13,8 +13,6 @@ import { resolveHome } from '../../supervisor/src/protocol/home.js';
 const printErr = (line: string) => process.stderr.write(`${line}\n`);
 import { parseDuration, parseFlagDuration } from '../../supervisor/src/protocol/duration.js';
 
-export const HEALTH_COMMANDS: ReadonlySet<string> = new Set(['health', 'events', 'stats', 'metrics', 'advise']);
-
 
 /** --since: ISO time, a duration ago, or ms since the epoch. */
 export function parseSince(text: string, now: number): number | null {

@@ -5,8 +5,6 @@ import type { RemoveResult, ResurrectResult, SaveResult, SignalResult, StartResu
 import { args, type CliIo } from './cli-io.js';
 import { jsonDoc } from './json-out.js';
 
-export const OPS_COMMANDS: ReadonlySet<string> = new Set(['rm', 'start', 'signal', 'save', 'resurrect']);
-
 const list = (names: string[]) => (names.length ? names.join(', ') : 'none');
 
 /** HUP, SIGHUP, hup or 1 → 1; null for anything else. */

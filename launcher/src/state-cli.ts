@@ -7,8 +7,6 @@ import { ClientError } from '../../supervisor/src/protocol/client.js';
 import { DurunState } from '../../supervisor/src/protocol/state-client.js';
 import { args, type CliIo } from './cli-io.js';
 
-export const STATE_COMMANDS: ReadonlySet<string> = new Set(['ckpt']);
-
 const USAGE = 'usage: durun ckpt put KEY [--ts N] < DATA | get KEY | rm KEY | ls [--json] | role [--wait]';
 
 /** Runs `durun ckpt SUB ...`; returns the exit code (get of a missing key: 1). */
