@@ -9,7 +9,7 @@ import path from 'node:path';
 import { tempHome } from './helpers/home.js';
 import { durunAsync, shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
-import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durunOk, killAll, lastTick, logFiles, psOf, runningPids, ticks, waitTick, type As, rootWorkspace } from './helpers/checkpoint.js';
+import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durunOk, killAll, lastTick, logMark, psOf, runningPids, ticks, waitTick, type As, rootWorkspace } from './helpers/checkpoint.js';
 
 const { home, as, bin, cleanup } = rootWorkspace('durun-ckg');
 test.after(cleanup);
@@ -52,13 +52,12 @@ test('two programs joined at different times: one barrier, both restored', async
   await waitTick(home.dir, 'duo', after.a + 10, a);
   await waitTick(home.dir, 'duo', after.b + 10, b);
   await killAll(as, 'duo');
-  const old = new Set(logFiles(home.dir, 'duo'));
+  const mark = logMark(home.dir, 'duo');
   durunOk(as, ['restore', 'duo']);
-  const fresh = () => logFiles(home.dir, 'duo').filter((f) => !old.has(f));
   for (const [pid, lo, hi] of [[a, before.a, after.a], [b, before.b, after.b]] as const) {
-    const first = await waitFor(`restored ${pid}`, () => ticks(home.dir, 'duo', fresh()).ticks.find((t) => t.pid === pid), 15_000);
+    const first = await waitFor(`restored ${pid}`, () => ticks(home.dir, 'duo', mark).ticks.find((t) => t.pid === pid), 15_000);
     assert.ok(first.n > lo && first.n <= hi + 1, `pid ${pid} resumed at ${first.n}: not between ${lo} and ${hi + 1}`);
-    await waitTick(home.dir, 'duo', first.n + 5, pid, fresh());
+    await waitTick(home.dir, 'duo', first.n + 5, pid, mark);
   }
   assert.equal(ticks(home.dir, 'duo').fails, []);
   assert.is(psOf(as, 'duo')!.programs.filter((p) => p.state === 'running').length, 2);

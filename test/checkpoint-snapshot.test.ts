@@ -12,7 +12,7 @@ import path from 'node:path';
 import { durunAsync } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { events } from './helpers/events.js';
-import { checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, logFiles, psOf, runningPids, ticks, waitTick, rootWorkspace } from './helpers/checkpoint.js';
+import { checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, logMark, psOf, runningPids, ticks, waitTick, rootWorkspace } from './helpers/checkpoint.js';
 
 const { home, as, bin, cleanup } = rootWorkspace('durun-cks');
 test.after(cleanup);
@@ -68,12 +68,11 @@ test('the group runs on while its image is written, and the image is the barrier
   assert.ok(taken.durationMs >= 3000, `the checkpoint waited for its writer (took ${taken.durationMs} ms)`);
   // Restored, it continues from the barrier, not from when the image was finished.
   await killAll(as, 'run-on');
-  const old = new Set(logFiles(home.dir, 'run-on'));
+  const mark = logMark(home.dir, 'run-on');
   durunOk(as, ['restore', 'run-on']);
-  const fresh = () => logFiles(home.dir, 'run-on').filter((f) => !old.has(f));
-  const first = await waitFor('restored ticks', () => ticks(home.dir, 'run-on', fresh()).ticks.find((t) => t.pid === pid), 15_000);
+  const first = await waitFor('restored ticks', () => ticks(home.dir, 'run-on', mark).ticks.find((t) => t.pid === pid), 15_000);
   assert.ok(first.n <= atBarrier + 2, `resumed at ${first.n}, but the barrier was at about ${atBarrier}`);
-  await waitTick(home.dir, 'run-on', first.n + 5, pid, fresh());
+  await waitTick(home.dir, 'run-on', first.n + 5, pid, mark);
   assert.equal(ticks(home.dir, 'run-on').fails, []);
 });
 

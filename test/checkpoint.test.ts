@@ -10,7 +10,7 @@ import path from 'node:path';
 import { tempHome } from './helpers/home.js';
 import { shutdownAll } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
-import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, logFiles, psOf, runningPids, waitTick, type As, rootWorkspace } from './helpers/checkpoint.js';
+import { CKPT_FIXTURES, checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, logFiles, logMark, psOf, ticks, runningPids, waitTick, type As, rootWorkspace } from './helpers/checkpoint.js';
 
 const { home, as, bin, cleanup } = rootWorkspace('durun-ck');
 test.after(cleanup);
@@ -203,6 +203,18 @@ test('a damaged manifest is refused naming the file; a directory left uncommitte
   await killAll(as, 'mani');
 });
 
+test('durun logs is one history across a restore: the restored program writes on in the log it had', async () => {
+  const pid = await start('onelog', [COUNTER, path.join(bin, 'onelog.dat'), '20'], ['--restart', 'never']);
+  const r = await checkpointKillRestore(as, 'onelog', pid);
+  const text = durunOk(as, ['logs', 'onelog']);
+  const ticks = [...text.matchAll(/tick (\d+) pid (\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(ticks.includes(1), 'the lines from before the checkpoint are there');
+  assert.ok(ticks.filter((t) => t === r.resumed).length >= 1 && ticks.some((t) => t > r.resumed), 'and the restored program\'s lines after them');
+  assert.match(text, /durun-restore: restored/);
+  assert.is(logFiles(home.dir, 'onelog').length, 1, 'one log file');
+  await killAll(as, 'onelog');
+});
+
 test('an inotify instance: checkpoint refuses and says why', async () => {
   const code = 'import ctypes,os,time\nfd=ctypes.CDLL(None).inotify_init()\nprint(f"tick 1 pid {os.getpid()}",flush=True)\ntime.sleep(600)';
   const pid = await start('inot', ['/usr/bin/python3', '-c', code], ['--restart', 'never']);
@@ -234,12 +246,9 @@ test('kill -9 of the supervisor mid-checkpoint: the previous checkpoint still re
     const list = JSON.parse(durunOk(as2, ['checkpoints', 'victim', '--json'])) as { checkpoints: Array<{ id: string }> };
     assert.equal(list.checkpoints.map((c) => c.id), [first.id], 'only the first checkpoint is committed');
     await killAll(as2, 'victim');
+    const mark = logMark(h2.dir, 'victim');
     durunOk(as2, ['restore', 'victim']);
-    const resumed = await waitFor('restored ticks', () => {
-      const logs = readFileSync(path.join(h2.dir, 'logs', 'victim.2.log'), 'utf8');
-      const m = /tick (\d+) pid (\d+)/.exec(logs);
-      return m ? Number(m[1]) : 0;
-    }, 15_000);
+    const resumed = await waitFor('restored ticks', () => ticks(h2.dir, 'victim', mark).ticks[0]?.n ?? 0, 15_000);
     assert.ok(resumed <= afterFirst + 1 && resumed < past, `resumed at ${resumed}, the first checkpoint was at <= ${afterFirst}`);
   } finally {
     shutdownAll(h2.env);

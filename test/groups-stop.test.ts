@@ -34,8 +34,9 @@ test('SIGKILL after stop_timeout reaches a double-forked grandchild that ignores
   writeFileSync(file, `[group stubborn]\ncommand = ${path.join(FIXTURES, 'groups', 'stubborn.sh')} ${dir}\nstop_timeout = 500ms\n`);
   assert.is(durunSync(home.env, ['up', '-f', file]).code, 0);
   const pidOf = (name: string) => Number(readFileSync(path.join(dir, name), 'utf8'));
+  // The script writes the grandchild's pid file and its own in either order.
   const grandchild = await waitFor('grandchild pid', () => { try { return pidOf('grandchild.pid'); } catch { return 0; } });
-  const root = pidOf('root.pid');
+  const root = await waitFor('root pid', () => { try { return pidOf('root.pid'); } catch { return 0; } });
   assert.ok(isAlive(grandchild) && isAlive(root));
   const began = Date.now();
   const down = durunSync(home.env, ['down', 'stubborn']);

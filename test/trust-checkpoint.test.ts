@@ -76,11 +76,12 @@ test('health checks and hooks of a user = group run as that user', async () => {
   chownSync(out, user.uid, user.gid);
   try {
     policyUp(home.env, bin, 'asuser', `[group asuser]\ncommand = sleep 4102\nuser = ${user.uid}\ncheck.who.command = id -u > ${out}/check\ncheck.who.interval = 200ms\non_event = id -u > ${out}/hook\n`);
-    await waitFor('the check ran', () => readFileSync(path.join(out, 'check'), 'utf8').trim());
-    assert.is(readFileSync(path.join(out, 'check'), 'utf8').trim(), String(user.uid));
+    // The value waited for, not a second read: the next run truncates the file as it writes it again.
+    const checkUid = await waitFor('the check ran', () => readFileSync(path.join(out, 'check'), 'utf8').trim());
+    assert.is(checkUid, String(user.uid));
     durunSync(home.env, ['restart', 'asuser']);
-    await waitFor('the hook ran', () => readFileSync(path.join(out, 'hook'), 'utf8').trim());
-    assert.is(readFileSync(path.join(out, 'hook'), 'utf8').trim(), String(user.uid));
+    const hookUid = await waitFor('the hook ran', () => readFileSync(path.join(out, 'hook'), 'utf8').trim());
+    assert.is(hookUid, String(user.uid));
   } finally {
     durunSync(home.env, ['stop', 'asuser']);
     removeTree(out);

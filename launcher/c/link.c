@@ -62,6 +62,8 @@ static void build_hello(struct wbuf *b, const struct durun *d, int readopt)
 		wb_int(b, "maxRestarts", d->opt.max_restarts);
 	if (d->opt.restart_window_ms >= 0)
 		wb_int(b, "restartWindowMs", d->opt.restart_window_ms);
+	if (d->opt.log_of >= 0 && !readopt)
+		wb_int(b, "logOf", d->opt.log_of);
 	if (readopt) {
 		wb_bool(b, "readopt", 1);
 		wb_int(b, "program", d->program);

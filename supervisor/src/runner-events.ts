@@ -59,7 +59,7 @@ export class RunnerEvents {
         runnerPid: peerPid, runnerStartTime: proof.startTime, instance: h.instance ?? 1, rootPid: h.rootPid || null,
         phase: 'starting', state: 'running', instanceStartedAt: Date.now(),
         restarts: 0, restartTimes: [], consecutiveRestarts: 0, lastExit: null,
-        logPath: path.join(this.logDir, `${h.group}.${id}.log`),
+        logPath: path.join(this.logDir, `${h.group}.${Number.isInteger(h.logOf) && h.logOf! > 0 ? h.logOf : id}.log`),
       };
       group.programs.push(program);
       // A new program is written down at once, not with the coalesced saves:

@@ -2,7 +2,7 @@
 // unprivileged user, compile the fixtures, read a group's ticks from its logs,
 // and kill every process of a group.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as assert from 'uvu/assert';
@@ -57,16 +57,26 @@ export function compile(src: string, out: string, dir: string, extra: string[] =
 
 export interface Tick { n: number; pid: number; file: string }
 
-/** Every "tick N pid P" line of a group's logs, per log file in line order; also the FAIL lines. */
-export function ticks(home: string, group: string, files?: string[]): { ticks: Tick[]; fails: string[] } {
+/**
+ * Where each of a group's log files ends now. A restored program writes on
+ * in its program's log (one history), so what it printed is what comes after
+ * the mark taken before the restore.
+ */
+export type LogMark = Map<string, number>;
+export function logMark(home: string, group: string): LogMark {
+  return new Map(logFiles(home, group).map((f) => [f, statSync(path.join(home, 'logs', f)).size]));
+}
+
+/** Every "tick N pid P" line of a group's logs (those files, or what follows a mark), per file in line order; also the FAIL lines. */
+export function ticks(home: string, group: string, files?: string[] | LogMark): { ticks: Tick[]; fails: string[] } {
   const dir = path.join(home, 'logs');
-  const names = files ?? logFiles(home, group);
+  const names = files instanceof Map || !files ? logFiles(home, group) : files;
   const out: Tick[] = [];
   const fails: string[] = [];
   for (const name of names) {
     let text = '';
     try {
-      text = readFileSync(path.join(dir, name), 'utf8');
+      text = readFileSync(path.join(dir, name)).subarray(files instanceof Map ? files.get(name) ?? 0 : 0).toString('utf8');
     } catch {
       continue;
     }
@@ -88,12 +98,12 @@ export function logFiles(home: string, group: string): string[] {
 }
 
 /** The last tick of a group's program whose original pid is pid (any log file). */
-export function lastTick(home: string, group: string, pid?: number, files?: string[]): number {
+export function lastTick(home: string, group: string, pid?: number, files?: string[] | LogMark): number {
   const t = ticks(home, group, files).ticks.filter((x) => pid === undefined || x.pid === pid);
   return t.length ? t[t.length - 1]!.n : 0;
 }
 
-export function waitTick(home: string, group: string, atLeast: number, pid?: number, files?: string[], timeoutMs = 15_000): Promise<number> {
+export function waitTick(home: string, group: string, atLeast: number, pid?: number, files?: string[] | LogMark, timeoutMs = 15_000): Promise<number> {
   return waitFor(`${group}: tick >= ${atLeast}${pid ? ` of pid ${pid}` : ''}`, () => {
     const n = lastTick(home, group, pid, files);
     return n >= atLeast ? n : 0;
@@ -145,13 +155,12 @@ export async function checkpointKillRestore(as: As, group: string, pid: number, 
   const after = lastTick(as.home, group, pid);
   await waitTick(as.home, group, after + (opts.runOn ?? 10), pid);
   await killAll(as, group);
-  const old = new Set(logFiles(as.home, group));
+  const mark = logMark(as.home, group);
   durunOk(as, ['restore', group]);
-  const fresh = () => logFiles(as.home, group).filter((f) => !old.has(f));
-  await waitFor(`${group}: restored program logs`, () => ticks(as.home, group, fresh()).ticks.some((t) => t.pid === pid), 15_000);
-  const resumed = ticks(as.home, group, fresh()).ticks.find((t) => t.pid === pid)!.n;
+  await waitFor(`${group}: restored program logs`, () => ticks(as.home, group, mark).ticks.some((t) => t.pid === pid), 15_000);
+  const resumed = ticks(as.home, group, mark).ticks.find((t) => t.pid === pid)!.n;
   // It runs on from there, and keeps verifying its own state.
-  await waitTick(as.home, group, resumed + 5, pid, fresh());
+  await waitTick(as.home, group, resumed + 5, pid, mark);
   const { fails } = ticks(as.home, group);
   assert.equal(fails, [], `the program found its state wrong: ${fails.join('; ')}`);
   return { before, after, resumed, cp };

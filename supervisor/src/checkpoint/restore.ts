@@ -124,7 +124,8 @@ export class Restorer {
     const restoreArg = procs.length > 1 ? ['--restore-tree', procs.map((p) => p.image).join(':')] : ['--restore', root.image];
     try {
       await startDetachedRunner({
-        group, restart: prog.restart, options: prog.options, argv: prog.argv, cwd: prog.cwd, extra: restoreArg,
+        // --log-of: the restored program writes on in the log it had, so `durun logs` is one history.
+        group, restart: prog.restart, options: prog.options, argv: prog.argv, cwd: prog.cwd, extra: [...restoreArg, '--log-of', String(prog.id)],
         env: { ...withoutDurunVars(prog.env), DURUN_HOME: process.env.DURUN_HOME ?? prog.env.DURUN_HOME },
       });
     } catch (err) {

@@ -18,6 +18,8 @@ export interface RunnerHello {
   restart: RestartPolicy; detached: boolean; tty: boolean;
   backoffMs?: number; backoffMaxMs?: number; maxRestarts?: number; restartWindowMs?: number;
   readopt?: boolean; program?: number; instance?: number; rootPid?: number;
+  /** A restored program continues the log of program logOf of its group (one history across a restore). */
+  logOf?: number;
 }
 export interface ClientHello { op: 'hello'; role: 'client'; pid?: number }
 /** A checkpoint snapshot's writer (a fork child of member `pid`, as the member sees its pid), reporting on checkpoint `id`. */
@@ -129,6 +131,7 @@ export function parseHello(msg: Obj): ProcHello | RunnerHello | ClientHello | Wr
       maxRestarts: field(msg, 'maxRestarts', 'number', true), restartWindowMs: field(msg, 'restartWindowMs', 'number', true),
       readopt: field(msg, 'readopt', 'boolean', true), program: field(msg, 'program', 'number', true),
       instance: field(msg, 'instance', 'number', true), rootPid: field(msg, 'rootPid', 'number', true),
+      logOf: field(msg, 'logOf', 'number', true),
     };
   }
   throw new ProtocolError(`hello: unknown role "${role}"`);
