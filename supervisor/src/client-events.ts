@@ -11,6 +11,7 @@ import type { Lifecycle } from './lifecycle/machine.js';
 import { FINAL } from './lifecycle/phases.js';
 import { diag } from './diag.js';
 import { startDetachedRunner, withoutDurunVars } from './detached-runner.js';
+import { commandOf, type LaunchSpecs } from './groups/launch-specs.js';
 
 export class RequestError extends Error {}
 
@@ -23,6 +24,8 @@ const REATTACH_WAIT_MS = 3000;
 
 export class ClientEvents {
   private waiters: Array<() => boolean> = [];
+  /** What ad-hoc programs were launched with (--env, --cwd, --user, --limit), wired by main.ts: a relaunch keeps it. */
+  launchSpecs: LaunchSpecs | null = null;
   /** Policy groups (issue 4: up, down, reload, notify, service), wired by main.ts. */
   groupRequests: { handle(req: GroupRequest): Promise<unknown>; status(): PolicyStatus } | null = null;
 
@@ -113,11 +116,12 @@ export class ClientEvents {
     return { group: group.name, restarted: plan.length };
   }
 
-  /** Starts a program afresh under a new detached runner (the lifecycle's relaunch). */
+  /** Starts a program afresh under a new detached runner (the lifecycle's relaunch), with the flags it was launched with. */
   private async relaunch(group: GroupRecord, p: ProgramRecord): Promise<void> {
+    const runArgs = this.launchSpecs?.runArgs(group.name, p.id) ?? [];
     try {
       await startDetachedRunner({
-        group: group.name, restart: p.restart, options: p.options, argv: p.argv, cwd: p.cwd,
+        group: group.name, restart: p.restart, options: p.options, argv: commandOf(p.argv, runArgs), cwd: p.cwd, extra: runArgs,
         env: { ...withoutDurunVars(process.env), DURUN_HOME: this.home },
       });
     } catch (err) {

@@ -82,6 +82,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   groups.onPolicy((p) => health.setPolicy(p));
   groups.onPolicy((p) => ckpt.setPolicy(p));
   const specs = new LaunchSpecs(home);
+  clients.launchSpecs = specs;
   const ops = new OpsService({
     registry, home, specs, stop: (g) => clients.stop(g), policySource: (name) => groups.spec(name)?.file ?? null,
     up: (name) => handleGroupRequest(groups, { op: 'up', id: 0, groups: [name] }),

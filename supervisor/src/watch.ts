@@ -7,7 +7,7 @@ import type { Lifecycle } from './lifecycle/machine.js';
 import { FINAL } from './lifecycle/phases.js';
 import { callHomeSignal } from './signals.js';
 import { decodeWaitStatus, descendants, hasInterceptor, readCmdline, readComm, readCwd, readExe, readStat } from './procfs.js';
-import { durunRunnerExe, signalProven } from './proof.js';
+import { runsRunnerBinary, signalProven } from './proof.js';
 import { proveRecord } from './link-up.js';
 import { diag } from './diag.js';
 
@@ -134,7 +134,7 @@ export function scanOnce(registry: Registry, lifecycle: Lifecycle, linked: Reado
 export function isDurunOwn(pid: number): boolean {
   const comm = readComm(pid);
   if (comm === 'durun-writer' || comm === 'durun-restore' || comm === 'durun-nsinit' || comm === 'durun-parent') return true;
-  if (comm === 'durun') return readExe(pid) === durunRunnerExe();
+  if (comm === 'durun') return runsRunnerBinary(pid);
   if (comm !== 'node' && comm !== 'nodejs') return false;
   // Any durun supervisor (this install's or another's): its script is the first non-flag argument.
   const script = readCmdline(pid).find((a, i) => i > 0 && !a.startsWith('-'));
