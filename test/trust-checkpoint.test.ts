@@ -16,7 +16,12 @@ import { compile, durun, durunOk, rootWorkspace, runningPids, waitTick } from '.
 import { unprivilegedUser } from './helpers/user.js';
 
 const { home, as, bin, cleanup } = rootWorkspace('durun-trust');
-test.after(cleanup);
+/** Scratch trees the supervisor's checks may still write into: removed once it is shut down. */
+const scratch: string[] = [];
+test.after(() => {
+  cleanup();
+  for (const dir of scratch) removeTree(dir);
+});
 const COUNTER = compile('counter.c', 'counter', bin);
 const user = unprivilegedUser();
 
@@ -73,6 +78,7 @@ test('health checks and hooks of a user = group run as that user', async () => {
   if (typeof user === 'string') return console.log(`  skipped: ${user}`);
   // Where the user can write: a directory of its own under the sticky /tmp.
   const out = mkdtempSync(path.join(os.tmpdir(), 'durun-ids-'));
+  scratch.push(out);
   chownSync(out, user.uid, user.gid);
   try {
     policyUp(home.env, bin, 'asuser', `[group asuser]\ncommand = sleep 4102\nuser = ${user.uid}\ncheck.who.command = id -u > ${out}/check\ncheck.who.interval = 200ms\non_event = id -u > ${out}/hook\n`);
@@ -84,7 +90,6 @@ test('health checks and hooks of a user = group run as that user', async () => {
     assert.is(hookUid, String(user.uid));
   } finally {
     durunSync(home.env, ['stop', 'asuser']);
-    removeTree(out);
   }
 });
 
