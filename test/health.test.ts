@@ -156,24 +156,18 @@ recovery.window = 1m
   assert.match(durunSync(home.env, ['metrics']).stdout, /durun_group_outages_total\{group="ladder"\} \d+/);
 });
 
+/** A db group and an app that depends on it, both checking that flag is absent. */
+function dependentPair(db: string, app: string, flag: string, dbCheck: { interval: string; threshold: number }, appCheck: { interval: string; threshold: number }): string {
+  const group = (name: string, c: { interval: string; threshold: number }, extra: string[]) => [
+    `[group ${name}]`, 'command = sleep 1000', ...extra, `check.c.command = test ! -e ${flag}`,
+    `check.c.interval = ${c.interval}`, `check.c.threshold = ${c.threshold}`, 'recovery = restart-process', '',
+  ].join('\n');
+  return group(db, dbCheck, []).replace('recovery = restart-process\n', 'recovery = restart-process\nrecovery.attempts = 100\n') + '\n' + group(app, appCheck, [`depends = ${db}`]);
+}
+
 test('a fault of a dependent while its dependency fails is correlated, not escalated', async () => {
   const down = path.join(dir, 'db.down');
-  up('corr', `[group db]
-command = sleep 1000
-check.c.command = test ! -e ${down}
-check.c.interval = 50ms
-check.c.threshold = 1
-recovery = restart-process
-recovery.attempts = 100
-
-[group app]
-command = sleep 1000
-depends = db
-check.c.command = test ! -e ${down}
-check.c.interval = 50ms
-check.c.threshold = 5
-recovery = restart-process
-`);
+  up('corr', dependentPair('db', 'app', down, { interval: '50ms', threshold: 1 }, { interval: '50ms', threshold: 5 }));
   writeFileSync(down, '');
   await waitEvent(home.env, 'db', 'db recovery', (e) => e.type === 'recovery-step');
   const corr = await waitEvent(home.env, 'app', 'app fault correlated', (e) => e.type === 'correlated');
@@ -182,6 +176,21 @@ recovery = restart-process
   assert.is(events(home.env, ['--group', 'app', '--type', 'recovery-step']).length, 0, 'and not escalated');
   rmSync(down);
   assert.is(durunSync(home.env, ['down', 'app', 'db']).code, 0);
+});
+
+test('a dependent whose check notices first is still correlated when its dependency faults a moment later', async () => {
+  const down = path.join(dir, 'db2.down');
+  // app2's check fails at once (threshold 1); db2's only at its second failed run, 100 ms or more later.
+  up('corr2', dependentPair('db2', 'app2', down, { interval: '100ms', threshold: 2 }, { interval: '50ms', threshold: 1 }));
+  writeFileSync(down, '');
+  const appFault = await waitEvent(home.env, 'app2', 'app2 fault', (e) => e.type === 'fault');
+  const dbFault = await waitEvent(home.env, 'db2', 'db2 fault', (e) => e.type === 'fault');
+  assert.ok(appFault.seq < dbFault.seq, 'the dependent faulted first');
+  const corr = await waitEvent(home.env, 'app2', 'app2 fault correlated', (e) => e.type === 'correlated');
+  assert.match(corr.reason, /dependency db2/);
+  assert.is(events(home.env, ['--group', 'app2', '--type', 'recovery-step']).length, 0, 'not escalated');
+  rmSync(down);
+  assert.is(durunSync(home.env, ['down', 'app2', 'db2']).code, 0);
 });
 
 test('an on_event hook gets the event JSON on stdin; a hook past its timeout is killed', async () => {

@@ -10,7 +10,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { insidePidNamespace } from './helpers/pidns.js';
 import { tempHome } from './helpers/home.js';
-import { durunSync, group, shutdownAll, waitGroup } from './helpers/durun.js';
+import { durunSync, group, ps, shutdownAll, waitGroup } from './helpers/durun.js';
 import { waitEvent } from './helpers/events.js';
 import { isAlive, waitFor } from './helpers/wait.js';
 import type { GroupView } from '../supervisor/src/protocol/views.js';
@@ -152,6 +152,10 @@ test('kill -9 of the supervisor at random moments: nothing lost, duplicated or n
   const moved = tags.filter((t) => after.get(t)![0] !== before.get(t)![0]);
   assert.equal({ lost, dup, moved }, { lost: [], dup: [], moved: [] });
   for (const name of ['steady', 'daemons', 'forky']) assert.is(group(home.env, name)!.restarts, 0, `${name} was never restarted`);
+  for (const g of ps(home.env).groups) {
+    const pids = g.processes.map((p) => p.pid);
+    assert.is(new Set(pids).size, pids.length, `ps --json lists each process of ${g.name} once`);
+  }
 });
 
 /**

@@ -61,13 +61,28 @@ function programView(p: ProgramRecord, connected: boolean): ProgramView {
   };
 }
 
+/**
+ * Each pid once: a pid's records are one process's life, and a second one
+ * (a record ended as 'lost' and made again when the process spoke, a pid
+ * reused by the program) would show it twice. The live record wins, else
+ * the newest.
+ */
+function oncePerPid(records: ProcRecord[]): ProcRecord[] {
+  const chosen = new Map<number, ProcRecord>();
+  for (const r of records) {
+    const had = chosen.get(r.pid);
+    if (!had || had.state !== 'running') chosen.set(r.pid, r);
+  }
+  return records.filter((r) => chosen.get(r.pid) === r);
+}
+
 export async function groupViews(registry: Registry, groups: GroupRecord[], withHistory: boolean): Promise<GroupView[]> {
   const running = groups.flatMap((g) => registry.liveProcessesOf(g).map((p) => p.pid));
   const u = await usage(running);
   return groups.map((g) => ({
     name: g.name, state: g.state, restarts: g.restarts, failedReason: g.failedReason,
     programs: g.programs.map((p) => programView(p, registry.runner(g.name, p.id) !== undefined)),
-    processes: g.processes.map((p) => processView(p, u.get(p.pid))),
+    processes: oncePerPid(g.processes).map((p) => processView(p, u.get(p.pid))),
     ...(withHistory ? { history: g.history.map((h) => ({ ...h, at: iso(h.at)! })) } : {}),
   }));
 }

@@ -16,6 +16,8 @@ import { unavailable, type RecoveryActions } from './actions.js';
 import { diag } from '../diag.js';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
+/** How long a fault of a group with dependencies waits for theirs before it is taken as primary. */
+const DEPENDENCY_SETTLE_MS = 500;
 /** Non-zero planned exits within the recovery window that make a "failing-exits" fault. */
 const FAILING_EXITS = 3;
 
@@ -97,14 +99,23 @@ export class RecoveryEngine {
     }
   }
 
-  /** A fault report: recorded as an event, then escalated or correlated. */
-  fault(f: Fault, minStep = 0, record = true): void {
+  /**
+   * A fault report: recorded as an event, then escalated or correlated. A
+   * group with dependencies gets DEPENDENCY_SETTLE_MS before its fault counts
+   * as primary: a dependency's own fault may arrive a moment later (the
+   * dependent's check noticed first) and then explains it.
+   */
+  fault(f: Fault, minStep = 0, record = true, settled = false): void {
     const r = this.state(f.group);
     const now = Date.now();
     if (record) this.sink.emit({ type: 'fault', group: f.group, pid: f.pid ?? null, reason: f.reason, data: { kind: f.kind, ...f.data } });
     const cfg = groupPolicy(this.policy(), f.group);
     const deps = new Map<string, GroupView>(cfg.dependsOn.map((d) => [d, this.view(d)]));
     const verdict = correlate({ group: f.group, observedAt: f.observedAt }, this.view(f.group), deps, cfg.recovery.windowMs, now);
+    if (verdict.primary && deps.size > 0 && !settled) {
+      setTimeout(() => this.fault(f, minStep, false, true), DEPENDENCY_SETTLE_MS).unref();
+      return;
+    }
     r.lastFaultAt = now;
     if (!verdict.primary) {
       this.sink.emit({ type: 'correlated', group: f.group, pid: f.pid ?? null, reason: verdict.reason, data: { kind: f.kind, fault: f.reason } });
