@@ -164,9 +164,7 @@ test('a 20-process tree under ulimit -n 64 restores within its own fd limit, eve
   await killAll(as, 'lowfd');
   durunOk(as, ['restore', 'lowfd']);
   const after = await waitFor('20 shells restored', () => (shells().length === 20 ? shells() : undefined), 15_000);
-  assert.is(after.length, 20);
-  const restored = JSON.parse(durunOk(as, ['ps', '--json', 'lowfd'])) as { groups: Array<{ processes: Array<{ state: string; argv: string[] }> }> };
-  assert.ok(restored.groups[0]!.processes.filter((p) => p.state === 'running' && p.argv[0] === 'bash').length === before.length);
+  assert.is(after.length, before.length);
   await killAll(as, 'lowfd');
 });
 

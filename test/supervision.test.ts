@@ -107,6 +107,17 @@ test('a group started just before the supervisor is killed is known to the next 
 });
 
 test('stopping a group whose runner has not re-attached spares the supervisor that runner started', async () => {
+  // A home of its own: the runners of the other tests would race this one to start the next supervisor.
+  const home = tempHome('durun-orph-');
+  try {
+    await orphanedScenario(home);
+  } finally {
+    shutdownAll(home.env);
+    home.cleanup();
+  }
+});
+
+async function orphanedScenario(home: ReturnType<typeof tempHome>): Promise<void> {
   const res = durunSync(home.env, ['--detach', '--group', 'orphaned', '--', 'sleep', '700']);
   assert.is(res.code, 0, res.stderr);
   const g = await waitGroup(home.env, 'orphaned', 'running', (x) => x.programs[0]!.rootPid !== null && !!running(x, 'sleep 700'));
@@ -128,6 +139,6 @@ test('stopping a group whose runner has not re-attached spares the supervisor th
   } finally {
     try { process.kill(runnerPid, 'SIGCONT'); } catch { /* stopped for good */ }
   }
-});
+}
 
 test.run();
