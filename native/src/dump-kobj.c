@@ -198,8 +198,18 @@ static int sock_payload(struct dump_ctx *d, int fd, uint64_t ino, struct kobj_so
 	return 0;
 }
 
+/* The free part of the fdinfo buffer, 8-aligned behind the text read into
+ * it: where a payload parsed out of that text is built. *room: its bytes. */
+static void *behind_text(char *buf, size_t *room)
+{
+	size_t at = (strlen(buf) + 1 + 7) & ~(size_t)7;
+	*room = FDINFO_MAX - at;
+	return buf + at;
+}
+
 static int dump_one_kobj(struct dump_ctx *d, int fd, uint32_t kind, uint64_t ino, char *buf)
 {
+	size_t room;
 	struct img_kobj k = { fd, kind, 0, 0 };
 	union {
 		struct kobj_sock sock;
@@ -220,9 +230,8 @@ static int dump_one_kobj(struct dump_ctx *d, int fd, uint32_t kind, uint64_t ino
 			return -1;
 		switch (kind) {
 		case KOBJ_LOCKS: {
-			size_t tlen = strlen(buf) + 1;
-			struct kobj_lock *locks = (struct kobj_lock *)(void *)(buf + ((tlen + 7) & ~7ul));
-			long n = file_locks(buf, locks, 64);
+			struct kobj_lock *locks = behind_text(buf, &room);
+			long n = file_locks(buf, locks, room / sizeof(*locks) < 64 ? room / sizeof(*locks) : 64);
 			if (n < 0) {
 				ERR(&d->err, "kobj", "cannot parse the locks in fdinfo of a file", "", 0);
 				return -1;
@@ -234,10 +243,8 @@ static int dump_one_kobj(struct dump_ctx *d, int fd, uint32_t kind, uint64_t ino
 			break;
 		}
 		case KOBJ_EPOLL: {
-			/* the items go to the front of the buffer, behind the text's end */
-			size_t tlen = strlen(buf) + 1, room = (FDINFO_MAX - tlen) / sizeof(struct kobj_epoll_item);
-			struct kobj_epoll_item *items = (struct kobj_epoll_item *)(void *)(buf + ((tlen + 7) & ~7ul));
-			long n = epoll_items(buf, items, room - 1);
+			struct kobj_epoll_item *items = behind_text(buf, &room);
+			long n = epoll_items(buf, items, room / sizeof(*items));
 			if (n < 0) {
 				ERR(&d->err, "kobj", "cannot parse the epoll interest list of fd", "", 0);
 				return -1;

@@ -2,7 +2,7 @@
 // only when it is proven the program's (ARCHITECTURE.md, "Who may be
 // signalled"): it came from peer credentials (an open link), from a walk of
 // a proven runner's subtree, or from a record whose start time still
-// matches; and it is never pid 1, the supervisor, its parent, nor a runner.
+// matches; and it is never pid 1, the supervisor, nor a runner.
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { DURUN_BIN } from './detached-runner.js';
 import { readExe, readStat } from './procfs.js';
