@@ -6,7 +6,7 @@
  *
  * Barrier, all on the link, each wait bounded so a dead supervisor never
  * hangs the program:
- *   <- ckpt{id,image,full,snapshot,timeoutMs,goTimeoutMs}
+ *   <- ckpt{id,image,full,snapshot,liveTcp,timeoutMs,goTimeoutMs}
  *                                     -> ckpt-stopped{pid,id}   (all threads parked)
  *   <- ckpt-go                        -> ckpt-captured{stallNs} (snapshot)
  *                                        | ckpt-done{bytes,kind,stallNs} | ckpt-failed{error}
@@ -193,7 +193,7 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap, long lon
 {
 	char id[64], image[PATH_MAX];
 	long long timeout = CKPT_DEFAULT_WAIT_MS, go_timeout = -1;
-	int full = 0, snapshot = 0;
+	int full = 0, snapshot = 0, live_tcp = 0;
 	if (json_get_str(cmd, "id", id, sizeof id) < 0)
 		return;
 	if (json_get_str(cmd, "image", image, sizeof image) < 0) {
@@ -204,6 +204,7 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap, long lon
 	json_get_int(cmd, "goTimeoutMs", &go_timeout);
 	json_get_bool(cmd, "full", &full);
 	json_get_bool(cmd, "snapshot", &snapshot);
+	json_get_bool(cmd, "liveTcp", &live_tcp); /* a move: connections are carried, frozen until we end */
 	if (timeout <= 0 || timeout > INT_MAX)
 		timeout = CKPT_DEFAULT_WAIT_MS;
 	if (go_timeout <= 0 || go_timeout > timeout)
@@ -213,7 +214,8 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap, long lon
 	struct durun_ckpt_req req = {
 		.image_path = image,
 		.thread_signal = conf.signo,
-		.flags = DURUN_CKPT_TRACK | (full ? DURUN_CKPT_FORCE_FULL : 0) | (snapshot ? DURUN_CKPT_SNAPSHOT_WRITER : 0),
+		.flags = DURUN_CKPT_TRACK | (full ? DURUN_CKPT_FORCE_FULL : 0) | (snapshot ? DURUN_CKPT_SNAPSHOT_WRITER : 0) |
+			 (live_tcp ? DURUN_CKPT_TCP_LIVE : 0),
 		.nskip_fds = 1,
 		.skip_fds = { fd },
 		.writer_start = writer_start,

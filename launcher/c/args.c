@@ -8,7 +8,7 @@
 
 static const char *const with_value[] = {
 	"--group", "--restart", "--backoff", "--backoff-max", "--max-restarts", "--restart-window",
-	"--restore", "--restore-tree", "--log-of", "--env", "--env-file", "--cwd", "--user", "--limit", NULL,
+	"--restore", "--restore-tree", "--net-unlock", "--log-of", "--env", "--env-file", "--cwd", "--user", "--limit", NULL,
 };
 
 /* Splits "--name=value" so both spellings are accepted. */
@@ -57,7 +57,7 @@ int parse_run_args(int argc, char **argv, int first, struct run_opts *o)
 	o->restart = "on-crash";
 	o->backoff_ms = o->backoff_max_ms = o->max_restarts = o->restart_window_ms = -1;
 	o->cmd = NULL;
-	o->restore = o->restore_tree = NULL;
+	o->restore = o->restore_tree = o->net_unlock = NULL;
 	o->log_of = -1;
 	o->nlaunch = 0;
 
@@ -116,6 +116,8 @@ int parse_run_args(int argc, char **argv, int first, struct run_opts *o)
 			o->restore = val; /* set by the supervisor's restore, not documented for operators */
 		} else if (strcmp(name, "--restore-tree") == 0) {
 			o->restore_tree = val;
+		} else if (strcmp(name, "--net-unlock") == 0) {
+			o->net_unlock = val; /* set by durun migrate: passed on to durun-restore */
 		} else if (strcmp(name, "--log-of") == 0) {
 			if (parse_count(name, val, &o->log_of) < 0)
 				return -1;

@@ -35,6 +35,7 @@ struct run_opts {
 	char **cmd;                 /* NULL-terminated, at least one element */
 	const char *restore;        /* hidden --restore IMAGE: the first instance is durun-restore IMAGE (issue 3) */
 	const char *restore_tree;   /* hidden --restore-tree IMAGE:IMAGE...: durun-restore --tree (process trees) */
+	const char *net_unlock;     /* hidden --net-unlock TABLE: durun-restore lifts a move's network lock */
 	long long log_of;           /* hidden --log-of N (restore): continue the log of program N of the group; -1: none */
 	struct { const char *name, *value; } launch[LAUNCH_MAX]; /* --env, --env-file, --cwd, --user, --limit in order */
 	int nlaunch;

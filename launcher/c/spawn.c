@@ -148,7 +148,7 @@ static void exec_restore(const struct durun *d)
 	unsetenv(DURUN_ENV_SOCK);
 	if (d->opt.restore_tree) {
 		/* IMAGE:IMAGE... -> durun-restore --tree IMAGE IMAGE ... */
-		size_t n = 3;
+		size_t n = 5;
 		for (const char *p = d->opt.restore_tree; *p; p++)
 			n += *p == ':';
 		char *list = strdup(d->opt.restore_tree);
@@ -157,6 +157,10 @@ static void exec_restore(const struct durun *d)
 			return;
 		size_t i = 0;
 		argv[i++] = tool;
+		if (d->opt.net_unlock) {
+			argv[i++] = "--net-unlock";
+			argv[i++] = (char *)d->opt.net_unlock;
+		}
 		argv[i++] = "--tree";
 		for (char *save = NULL, *tok = strtok_r(list, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
 			argv[i++] = tok;
@@ -164,7 +168,10 @@ static void exec_restore(const struct durun *d)
 		execv(tool, argv);
 		return;
 	}
-	execl(tool, tool, d->opt.restore, (char *)NULL);
+	if (d->opt.net_unlock)
+		execl(tool, tool, "--net-unlock", d->opt.net_unlock, d->opt.restore, (char *)NULL);
+	else
+		execl(tool, tool, d->opt.restore, (char *)NULL);
 }
 
 /* Runs in the child; reports errno over fd and exits if anything fails. */

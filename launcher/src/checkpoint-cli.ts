@@ -1,11 +1,11 @@
 // The checkpoint commands of the CLI (issue 3): checkpoint, checkpoints,
-// restore (through the supervisor), inspect and check (the engine's own
+// restore, migrate (through the supervisor), inspect and check (the engine's own
 // durun-ckpt tool, no supervisor needed). cli.ts dispatches here.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientError } from '../../supervisor/src/protocol/client.js';
-import type { CheckpointView, CheckpointsAnswer, RestoreAnswer } from '../../supervisor/src/protocol/checkpoint-requests.js';
+import type { CheckpointView, CheckpointsAnswer, MigrateAnswer, RestoreAnswer } from '../../supervisor/src/protocol/checkpoint-requests.js';
 import { mib } from '../../view/src/units.js';
 import { args, type CliIo } from './cli-io.js';
 import { jsonDoc } from './json-out.js';
@@ -105,6 +105,13 @@ export async function runCheckpointCommand(cmd: string, rest: string[], io: CliI
       const group = one(io, cmd, positionals);
       const r = await io.withClient((cl) => cl.request<RestoreAnswer>('restore', { group, from: values.from }));
       io.print(values.json ? JSON.stringify(r) : `durun: restored ${group} from checkpoint ${r.id}: ${r.processes.map((p) => `pid ${p.innerPid} (outside ${p.pid})`).join(', ')}`);
+      return 0;
+    }
+    case 'migrate': {
+      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
+      const group = one(io, cmd, positionals);
+      const r = await io.withClient((cl) => cl.request<MigrateAnswer>('migrate', { group }));
+      io.print(values.json ? jsonDoc(r) : `durun: moved ${group} with checkpoint ${r.checkpoint}: ${r.connections} live TCP connection(s) carried, ${r.processes.length} process(es) (${r.processes.map((p) => `pid ${p.innerPid}, outside ${p.pid}`).join('; ')}), ${r.frozenMs} ms from barrier to running again`);
       return 0;
     }
     case 'inspect': {

@@ -8,7 +8,7 @@ type Run = (cmd: string, rest: string[], io: CliIo) => Promise<number>;
 
 const TABLE: ReadonlyArray<readonly [readonly string[], () => Promise<Run>]> = [
   [['up', 'down', 'reload', 'notify', 'service', 'boot'], async () => (await import('./groups-cli.js')).runGroupCommand],
-  [['checkpoint', 'checkpoints', 'restore', 'inspect', 'check'], async () => (await import('./checkpoint-cli.js')).runCheckpointCommand],
+  [['checkpoint', 'checkpoints', 'restore', 'migrate', 'inspect', 'check'], async () => (await import('./checkpoint-cli.js')).runCheckpointCommand],
   [['health', 'events', 'stats', 'metrics', 'advise'], async () => (await import('./health-cli.js')).runHealthCommand],
   [['rm', 'start', 'signal', 'save', 'resurrect'], async () => (await import('./ops-cli.js')).runOpsCommand],
   [['logs'], async () => {

@@ -46,6 +46,12 @@
 #define DURUN_CKPT_TRACK      0x1u /* arm dirty-page tracking after this dump, so the next one can be incremental */
 #define DURUN_CKPT_FORCE_FULL 0x2u /* write a full image even if tracking is armed */
 #define DURUN_CKPT_SNAPSHOT_WRITER 0x4u /* write the pages from a fork child (see above) */
+/* Carry established TCP connections live (a move, not a crash): each is put
+ * in TCP_REPAIR mode (needs CAP_NET_ADMIN) and recorded whole. They stay in
+ * repair mode, silent, until durun_ckpt_release(): the process is meant to
+ * end meanwhile, so its sockets close without a FIN or RST. Without the
+ * flag a connection is recorded by address only and restored closed. */
+#define DURUN_CKPT_TCP_LIVE 0x8u
 
 #define DURUN_CKPT_MAX_SKIP_FDS 8
 

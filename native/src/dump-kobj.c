@@ -3,7 +3,8 @@
  * (its interest list), eventfd (count), timerfd (clock, time left,
  * interval), signalfd (mask). One KOBJ record each. Log prefix "kobj".
  * Almost all of it is in /proc/self/fdinfo/N and getsockopt; a listener's
- * backlog comes from sock_diag. Nothing is interposed. */
+ * backlog comes from sock_diag. Nothing is interposed. An established TCP
+ * connection of a move (DURUN_CKPT_TCP_LIVE) is recorded whole by dump-tcp.c. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/inet_diag.h>
@@ -224,6 +225,12 @@ static int dump_one_kobj(struct dump_ctx *d, int fd, uint32_t kind, uint64_t ino
 	if (kind == KOBJ_SOCK) {
 		if (sock_payload(d, fd, ino, &u.sock))
 			return -1;
+		if ((d->req->flags & DURUN_CKPT_TCP_LIVE) && u.sock.protocol == IPPROTO_TCP && u.sock.state == SOCK_ST_CONNECTED &&
+		    (u.sock.family == AF_INET || u.sock.family == AF_INET6)) {
+			int rc = dump_tcp(d, fd, &u.sock);
+			if (rc <= 0)
+				return rc; /* carried live, or failed */
+		}
 		k.len = sizeof(u.sock);
 	} else {
 		if (read_fdinfo(d, fd, buf, FDINFO_MAX) < 0)

@@ -72,6 +72,7 @@ static int restored(struct durun_ckpt_result *res)
 	g->is_writer = 0;
 	g->writer_mid = 0;
 	g->pending_ctx = NULL;
+	g->nrepaired = 0; /* the old sockets; ours are new and live */
 	g->uffd = -1;
 	g->tracking = 0;
 	g->ntracked = 0;
@@ -477,6 +478,12 @@ int durun_ckpt_release(struct durun_ckpt_result *res)
 	int rc = 0;
 	if (g->is_writer)
 		return 0;
+	/* Runs on after a move was abandoned: its connections talk again. */
+	if (g->nrepaired && dump_tcp_unrepair() != 0) {
+		struct derr e = { res->error, sizeof(res->error) };
+		ERR(&e, "tcp", "a live TCP connection could not leave repair mode (it stays frozen)", "", errno);
+		rc = -1;
+	}
 	if (g->held) {
 		g->held = 0;
 		dump_release_threads(NULL);

@@ -12,6 +12,7 @@
 #define DUMP_MAX_THREADS 256
 #define DUMP_MAX_TRACKED 4096
 #define DUMP_MAX_EXCLUDE 4
+#define DUMP_MAX_REPAIRED 1024 /* TCP connections one process carries live */
 
 /* Resume point of one thread: callee-saved registers + x87/SSE control state.
  * Layout fixed: capture.S writes it. */
@@ -57,6 +58,10 @@ struct dump_state {
 	int ndumps;                   /* dumps attempted by this process */
 	int ntracked;
 	struct range tracked[DUMP_MAX_TRACKED]; /* pieces dumped last time */
+	/* sockets this dump put in TCP_REPAIR mode (DURUN_CKPT_TCP_LIVE): left
+	 * so until durun_ckpt_release(), which takes them out if we run on */
+	int nrepaired;
+	int repaired[DUMP_MAX_REPAIRED];
 };
 
 extern struct dump_state durun_g;
@@ -135,6 +140,12 @@ int dump_unix(struct dump_ctx *d, const int *fds, const uint64_t *inos, int n);
 uint32_t kobj_kind_of(uint32_t fd_kind, const char *link);
 /* dump-kobj.c: KOBJ records for fds[i] of kinds[i] (inode inos[i]) */
 int dump_kobjs(struct dump_ctx *d, const int *fds, const uint32_t *kinds, const uint64_t *inos, int n);
+/* dump-tcp.c: a KOBJ_TCP record for the established TCP connection on fd
+ * (sock: its addresses and options); 1 when it is not established (the
+ * caller records it as a plain socket, restored closed), -1 on error */
+int dump_tcp(struct dump_ctx *d, int fd, const struct kobj_sock *sock);
+/* dump-tcp.c: the sockets dump_tcp() put in repair mode leave it; -1 (errno) if one could not */
+int dump_tcp_unrepair(void);
 /* dump-mem.c: pass 1 (maps, dirty tracking; in the tracked process itself),
  * pass 2 (VMA and PAGES records; may run in a snapshot's fork child) */
 int mem_plan(struct dump_ctx *d);

@@ -175,6 +175,7 @@ struct img_kobj {
 #define KOBJ_TIMERFD  4       /* struct kobj_timerfd */
 #define KOBJ_SIGNALFD 5       /* struct kobj_signalfd */
 #define KOBJ_LOCKS    6       /* n × struct kobj_lock: the locks it holds on a regular file (reopened by path) */
+#define KOBJ_TCP      7       /* struct kobj_tcp, then the send queue (sendq_len bytes), then the receive queue (recvq_len) */
 
 /* A socket other than a unix socketpair end inside the group. */
 struct kobj_sock {
@@ -195,6 +196,25 @@ struct kobj_sock {
 #define SOCK_OPT_NODELAY   (1u << 3)
 #define SOCK_OPT_V6ONLY    (1u << 4)
 #define SOCK_OPT_BROADCAST (1u << 5)
+
+/* An established TCP connection carried live (DURUN_CKPT_TCP_LIVE, taken in
+ * TCP_REPAIR mode): what a new socket needs to continue it where the old one
+ * stopped, without the peer noticing. Sequence numbers are those of the ends
+ * of the queues (TCP_QUEUE_SEQ); the queues' bytes follow the struct. */
+struct kobj_tcp {
+	struct kobj_sock sock;    /* family, addresses, options; state SOCK_ST_CONNECTED */
+	uint32_t send_seq;        /* sequence number after the last byte queued to send */
+	uint32_t recv_seq;        /* sequence number after the last byte received */
+	uint32_t sendq_len;       /* bytes queued to send: sent but unacknowledged, then never sent */
+	uint32_t unsent_len;      /* of which never sent (SIOCOUTQNSD) */
+	uint32_t recvq_len;       /* bytes received, not read by the program */
+	uint32_t mss;             /* TCP_MAXSEG */
+	uint32_t options;         /* TCPI_OPT_* negotiated (timestamps, SACK, window scaling) */
+	uint8_t snd_wscale, rcv_wscale;
+	uint16_t pad;
+	uint32_t timestamp;       /* TCP_TIMESTAMP: the connection's timestamp clock */
+	uint32_t snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup; /* TCP_REPAIR_WINDOW */
+} __attribute__((packed));
 
 struct kobj_epoll_item {
 	int32_t tfd;

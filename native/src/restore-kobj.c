@@ -3,7 +3,8 @@
  * socket file left by the dead process is replaced); a connection whose TCP
  * state is not carried comes back closed: the program's next read sees the
  * end of the stream, as after a network failure, and its event loop drops
- * it. epoll is rebuilt last, once every fd it watches is in place. */
+ * it; one carried live (a move) is rebuilt by restore-tcp.c. epoll is
+ * rebuilt last, once every fd it watches is in place. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,7 @@ static int payload_is(const struct li_kobj *ko, size_t size, const char *what)
 	return 0;
 }
 
-static void describe(const struct kobj_sock *s, const uint8_t *addr, uint32_t len, char *out, size_t size)
+void kobj_describe(const struct kobj_sock *s, const uint8_t *addr, uint32_t len, char *out, size_t size)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 	if (s->family == AF_INET && len >= sizeof(struct sockaddr_in)) {
@@ -74,15 +75,16 @@ static const struct {
 	{ SOCK_OPT_V6ONLY, IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY" },
 };
 
-static void set_opt(int fd, int level, int name, const char *what)
+void kobj_sock_options(int fd, uint32_t opts)
 {
 	int one = 1;
-	if (setsockopt(fd, level, name, &one, sizeof(one)))
-		RINFO("setsockopt %s: %s (continuing)", what, strerror(errno));
+	for (size_t i = 0; i < sizeof(sock_opts) / sizeof(sock_opts[0]); i++)
+		if ((opts & sock_opts[i].bit) && setsockopt(fd, sock_opts[i].level, sock_opts[i].name, &one, sizeof(one)))
+			RINFO("setsockopt %s: %s (continuing)", sock_opts[i].label, strerror(errno));
 }
 
 /* A closed connection: a stream whose other end is gone (read: end of stream). */
-static int closed_stream(int fd_no, const char *why)
+int kobj_closed_stream(int fd_no, const char *why)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
@@ -113,29 +115,27 @@ static int rebuild_sock(const struct li_kobj *ko)
 
 	if (!payload_is(ko, sizeof(*s), "socket"))
 		return -1;
-	describe(s, s->addr, s->addr_len, where, sizeof(where));
+	kobj_describe(s, s->addr, s->addr_len, where, sizeof(where));
 	if (s->state == SOCK_ST_CONNECTED) {
-		describe(s, s->peer, s->peer_len, peer, sizeof(peer));
+		kobj_describe(s, s->peer, s->peer_len, peer, sizeof(peer));
 		char what[400];
 		snprintf(what, sizeof(what), "connection %s <-> %s", where, peer);
 		if (s->family != AF_UNIX || s->type != SOCK_STREAM)
-			return closed_stream(ko->k.fd, what);
+			return kobj_closed_stream(ko->k.fd, what);
 		/* a unix stream to outside the group: connect again to the same path */
 		fd = socket(AF_UNIX, s->type | SOCK_CLOEXEC, 0);
 		if (fd >= 0 && connect(fd, (const struct sockaddr *)s->peer, s->peer_len) == 0)
 			return fd;
 		if (fd >= 0)
 			close(fd);
-		return closed_stream(ko->k.fd, what);
+		return kobj_closed_stream(ko->k.fd, what);
 	}
 	fd = socket(s->family, s->type | SOCK_CLOEXEC, s->protocol);
 	if (fd < 0) {
 		RERR("kobj", errno, "socket(%d, %d, %d) for fd %d", s->family, s->type, s->protocol, ko->k.fd);
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(sock_opts) / sizeof(sock_opts[0]); i++)
-		if (s->opts & sock_opts[i].bit)
-			set_opt(fd, sock_opts[i].level, sock_opts[i].name, sock_opts[i].label);
+	kobj_sock_options(fd, s->opts);
 	if (s->state == SOCK_ST_UNBOUND)
 		return fd;
 	clear_unix_path(s);
@@ -181,6 +181,8 @@ int kobj_rebuild(const struct li_kobj *ko, uint32_t oflags)
 	switch (ko->k.kind) {
 	case KOBJ_SOCK:
 		return rebuild_sock(ko);
+	case KOBJ_TCP:
+		return tcp_rebuild(ko);
 	case KOBJ_EVENTFD: {
 		const struct kobj_eventfd *e = (const void *)ko->data;
 		if (!payload_is(ko, sizeof(*e), "eventfd"))

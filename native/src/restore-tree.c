@@ -333,6 +333,9 @@ static void __attribute__((noreturn)) outer_side(struct tree_ctx *t, const struc
 	}
 	close(sock);
 	write_pids(t, o, outer);
+	/* every process has its fds: the connections of a move may receive again */
+	if (o->net_unlock && tcp_net_unlock(o->net_unlock))
+		give_up(t, init, "the network lock could not be lifted");
 	__atomic_store_n(&c->release, TREE_GO, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &c->release, 1 /* FUTEX_WAKE */, 0x7fffffff, NULL, NULL, 0);
 	fprintf(stderr, "durun-restore: restored tree of %zu processes in %llu ms, root pid %d (pid %d outside its namespace)\n",

@@ -84,8 +84,8 @@ int check_files(const struct loaded_image *li, int allow_parent)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: durun-restore [--pidfile FILE] [--stdout FD|--log FILE] [--no-pidns] [-v] IMAGE\n"
-		"       durun-restore [--pidfile FILE] [--pids FILE] [--stdout FD|--log FILE] [-v] --tree IMAGE...\n"
+		"usage: durun-restore [--pidfile FILE] [--stdout FD|--log FILE] [--net-unlock TABLE] [--no-pidns] [-v] IMAGE\n"
+		"       durun-restore [--pidfile FILE] [--pids FILE] [--stdout FD|--log FILE] [--net-unlock TABLE] [-v] --tree IMAGE...\n"
 		"  Recreates the process saved in IMAGE (an incremental image is merged\n"
 		"  with its parents first). The restored process keeps its pid inside a\n"
 		"  new pid namespace; --pidfile receives its pid as seen from outside.\n"
@@ -94,7 +94,10 @@ static void usage(void)
 		"  released together. --pids: \"OLDPID OUTERPID\" per process.\n"
 		"  --log FILE: our stdout and stderr (and so the program's, where it\n"
 		"  wrote to a pipe or terminal) go to FILE, appended; --stdout FD: to\n"
-		"  the inherited fd FD instead.\n");
+		"  the inherited fd FD instead.\n"
+		"  --net-unlock TABLE: after a move (durun migrate), delete the nftables\n"
+		"  table `inet TABLE` that froze the live TCP connections, once they are\n"
+		"  rebuilt and before the program runs.\n");
 }
 
 /* Loads and verifies path; an incremental chain is merged into `merged`
@@ -230,6 +233,8 @@ int main(int argc, char **argv)
 			log = argv[++i];
 		else if (!strcmp(argv[i], "--stdout") && i + 1 < argc)
 			out_fd = argv[++i];
+		else if (!strcmp(argv[i], "--net-unlock") && i + 1 < argc)
+			o.net_unlock = argv[++i];
 		else if (!strcmp(argv[i], "--no-pidns"))
 			o.no_pidns = 1;
 		else if (!strcmp(argv[i], "-v"))
@@ -288,6 +293,9 @@ int main(int argc, char **argv)
 		if (uffd >= 0)
 			uffd = keep[nk - 1];
 	}
+	/* every fd is in place: the connections of a move may receive again */
+	if (o.net_unlock && tcp_net_unlock(o.net_unlock))
+		_exit(1);
 	restore_enter(li, status_fd, NULL, ch.n > 1 ? &ch : NULL, uffd);
 	_exit(1); /* restore_enter returns only on failure, already reported */
 }

@@ -15,6 +15,7 @@ struct ropts {
 	int lazy;                /* lazy memory restore (lazy.h) chosen */
 	struct lazy *lz;         /* single mode: the filler's state */
 	uint64_t t0_ns;          /* start (CLOCK_MONOTONIC) */
+	const char *net_unlock;  /* --net-unlock TABLE: lifted before the program runs again */
 };
 /* every PAGES record of the chain verified (eager fallback after a deferred load); 0 or -1 reported */
 int verify_pages(const struct loaded_image *imgs, int n);
@@ -65,6 +66,16 @@ int restore_tree(const struct ropts *o, char **images, int nimages);
 const struct li_kobj *kobj_of(const struct loaded_image *li, int fd);
 /* restore-kobj.c: a new fd holding the object (epoll still empty); -1 reported */
 int kobj_rebuild(const struct li_kobj *ko, uint32_t oflags);
+/* restore-kobj.c: "host:port" (or a unix path) of a recorded address */
+void kobj_describe(const struct kobj_sock *s, const uint8_t *addr, uint32_t len, char *out, size_t size);
+/* restore-kobj.c: the SOCK_OPT_* options set on a new socket */
+void kobj_sock_options(int fd, uint32_t opts);
+/* restore-kobj.c: a stream whose other end is gone, standing for connection fd_no (why: which) */
+int kobj_closed_stream(int fd_no, const char *why);
+/* restore-tcp.c: a new socket continuing the live TCP connection of a KOBJ_TCP record (closed if it cannot) */
+int tcp_rebuild(const struct li_kobj *ko);
+/* restore-tcp.c: lifts the supervisor's network lock (nftables table `table`) once the connections are rebuilt */
+int tcp_net_unlock(const char *table);
 /* restore-kobj.c: takes back the locks of a KOBJ_LOCKS record on its placed fd */
 int kobj_take_locks(const struct li_kobj *ko);
 /* restore-kobj.c: adds an epoll's interest list; the epoll and its targets are placed */

@@ -53,7 +53,7 @@ export class ClientEvents {
       case 'shutdown':
         setImmediate(() => void this.shutdown(req.stopAll));
         return { stopping: req.stopAll };
-      case 'checkpoint': case 'checkpoints': case 'restore':
+      case 'checkpoint': case 'checkpoints': case 'restore': case 'migrate':
         throw new RequestError('checkpoints are not enabled in this supervisor');
       case 'health': case 'events': case 'stats': case 'metrics': case 'advise':
         throw new RequestError('health checks, events and statistics are not enabled in this supervisor');
@@ -69,10 +69,14 @@ export class ClientEvents {
     }
   }
 
-  /** Stops every active program of a group and resolves when all have ended (at once for one waiting out a backoff). */
-  async stop(group: GroupRecord): Promise<{ group: string; stopped: number }> {
+  /**
+   * Stops every active program of a group and resolves when all have ended
+   * (at once for one waiting out a backoff); kill: SIGKILL at once, for a
+   * move whose programs are parked in their checkpoint and must not run on.
+   */
+  async stop(group: GroupRecord, kill = false): Promise<{ group: string; stopped: number }> {
     const targets = group.programs.filter(active);
-    for (const p of targets) this.lifecycle.feed(group, p, { kind: 'stop', signal: 15, graceMs: STOP_GRACE_MS });
+    for (const p of targets) this.lifecycle.feed(group, p, kill ? { kind: 'stop', signal: 9, graceMs: 0 } : { kind: 'stop', signal: 15, graceMs: STOP_GRACE_MS });
     const unattendedGone = (p: ProgramRecord) => !this.registry.runner(group.name, p.id) && this.registry.liveProcessesOf(group, p.id).length === 0;
     await this.until(() => targets.every((p) => !active(p) || unattendedGone(p)), STOP_GRACE_MS + 5000,
       `group ${group.name} did not stop within ${(STOP_GRACE_MS + 5000) / 1000} s`);

@@ -14,6 +14,7 @@ import { HealthService } from './health/service.js';
 import { supervisorActions } from './recovery/supervisor-actions.js';
 import { PolicyManager } from './groups/manager.js';
 import { handleGroupRequest } from './groups/requests.js';
+import { liftLeftoverLocks } from './checkpoint/net-lock.js';
 import { CheckpointService } from './checkpoint/service.js';
 import { OpsService } from './groups/ops-service.js';
 import { startRetention } from './groups/retention.js';
@@ -72,7 +73,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   const clients = new ClientEvents(registry, lifecycle, home, Date.now(), shutdown);
   // Events, health checks and recovery (issue 5); transitions report through registry.events.
   // Checkpoints and restore (issue 3); the recovery ladder's `restore` step uses them.
-  const ckpt = new CheckpointService(registry, home, (g) => clients.stop(g));
+  const ckpt = new CheckpointService(registry, home, (g, kill) => clients.stop(g, kill));
   const health = new HealthService(home, registry, supervisorActions(registry, lifecycle, clients, ckpt.restorer));
   registry.events = health.bus;
   health.bus.emit({ type: 'supervisor-start', group: null, pid: process.pid, reason: `supervisor ${process.pid} took over ${home}` });
@@ -98,6 +99,8 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   diag(`supervisor ${process.pid} listening on ${socketPath(home)}`);
 
   adoptSurvivors(registry, lifecycle);
+  // A move interrupted by our predecessor's death must not leave its clients' connections black-holed.
+  liftLeftoverLocks(home).catch((err: Error) => diag(`leftover network locks: ${err.message}`));
   groups.resume();
   const scanner = setInterval(() => {
     scanOnce(registry, lifecycle, server!.linkedPids(), {

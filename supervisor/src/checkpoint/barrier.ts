@@ -4,9 +4,11 @@
 // stopped, `ckpt-go` sent, members capture their state; a process
 // registering now is held with SIGSTOP until the members resume), `writing`
 // (all captured and resumed; writers finish the images), then the
-// coordinator commits or aborts and calls end().
+// coordinator commits or aborts and calls end(). A move (durun migrate) never
+// resumes its members: once its checkpoint is committed they are ended
+// where they are parked (`moved`), and the group comes back from it.
 
-export type Phase = 'stopping' | 'dumping' | 'writing' | 'ended';
+export type Phase = 'stopping' | 'dumping' | 'writing' | 'moved' | 'ended';
 
 export interface MemberResult { bytes: number; kind: 'full' | 'incremental'; stallNs: number }
 
@@ -38,7 +40,8 @@ export class Barrier {
   transient = false;
   private wake: () => void = () => {};
 
-  constructor(readonly group: string, readonly id: string, readonly dir: string, readonly full: boolean) {}
+  /** A move: members carry their TCP connections live and are never let go. */
+  constructor(readonly group: string, readonly id: string, readonly dir: string, readonly full: boolean, readonly move = false) {}
 
   add(pid: number, inner: number): Member {
     const m: Member = { pid, inner, image: `${this.dir}/${inner}.img`, stopped: false, captured: false, writer: null, stallNs: 0, pausedNs: null, result: null };

@@ -33,6 +33,16 @@ export interface CheckpointSummary {
 interface Port { pid: number; inner: number; group: string; send(msg: Record<string, unknown>, written?: () => void): void }
 
 export class RequestError extends Error {}
+
+/**
+ * What a move (migrate.ts) does at the barrier's turns: `frozen` once every
+ * member is parked, before they capture (the network lock goes up); `ended`
+ * once the checkpoint is committed, with the members still parked (they are
+ * killed there, their repaired sockets closing silently); `thawed` if the
+ * checkpoint aborts after `frozen` (the members were let go).
+ */
+export interface MoveSteps { frozen(): Promise<void>; ended(): Promise<void>; thawed(): Promise<void> }
+export interface CheckpointOptions { full?: boolean; move?: MoveSteps }
 class TransientAbort extends Error {}
 
 /** How long the commit waits for members' ckpt-resumed words after the images are done. */
@@ -261,7 +271,7 @@ export class Coordinator {
   // ---- the barrier ----
 
   /** Takes a checkpoint; one aborted only because a member ended before any image was written is tried again (3 tries). */
-  async checkpoint(name: string, opts: { full?: boolean } = {}): Promise<CheckpointSummary> {
+  async checkpoint(name: string, opts: CheckpointOptions = {}): Promise<CheckpointSummary> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.once(name, opts);
@@ -271,7 +281,7 @@ export class Coordinator {
     }
   }
 
-  private async once(name: string, opts: { full?: boolean }): Promise<CheckpointSummary> {
+  private async once(name: string, opts: CheckpointOptions): Promise<CheckpointSummary> {
     const group = this.registry.group(name);
     if (!group) throw new RequestError(`unknown group "${name}"`);
     if (this.barriers.has(name)) throw new RequestError(`a checkpoint of ${name} is already under way`);
@@ -299,8 +309,10 @@ export class Coordinator {
     // A full image starts a new chain once the current one is as long as
     // checkpoint.keep, so pruning can drop the old chain as a whole.
     const full = opts.full === true || !this.chained.has(name) || this.chainLength(name) >= (this.policies.get(name)?.keep ?? 3);
-    const b = new Barrier(name, id, dir, full);
+    const move = opts.move;
+    const b = new Barrier(name, id, dir, full, move !== undefined);
     this.barriers.set(name, b);
+    let frozen = false;
     const timeout = Number(this.env.DURUN_CKPT_TIMEOUT_MS) || PHASE_TIMEOUT_MS;
     try {
       for (const p of procs) this.ask(b, p.pid, this.innerOf(p.pid));
@@ -308,6 +320,10 @@ export class Coordinator {
       await this.fault('delay-go');
       // Processes that registered meanwhile joined: they must be parked too.
       await b.until(() => b.allStopped(), timeout, `processes ${b.missing('stopped')} did not stop`);
+      if (move) {
+        frozen = true;
+        await move.frozen();
+      }
       b.phase = 'dumping';
       for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: 'ckpt-go', id });
       await b.until(() => b.allCaptured(), timeout, `processes ${b.missing('captured')} did not capture their state`);
@@ -318,7 +334,8 @@ export class Coordinator {
         dir, pids: [...b.members.keys()], roots: this.policies.get(name)?.files ?? [], exclude: [this.home, this.groupDir(name), '/proc', '/sys', '/dev'],
         parent: last ? { id: last.id, files: last.files ?? [] } : null, noClone: this.faultSet('no-ficlone'), failHalfway: this.faultSet('files-fail'),
       });
-      this.resume(b);
+      // A move's members stay parked: they end there once the checkpoint is committed.
+      if (!move) this.resume(b);
       await this.fault('delay-commit');
       const poll = setInterval(() => this.checkWriters(b), WRITER_POLL_MS);
       try {
@@ -327,11 +344,15 @@ export class Coordinator {
         clearInterval(poll);
       }
       // Each member says how long it was held once it runs again; that word is on its way by now.
-      await b.until(() => [...b.members.values()].every((m) => m.pausedNs !== null), RESUMED_WORD_MS, '').catch(() => undefined);
+      if (!move) await b.until(() => [...b.members.values()].every((m) => m.pausedNs !== null), RESUMED_WORD_MS, '').catch(() => undefined);
       const manifest = await withFiles(await this.verify(group, b, started), files, last?.id ?? null);
       await this.fault('before-commit');
       commitManifest(dir, manifest);
       this.chained.add(name);
+      if (move) {
+        b.phase = 'moved';
+        await move.ended();
+      }
       this.end(b);
       const s = summary(manifest, dir);
       this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id}: ${b.members.size} process(es), ${manifest.bytes} bytes, stalled ${manifest.stallMs} ms`, data: { id, durationMs: manifest.durationMs, bytes: manifest.bytes, stallMs: manifest.stallMs, dumpStallMs: manifest.dumpStallMs, processes: b.members.size } });
@@ -339,7 +360,11 @@ export class Coordinator {
       return s;
     } catch (err) {
       const why = (err as Error).message;
+      const committed = b.phase === 'moved';
       this.end(b);
+      if (frozen && !committed) await move!.thawed();
+      // A move that failed after its commit keeps its checkpoint: the group comes back from it.
+      if (committed) throw new RequestError(`checkpoint ${id} of ${name} is committed, but its programs could not be ended for the move: ${why}`);
       rmSync(dir, { recursive: true, force: true });
       this.chained.delete(name);
       this.registry.events.emit({ type: 'checkpoint', group: name, pid: null, reason: `checkpoint ${id} aborted: ${why}`, data: { id, failed: true } });
@@ -374,7 +399,8 @@ export class Coordinator {
     const timeout = Number(this.env.DURUN_CKPT_TIMEOUT_MS) || PHASE_TIMEOUT_MS;
     // The handler reads the command without waiting: signal once the line is in the socket.
     // goTimeoutMs: a parked process waits that long for ckpt-go (we abort after `timeout`); timeoutMs: for release, after its image.
-    port.send({ op: 'ckpt', id: b.id, image: m.image, full: b.full, snapshot: !this.inPlace.has(b.group), goTimeoutMs: timeout + 5_000, timeoutMs: timeout + 60_000 }, () => {
+    // A move writes in place: its members wait parked anyway, and carry their TCP connections live (liveTcp).
+    port.send({ op: 'ckpt', id: b.id, image: m.image, full: b.full, snapshot: !b.move && !this.inPlace.has(b.group), liveTcp: b.move, goTimeoutMs: timeout + 5_000, timeoutMs: timeout + 60_000 }, () => {
       if (b.phase === 'ended') return;
       try {
         process.kill(pid, callHomeSignal(this.env));
@@ -395,14 +421,14 @@ export class Coordinator {
 
   /** Ends the barrier; before the members resumed, an abort lets them go (and drop what they wrote in place). */
   private end(b: Barrier): void {
-    if (b.phase !== 'writing') this.letGo(b, 'ckpt-abort');
+    if (b.phase !== 'writing') this.letGo(b, b.phase === 'moved' ? null : 'ckpt-abort');
     b.phase = 'ended';
     this.barriers.delete(b.group);
   }
 
-  /** The members run again on `word`, and whoever was held at the door with them. */
-  private letGo(b: Barrier, word: 'ckpt-resume' | 'ckpt-abort'): void {
-    for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: word, id: b.id });
+  /** The members run again on `word` (none after a move: they were ended), and whoever was held at the door with them. */
+  private letGo(b: Barrier, word: 'ckpt-resume' | 'ckpt-abort' | null): void {
+    if (word) for (const m of b.members.values()) this.ports.get(m.pid)?.send({ op: word, id: b.id });
     for (const pid of b.held) {
       try {
         process.kill(pid, 'SIGCONT');

@@ -62,7 +62,8 @@ export class Restorer {
     }
   }
 
-  async restore(name: string, from?: string): Promise<RestoreAnswer> {
+  /** netUnlock: a move's network lock table for a program's durun-restore to lift (net-lock.ts). */
+  async restore(name: string, from?: string, netUnlock: (program: number) => string | null = () => null): Promise<RestoreAnswer> {
     const { dir, manifest } = this.coord.find(name, from);
     verifyQuick(manifest);
     // The files' copies are checked before anything is stopped or written.
@@ -93,7 +94,7 @@ export class Restorer {
         const procs = byProgram.get(prog.id) ?? [];
         const root = procs.find((p) => !procs.some((q) => q.innerPid === p.ppid)) ?? procs[0];
         if (!root) continue;
-        await this.launch(name, prog, root, procs);
+        await this.launch(name, prog, root, procs, netUnlock(prog.id));
       }
       // a bad checksum need not wait for the restored processes to call home
       await Promise.race([this.allCalledHome(name, manifest, arrived), sums.then((bad) => (bad ? Promise.reject(bad) : new Promise<void>(() => {})))]);
@@ -120,8 +121,9 @@ export class Restorer {
     if (g) await this.stopGroup(g);
   }
 
-  private async launch(group: string, prog: Manifest['programs'][number], root: ManifestProcess, procs: ManifestProcess[]): Promise<void> {
+  private async launch(group: string, prog: Manifest['programs'][number], root: ManifestProcess, procs: ManifestProcess[], netUnlock: string | null): Promise<void> {
     const restoreArg = procs.length > 1 ? ['--restore-tree', procs.map((p) => p.image).join(':')] : ['--restore', root.image];
+    if (netUnlock) restoreArg.push('--net-unlock', netUnlock);
     try {
       await startDetachedRunner({
         // --log-of: the restored program writes on in the log it had, so `durun logs` is one history.

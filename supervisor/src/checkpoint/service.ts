@@ -5,23 +5,27 @@ import type { Registry } from '../model/registry.js';
 import type { GroupRecord } from '../model/types.js';
 import type { Policy } from '../policy/types.js';
 import type { ProcHello } from '../protocol/messages.js';
-import type { CheckpointRequest, CheckpointsAnswer, CheckpointView, RestoreAnswer } from '../protocol/checkpoint-requests.js';
+import type { CheckpointRequest, CheckpointsAnswer, CheckpointView, MigrateAnswer, RestoreAnswer } from '../protocol/checkpoint-requests.js';
 import { Coordinator, RequestError, type CkptWord } from './coordinator.js';
 import { Restorer } from './restore.js';
 import { outsideHello } from './pids.js';
+import { Migrator } from './migrate.js';
 
 export { RequestError };
 
 export class CheckpointService {
   readonly coord: Coordinator;
   readonly restorer: Restorer;
+  private readonly migrator: Migrator;
 
-  constructor(private readonly registry: Registry, home: string, stopGroup: (g: GroupRecord) => Promise<unknown>) {
+  /** stopGroup(g, kill): ends the group's programs, at once with SIGKILL when kill (a move's parked members). */
+  constructor(private readonly registry: Registry, home: string, stopGroup: (g: GroupRecord, kill?: boolean) => Promise<unknown>) {
     this.coord = new Coordinator(registry, home);
     this.restorer = new Restorer(registry, this.coord, stopGroup);
+    this.migrator = new Migrator(registry, this.coord, this.restorer, (g) => stopGroup(g, true), home);
   }
 
-  handle(req: CheckpointRequest): Promise<CheckpointView | CheckpointsAnswer | RestoreAnswer> {
+  handle(req: CheckpointRequest): Promise<CheckpointView | CheckpointsAnswer | RestoreAnswer | MigrateAnswer> {
     switch (req.op) {
       case 'checkpoint':
         return this.coord.checkpoint(req.group, { full: req.full });
@@ -29,6 +33,8 @@ export class CheckpointService {
         return Promise.resolve({ group: req.group, checkpoints: this.coord.list(req.group) });
       case 'restore':
         return this.restorer.restore(req.group, req.from);
+      case 'migrate':
+        return this.migrator.migrate(req.group);
     }
   }
 

@@ -1,14 +1,15 @@
 // Client requests for checkpoints (issue 3): `durun checkpoint`, `checkpoints`,
-// `restore`. messages.ts delegates here; the supervisor side is
+// `restore`, and `migrate` (issue 9). messages.ts delegates here; the supervisor side is
 // supervisor/src/checkpoint/.
 import { field } from './messages.js';
 
 export type CheckpointRequest =
   | { op: 'checkpoint'; id: number; group: string; full?: boolean }
   | { op: 'checkpoints'; id: number; group: string }
-  | { op: 'restore'; id: number; group: string; from?: string };
+  | { op: 'restore'; id: number; group: string; from?: string }
+  | { op: 'migrate'; id: number; group: string };
 
-export const CHECKPOINT_OPS: ReadonlySet<string> = new Set(['checkpoint', 'checkpoints', 'restore']);
+export const CHECKPOINT_OPS: ReadonlySet<string> = new Set(['checkpoint', 'checkpoints', 'restore', 'migrate']);
 
 /** One committed checkpoint as `durun checkpoint(s) --json` prints it. */
 export interface CheckpointView {
@@ -19,10 +20,13 @@ export interface CheckpointView {
 }
 export interface CheckpointsAnswer { group: string; checkpoints: CheckpointView[] }
 export interface RestoreAnswer { group: string; id: string; programs: number; processes: Array<{ pid: number; innerPid: number }> }
+/** `durun migrate`: the checkpoint it moved with, the live TCP connections carried, and how long from the barrier to the restored group calling home. */
+export interface MigrateAnswer { group: string; checkpoint: string; connections: number; processes: Array<{ pid: number; innerPid: number }>; frozenMs: number }
 
 export function parseCheckpointRequest(msg: Record<string, unknown>, id: number): CheckpointRequest {
   const group = field<string>(msg, 'group', 'string');
   if (msg.op === 'checkpoint') return { op: 'checkpoint', id, group, full: field(msg, 'full', 'boolean', true) };
   if (msg.op === 'checkpoints') return { op: 'checkpoints', id, group };
+  if (msg.op === 'migrate') return { op: 'migrate', id, group };
   return { op: 'restore', id, group, from: field(msg, 'from', 'string', true) };
 }

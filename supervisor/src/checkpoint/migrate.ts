@@ -1,0 +1,72 @@
+// `durun migrate GROUP`: moves a running group to a new instance of itself
+// with its state and its clients' TCP connections (issue 9; the cluster adds
+// `--to NODE`). The steps, each waiting for the last:
+//   1. find the group's established connections (net-lock.ts); carrying
+//      them needs root (TCP_REPAIR) and nftables, else the move is refused
+//      before anything is touched;
+//   2. a checkpoint whose members stay parked (Coordinator, `move`): once all
+//      are parked the network lock goes up, then each member takes its image
+//      in place with its connections in repair mode;
+//   3. once committed, the members are killed where they are parked: their
+//      repaired sockets close without a FIN or RST;
+//   4. the group is restored from that checkpoint; each durun-restore
+//      rebuilds the connections and lifts its program's lock before the
+//      program runs again. Whatever lock is left is lifted at the end.
+// A failure before step 3 lets the members run on (abort: their connections
+// leave repair mode) and lifts the lock: the group is as before.
+import type { Registry } from '../model/registry.js';
+import type { GroupRecord } from '../model/types.js';
+import type { MigrateAnswer } from '../protocol/checkpoint-requests.js';
+import { RequestError, type Coordinator } from './coordinator.js';
+import type { Restorer } from './restore.js';
+import { NetLock, liveConnections, lockPrefix, nftPath } from './net-lock.js';
+
+export class Migrator {
+  private moves = 0;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly coord: Coordinator,
+    private readonly restorer: Restorer,
+    private readonly kill: (g: GroupRecord) => Promise<unknown>,
+    private readonly home: string,
+  ) {}
+
+  async migrate(name: string): Promise<MigrateAnswer> {
+    const group = this.registry.group(name);
+    if (!group) throw new RequestError(`unknown group "${name}"`);
+    const procs = this.registry.liveProcessesOf(group);
+    if (procs.length === 0) throw new RequestError(`group ${name} has no running process to move`);
+    const conns = liveConnections(procs.map((p) => ({ pid: p.pid, program: p.program })));
+    if (conns.length > 0 && process.getuid?.() !== 0) {
+      const c = conns[0]!;
+      throw new RequestError(`cannot move ${name} with its ${conns.length} live TCP connection(s) (e.g. ${c.local}:${c.localPort} <-> ${c.remote}:${c.remotePort}, process ${c.pid} fd ${c.fd}): carrying a connection needs TCP_REPAIR, which only root has (CAP_NET_ADMIN); run durun as root, or use durun checkpoint + durun restore, after which clients reconnect`);
+    }
+    if (conns.length > 0 && !nftPath()) {
+      throw new RequestError(`cannot move ${name} with its ${conns.length} live TCP connection(s): freezing them during the move needs nft (apt-get install nftables)`);
+    }
+    const lock = new NetLock(lockPrefix(this.home), ++this.moves, conns);
+    const started = Date.now();
+    try {
+      const ckpt = await this.coord.checkpoint(name, {
+        move: {
+          frozen: () => lock.engage(),
+          ended: async () => {
+            await this.kill(group);
+          },
+          thawed: () => lock.release(),
+        },
+      });
+      const restored = await this.restorer.restore(name, ckpt.id, (program) => lock.tableOf(program));
+      const frozenMs = Date.now() - started;
+      this.registry.events.emit({
+        type: 'recovery-step', group: name, pid: null,
+        reason: `moved with checkpoint ${ckpt.id}: ${conns.length} live TCP connection(s) carried, ${frozenMs} ms`,
+        data: { step: 'migrate', checkpoint: ckpt.id, connections: conns.length, frozenMs },
+      });
+      return { group: name, checkpoint: ckpt.id, connections: conns.length, processes: restored.processes, frozenMs };
+    } finally {
+      await lock.release();
+    }
+  }
+}
