@@ -308,8 +308,9 @@ export class Coordinator {
     mkdirSync(dir, { mode: 0o700 });
     // A full image starts a new chain once the current one is as long as
     // checkpoint.keep, so pruning can drop the old chain as a whole.
-    const full = opts.full === true || !this.chained.has(name) || this.chainLength(name) >= (this.policies.get(name)?.keep ?? 3);
+    // A move always chains onto the pre-copy it follows (migrate.ts): its freeze is as short as its image.
     const move = opts.move;
+    const full = opts.full === true || !this.chained.has(name) || (!move && this.chainLength(name) >= (this.policies.get(name)?.keep ?? 3));
     const b = new Barrier(name, id, dir, full, move !== undefined);
     this.barriers.set(name, b);
     let frozen = false;

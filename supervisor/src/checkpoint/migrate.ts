@@ -4,15 +4,18 @@
 //   1. find the group's established connections (net-lock.ts); carrying
 //      them needs root (TCP_REPAIR) and nftables, else the move is refused
 //      before anything is touched;
-//   2. a checkpoint whose members stay parked (Coordinator, `move`): once all
+//   2. a pre-copy: an ordinary checkpoint while the programs run on, so that
+//      the move's own image holds only what changed since (as CRIU's
+//      pre-dump): the freeze is as short as that image;
+//   3. a checkpoint whose members stay parked (Coordinator, `move`): once all
 //      are parked the network lock goes up, then each member takes its image
 //      in place with its connections in repair mode;
-//   3. once committed, the members are killed where they are parked: their
+//   4. once committed, the members are killed where they are parked: their
 //      repaired sockets close without a FIN or RST;
-//   4. the group is restored from that checkpoint; each durun-restore
+//   5. the group is restored from that checkpoint; each durun-restore
 //      rebuilds the connections and lifts its program's lock before the
 //      program runs again. Whatever lock is left is lifted at the end.
-// A failure before step 3 lets the members run on (abort: their connections
+// A failure before step 4 lets the members run on (abort: their connections
 // leave repair mode) and lifts the lock: the group is as before.
 import type { Registry } from '../model/registry.js';
 import type { GroupRecord } from '../model/types.js';
@@ -46,25 +49,36 @@ export class Migrator {
       throw new RequestError(`cannot move ${name} with its ${conns.length} live TCP connection(s): freezing them during the move needs nft (apt-get install nftables)`);
     }
     const lock = new NetLock(lockPrefix(this.home), ++this.moves, conns);
+    await this.coord.checkpoint(name).catch((err: Error) => Promise.reject(new RequestError(`cannot move ${name}: its pre-copy failed: ${err.message}`)));
     const started = Date.now();
+    // When each step ended (ms since the start), for the answer: where a move spends its time.
+    const at = { parked: 0, locked: 0, committed: 0, ended: 0 };
+    const since = () => Date.now() - started;
     try {
       const ckpt = await this.coord.checkpoint(name, {
         move: {
-          frozen: () => lock.engage(),
+          frozen: async () => {
+            at.parked = since();
+            await lock.engage();
+            at.locked = since();
+          },
           ended: async () => {
+            at.committed = since();
             await this.kill(group);
+            at.ended = since();
           },
           thawed: () => lock.release(),
         },
       });
       const restored = await this.restorer.restore(name, ckpt.id, (program) => lock.tableOf(program));
-      const frozenMs = Date.now() - started;
+      const frozenMs = since();
+      const steps = { parkMs: at.parked, lockMs: at.locked - at.parked, captureAndCommitMs: at.committed - at.locked, endMs: at.ended - at.committed, restoreMs: frozenMs - at.ended };
       this.registry.events.emit({
         type: 'recovery-step', group: name, pid: null,
         reason: `moved with checkpoint ${ckpt.id}: ${conns.length} live TCP connection(s) carried, ${frozenMs} ms`,
-        data: { step: 'migrate', checkpoint: ckpt.id, connections: conns.length, frozenMs },
+        data: { step: 'migrate', checkpoint: ckpt.id, connections: conns.length, frozenMs, ...steps },
       });
-      return { group: name, checkpoint: ckpt.id, connections: conns.length, processes: restored.processes, frozenMs };
+      return { group: name, checkpoint: ckpt.id, connections: conns.length, processes: restored.processes, frozenMs, steps };
     } finally {
       await lock.release();
     }

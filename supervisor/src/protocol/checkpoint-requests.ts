@@ -21,7 +21,11 @@ export interface CheckpointView {
 export interface CheckpointsAnswer { group: string; checkpoints: CheckpointView[] }
 export interface RestoreAnswer { group: string; id: string; programs: number; processes: Array<{ pid: number; innerPid: number }> }
 /** `durun migrate`: the checkpoint it moved with, the live TCP connections carried, and how long from the barrier to the restored group calling home. */
-export interface MigrateAnswer { group: string; checkpoint: string; connections: number; processes: Array<{ pid: number; innerPid: number }>; frozenMs: number }
+export interface MigrateAnswer {
+  group: string; checkpoint: string; connections: number; processes: Array<{ pid: number; innerPid: number }>; frozenMs: number;
+  /** Where the time went: parking every member, the network lock, images and commit, ending the old instance, restore until every process called home. */
+  steps: { parkMs: number; lockMs: number; captureAndCommitMs: number; endMs: number; restoreMs: number };
+}
 
 export function parseCheckpointRequest(msg: Record<string, unknown>, id: number): CheckpointRequest {
   const group = field<string>(msg, 'group', 'string');
