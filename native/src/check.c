@@ -161,10 +161,10 @@ static void probe_tcp_repair(struct probe *p)
 	if (s >= 0 && setsockopt(s, IPPROTO_TCP, TCP_REPAIR, &one, sizeof(one)) == 0) {
 		p->ok = 1;
 		snprintf(p->detail, sizeof(p->detail), "setsockopt(TCP_REPAIR) accepted");
-		p->verdict = "TCP_REPAIR works here, but durun does not carry TCP state yet: a restored program's connections come back closed (its clients reconnect); listening and bound sockets come back as they were.";
+		p->verdict = "TCP_REPAIR works here: durun migrate carries established TCP connections live (needs nft from nftables for the freeze); after a crash a restored program's connections come back closed (its clients reconnect); listening and bound sockets come back as they were.";
 	} else {
 		snprintf(p->detail, sizeof(p->detail), "setsockopt(TCP_REPAIR): %s", strerror(errno));
-		p->verdict = "TCP_REPAIR unavailable (needs CAP_NET_ADMIN): a restored program's connections come back closed (its clients reconnect); listening and bound sockets come back as they were.";
+		p->verdict = "TCP_REPAIR unavailable (needs CAP_NET_ADMIN, i.e. root): durun migrate refuses a group with live TCP connections, and a restored program's connections come back closed (its clients reconnect); listening and bound sockets come back as they were.";
 	}
 	if (s >= 0)
 		close(s);
