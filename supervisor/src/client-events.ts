@@ -23,15 +23,17 @@ const active = (p: ProgramRecord) => !FINAL.has(p.phase);
 const REATTACH_WAIT_MS = 3000;
 
 export class ClientEvents {
-  private waiters: Array<() => boolean> = [];
+  /** Checks waiting for a group's programs to settle, by group: a settle looks at its group's waiters only (stop-all waits on every group at once). */
+  private readonly waiters = new Map<string, Set<() => boolean>>();
   /** What ad-hoc programs were launched with (--env, --cwd, --user, --limit), wired by main.ts: a relaunch keeps it. */
   launchSpecs: LaunchSpecs | null = null;
   /** Policy groups (issue 4: up, down, reload, notify, service), wired by main.ts. */
   groupRequests: { handle(req: GroupRequest): Promise<unknown>; status(): PolicyStatus } | null = null;
 
   constructor(private readonly registry: Registry, private readonly lifecycle: Lifecycle, private readonly home: string, private readonly startedAt: number, private readonly shutdown: (stopAll: boolean) => Promise<void>) {
-    registry.onSettle = () => {
-      this.waiters = this.waiters.filter((done) => !done());
+    registry.onSettle = (group) => {
+      const lists = group ? [this.waiters.get(group.name)] : [...this.waiters.values()];
+      for (const list of lists) for (const done of list ?? []) done();
     };
     lifecycle.relaunch = (group, p) => this.relaunch(group, p);
   }
@@ -40,7 +42,7 @@ export class ClientEvents {
     switch (req.op) {
       case 'ps': {
         const groups = req.group ? [this.needGroup(req.group)] : [...this.registry.groups.values()];
-        return { groups: await groupViews(this.registry, groups, req.history ?? false) };
+        return { groups: groupViews(this.registry, groups, req.history ?? false) };
       }
       case 'stop':
         return this.stop(this.needGroup(req.group));
@@ -78,7 +80,7 @@ export class ClientEvents {
     const targets = group.programs.filter(active);
     for (const p of targets) this.lifecycle.feed(group, p, kill ? { kind: 'stop', signal: 9, graceMs: 0 } : { kind: 'stop', signal: 15, graceMs: STOP_GRACE_MS });
     const unattendedGone = (p: ProgramRecord) => !this.registry.runner(group.name, p.id) && this.registry.liveProcessesOf(group, p.id).length === 0;
-    await this.until(() => targets.every((p) => !active(p) || unattendedGone(p)), STOP_GRACE_MS + 5000,
+    await this.until(group, () => targets.every((p) => !active(p) || unattendedGone(p)), STOP_GRACE_MS + 5000,
       `group ${group.name} did not stop within ${(STOP_GRACE_MS + 5000) / 1000} s`);
     for (const p of targets) if (active(p)) this.lifecycle.feed(group, p, { kind: 'tree-gone' });
     return { group: group.name, stopped: targets.length };
@@ -97,12 +99,12 @@ export class ClientEvents {
     group.failedReason = null;
     for (const { program: p, delayMs } of plan) {
       if (active(p) && !this.registry.runner(group.name, p.id) && this.lifecycle.provenRunner(p)) {
-        await this.settled(() => this.registry.runner(group.name, p.id) !== undefined || !this.lifecycle.provenRunner(p), REATTACH_WAIT_MS);
+        await this.settled(group, () => this.registry.runner(group.name, p.id) !== undefined || !this.lifecycle.provenRunner(p), REATTACH_WAIT_MS);
       }
       if (active(p) && this.registry.runner(group.name, p.id)) {
         const asked = Date.now();
         this.lifecycle.feed(group, p, { kind: 'restart', signal: 15, graceMs: STOP_GRACE_MS });
-        await this.until(() => p.phase === 'running' && (p.instanceStartedAt ?? 0) >= asked, STOP_GRACE_MS + 5000, `program ${p.id} of ${group.name} did not come back`);
+        await this.until(group, () => p.phase === 'running' && (p.instanceStartedAt ?? 0) >= asked, STOP_GRACE_MS + 5000, `program ${p.id} of ${group.name} did not come back`);
         continue;
       }
       if (active(p) && this.lifecycle.provenRunner(p)) {
@@ -143,27 +145,31 @@ export class ClientEvents {
     return g;
   }
 
-  private until(done: () => boolean, timeoutMs: number, failure: string): Promise<void> {
-    return this.settled(done, timeoutMs).then((ok) => {
+  private until(group: GroupRecord, done: () => boolean, timeoutMs: number, failure: string): Promise<void> {
+    return this.settled(group, done, timeoutMs).then((ok) => {
       if (!ok) throw new RequestError(failure);
     });
   }
 
-  /** Resolves true once done() holds (checked whenever a program settles), false after timeoutMs. */
-  private settled(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  /** Resolves true once done() holds (checked whenever the group settles, and on each /proc scan), false after timeoutMs. */
+  private settled(group: GroupRecord, done: () => boolean, timeoutMs: number): Promise<boolean> {
     if (done()) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        resolve(false);
-      }, timeoutMs);
+      const list = this.waiters.get(group.name) ?? new Set();
+      this.waiters.set(group.name, list);
+      const leave = (ok: boolean) => {
+        list.delete(check);
+        if (list.size === 0 && this.waiters.get(group.name) === list) this.waiters.delete(group.name);
+        resolve(ok);
+      };
+      const timer = setTimeout(() => leave(false), timeoutMs);
       const check = () => {
         if (!done()) return false;
         clearTimeout(timer);
-        resolve(true);
+        leave(true);
         return true;
       };
-      this.waiters.push(check);
+      list.add(check);
     });
   }
 }

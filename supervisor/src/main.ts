@@ -62,7 +62,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
     server?.close();
     health.close();
     await groups.close();
-    registry.saveNow();
+    registry.close();
     try {
       unlinkSync(socketPath(home));
     } catch {

@@ -4,10 +4,14 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
 export function writeJsonAtomic(file: string, value: unknown, durable = false): void {
+  writeFileAtomic(file, JSON.stringify(value), durable);
+}
+
+export function writeFileAtomic(file: string, text: string, durable = false): void {
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(value));
+    writeSync(fd, text);
     if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -3,7 +3,12 @@
 // interceptor (static or setuid binaries).
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 
-export interface ProcStat { pid: number; ppid: number; state: string; startTime: number; exitCode: number | null; threads: number }
+/** cpuTicks: utime + stime in USER_HZ ticks; rssPages: resident pages. */
+export interface ProcStat { pid: number; ppid: number; state: string; startTime: number; exitCode: number | null; threads: number; cpuTicks: number; rssPages: number }
+
+/** USER_HZ, the unit of times in /proc/PID/stat (100 on every Linux build durun runs on), and the page size of rss there. */
+export const TICKS_PER_SECOND = 100;
+export const PAGE_BYTES = 4096;
 
 const procBuf = Buffer.allocUnsafe(4096);
 
@@ -43,7 +48,15 @@ export function readStat(pid: number): ProcStat | null {
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const field = (n: number) => Number(rest[n - 3]);
   const exit = rest.length >= 50 ? field(52) : NaN;
-  return { pid, state: rest[0]!, ppid: field(4), startTime: field(22), exitCode: Number.isNaN(exit) ? null : exit, threads: field(20) };
+  return {
+    pid, state: rest[0]!, ppid: field(4), startTime: field(22), exitCode: Number.isNaN(exit) ? null : exit, threads: field(20),
+    cpuTicks: field(14) + field(15), rssPages: field(24),
+  };
+}
+
+/** Seconds since boot, the clock of /proc/PID/stat start times. */
+export function uptimeSeconds(): number {
+  return Number(readProcText('/proc/uptime', false).split(' ')[0]);
 }
 
 export function isRunning(pid: number): boolean {

@@ -62,10 +62,7 @@ export class RunnerEvents {
         logPath: path.join(this.logDir, `${h.group}.${Number.isInteger(h.logOf) && h.logOf! > 0 ? h.logOf : id}.log`),
       };
       group.programs.push(program);
-      // A new program is written down at once, not with the coalesced saves:
-      // a supervisor killed the next instant must not forget the group (its
-      // runner re-attaches, but only after noticing; `ps` meanwhile would not know it).
-      this.registry.saveSoon();
+      this.registry.logProgram(group, program);
     } else {
       program.runnerStartTime = proof.startTime;
       if (h.instance) program.instance = h.instance;

@@ -55,7 +55,7 @@ export function removePrograms(registry: Registry, group: GroupRecord, programs:
   } else {
     registry.settle(group);
   }
-  registry.saveSoon();
+  registry.logRemoval(group.name, [...ids]);
   return { logFiles: logs, groupRemoved };
 }
 

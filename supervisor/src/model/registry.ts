@@ -4,6 +4,7 @@
 import type { GroupState } from '../protocol/views.js';
 import type { GroupRecord, PersistedState, ProcRecord, ProgramRecord } from './types.js';
 import { readJson, writeJsonAtomic } from '../persist.js';
+import { StateLog, readStateLog, replayEntry } from './state-log.js';
 import { diag } from '../diag.js';
 import { NO_EVENTS, type EventSink } from '../events/sink.js';
 import { proveRunner } from '../proof.js';
@@ -31,30 +32,40 @@ export class Registry {
   /** durun's own processes inside program trees (checkpoint writers), with when they were seen. */
   private readonly internal = new Map<number, number>();
   private saveTimer: NodeJS.Timeout | null = null;
-  private saveSoonPending = false;
-  /** Called whenever a program's state settles, so waiters (stop, restart) can re-check. */
-  onSettle: () => void = () => {};
+  /** Changes that must not wait for the coalesced save, between two snapshots (state-log.ts). */
+  private log: StateLog;
+  /** Called whenever a group's programs settle (no group: anything may have changed), so waiters (stop, restart) can re-check. */
+  onSettle: (group?: GroupRecord) => void = () => {};
   /** Where transitions report events (the journal, once the supervisor wires it). */
   events: EventSink = NO_EVENTS;
 
-  constructor(private readonly stateFile: string) {}
+  /** stateFile: the snapshot; its log is the same name ending in .log instead of .json. */
+  constructor(private readonly stateFile: string) {
+    this.log = new StateLog(stateFile.replace(/\.json$/, '') + '.log', 0);
+  }
 
+  /** The last snapshot, then what the log says happened after it. */
   load(): void {
     const state = readJson<PersistedState>(this.stateFile);
-    if (!state) return;
-    if (state.version !== 1) throw new Error(`${this.stateFile}: unknown state version ${String(state.version)}`);
-    for (const g of state.groups) {
-      this.groups.set(g.name, g);
+    if (state && state.version !== 1) throw new Error(`${this.stateFile}: unknown state version ${String(state.version)}`);
+    for (const g of state?.groups ?? []) this.groups.set(g.name, g);
+    const snapshotSeq = state?.logSeq ?? 0;
+    const newer = readStateLog(this.log.file, snapshotSeq);
+    for (const e of newer) replayEntry(this.groups, e);
+    this.log = new StateLog(this.log.file, Math.max(snapshotSeq, newer.at(-1)?.seq ?? 0));
+    for (const g of this.groups.values()) {
       for (const p of g.programs) upgradeProgram(p);
       for (const p of g.processes) if (p.state === 'running') this.live.set(p.pid, { group: g, rec: p });
     }
+    if (newer.length) this.changed();
   }
 
   /**
    * Schedules an atomic save of the whole model, coalescing bursts (a shell
    * loop forks hundreds of times a second). Losing the last moments to a
    * supervisor crash is harmless: the next supervisor re-learns every live
-   * process from /proc and from the interceptors calling home.
+   * process from /proc and from the interceptors calling home. What it could
+   * not re-learn soon enough goes to the log first (logProgram, logRemoval).
    */
   changed(): void {
     if (this.saveTimer) return;
@@ -64,26 +75,52 @@ export class Registry {
     }, SAVE_DELAY_MS);
   }
 
-  /** Saves right after the current callback (its answer goes out first), for changes that must not wait for the coalesced save. */
-  saveSoon(): void {
-    if (this.saveSoonPending) return;
-    this.saveSoonPending = true;
-    setImmediate(() => {
-      this.saveSoonPending = false;
-      this.saveNow();
-    });
+  /**
+   * A new program, written down at once (one log line), not only with the
+   * coalesced save: a supervisor killed the next instant must not forget
+   * it (its runner re-attaches, but only after noticing; `ps` meanwhile
+   * would not know it).
+   */
+  logProgram(group: GroupRecord, program: ProgramRecord): void {
+    const { name, state, restarts, failedReason, nextProgramId } = group;
+    this.commit(() => this.log.append({ op: 'program', group: { name, state, restarts, failedReason, nextProgramId }, program }));
   }
 
-  saveNow(): void {
+  /** Programs taken out of a group (and the group once empty), written down at once: a removed group must not come back. */
+  logRemoval(group: string, programs: number[]): void {
+    this.commit(() => this.log.append({ op: 'remove', group, programs }));
+  }
+
+  private commit(append: () => void): void {
+    try {
+      append();
+    } catch (err) {
+      // The log cannot take it: the whole model at once, as before the log.
+      diag(`cannot append to ${this.log.file} (${(err as Error).message}); saving ${this.stateFile} instead`);
+      this.saveNow();
+      return;
+    }
+    this.changed();
+  }
+
+  /** Writes the snapshot (tmp, fsync, rename), then empties the log it now includes. */
+  private saveNow(): void {
     if (this.saveTimer) {
       clearTimeout(this.saveTimer);
       this.saveTimer = null;
     }
     try {
-      writeJsonAtomic(this.stateFile, { version: 1, groups: [...this.groups.values()] } satisfies PersistedState, false);
+      writeJsonAtomic(this.stateFile, { version: 1, logSeq: this.log.lastSeq, groups: [...this.groups.values()] } satisfies PersistedState, true);
+      this.log.clear();
     } catch (err) {
       diag(`cannot save ${this.stateFile}: ${(err as Error).message}`);
     }
+  }
+
+  /** The last save, at shutdown. */
+  close(): void {
+    this.saveNow();
+    this.log.close();
   }
 
   group(name: string): GroupRecord | undefined {
@@ -202,7 +239,7 @@ export class Registry {
     group.state = state;
     group.restarts = group.programs.reduce((n, p) => n + p.restarts, 0);
     this.changed();
-    this.onSettle();
+    this.onSettle(group);
   }
 
   private trimEnded(group: GroupRecord): void {

@@ -76,4 +76,5 @@ export interface GroupRecord {
   history: LaunchEntry[];
 }
 
-export interface PersistedState { version: 1; groups: GroupRecord[] }
+/** state.json; logSeq: the last state.log entry the snapshot includes (model/state-log.ts). */
+export interface PersistedState { version: 1; logSeq?: number; groups: GroupRecord[] }

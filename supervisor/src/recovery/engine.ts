@@ -14,7 +14,8 @@ import { TABLE, escalate, newLadder, type Ladder, type LadderInput } from './lad
 import { correlate, type GroupView } from './correlator.js';
 import { unavailable, type RecoveryActions } from './actions.js';
 import { diag } from '../diag.js';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../persist.js';
 
 /** How long a fault of a group with dependencies waits for theirs before it is taken as primary. */
 const DEPENDENCY_SETTLE_MS = 500;
@@ -28,8 +29,16 @@ interface GroupRecovery { ladder: Ladder; lastFaultAt: number | null; held: Node
 /** What recovery.json keeps of a group. */
 type SavedRecovery = Pick<GroupRecovery, 'ladder' | 'lastFaultAt' | 'failedExits'>;
 
+/** A group on the first rung with nothing to remember: not written to recovery.json (most groups, most of the time). */
+function blank(r: GroupRecovery): boolean {
+  const l = r.ladder;
+  return l.state === 'idle' && l.step < 0 && l.attempts.length === 0 && l.lastActionAt === null && r.lastFaultAt === null && r.failedExits.length === 0;
+}
+
 export class RecoveryEngine {
   private readonly groups = new Map<string, GroupRecovery>();
+  /** What recovery.json holds now: a save that would write the same text writes nothing. */
+  private written = '';
 
   constructor(
     private readonly registry: Registry,
@@ -63,14 +72,22 @@ export class RecoveryEngine {
     }
   }
 
-  /** Writes every ladder (tmp + rename: a reader sees the old or the new file, never half). */
+  /**
+   * Writes every ladder that is not blank (tmp + rename: a reader sees the
+   * old or the new file, never half), at once: a supervisor killed the next
+   * instant restarts on the same rung. Only groups with something to
+   * remember are written, and an unchanged file not at all, so stopping
+   * 1,000 healthy groups (each a `reset`) writes nothing.
+   */
   private save(): void {
     if (!this.stateFile) return;
     const groups: Record<string, SavedRecovery> = {};
-    for (const [g, r] of this.groups) groups[g] = { ladder: r.ladder, lastFaultAt: r.lastFaultAt, failedExits: r.failedExits };
+    for (const [g, r] of this.groups) if (!blank(r)) groups[g] = { ladder: r.ladder, lastFaultAt: r.lastFaultAt, failedExits: r.failedExits };
+    const text = JSON.stringify({ version: 1, groups });
+    if (text === this.written) return;
     try {
-      writeFileSync(`${this.stateFile}.tmp`, JSON.stringify({ version: 1, groups }), { mode: 0o600 });
-      renameSync(`${this.stateFile}.tmp`, this.stateFile);
+      writeFileAtomic(this.stateFile, text);
+      this.written = text;
     } catch (err) {
       diag(`cannot save the recovery state to ${this.stateFile}: ${(err as Error).message}`);
     }
@@ -79,6 +96,7 @@ export class RecoveryEngine {
   /** Reacts to events of other parts: the restart policy giving up, state changes, failing exits. */
   observe(e: DurunEvent): void {
     if (e.group === null) return;
+    if (e.type === 'removed') return this.forget(e.group);
     const r = this.state(e.group);
     if (e.type === 'group-failed' && !r.ownAction) {
       const steps = groupPolicy(this.policy(), e.group).recovery.steps;
@@ -193,6 +211,15 @@ export class RecoveryEngine {
         this.input(group, 'fault', `${step} failed`);
       },
     );
+  }
+
+  /** A removed group's ladder goes with it (a later group of that name starts on the first rung). */
+  private forget(group: string): void {
+    const r = this.groups.get(group);
+    if (!r) return;
+    if (r.held) clearTimeout(r.held);
+    this.groups.delete(group);
+    this.save();
   }
 
   private armHeld(group: string, r: GroupRecovery): void {

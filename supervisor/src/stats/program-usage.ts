@@ -5,26 +5,9 @@
 // after the last scrape before it ended is not counted (the kernel keeps no
 // trace of it); the counter starts over when the supervisor does.
 import type { Registry } from '../model/registry.js';
-import { readProcText } from '../procfs.js';
-
-/** USER_HZ: the unit of utime/stime in /proc/PID/stat (100 on every Linux build durun runs on). */
-const TICKS_PER_SECOND = 100;
-const PAGE_BYTES = 4096;
+import { PAGE_BYTES, TICKS_PER_SECOND, readStat } from '../procfs.js';
 
 export interface ProgramUsage { group: string; program: number; cpuSeconds: number; rssBytes: number; processes: number }
-
-/** utime + stime (ticks) and rss (pages) of a process; null when it is gone. */
-function readCpuRss(pid: number): { ticks: number; rssPages: number } | null {
-  let text: string;
-  try {
-    text = readProcText(`/proc/${pid}/stat`, false);
-  } catch {
-    return null; // gone
-  }
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const field = (n: number) => Number(rest[n - 3]);
-  return { ticks: field(14) + field(15), rssPages: field(24) };
-}
 
 export class UsageCounters {
   /** Last ticks read per live pid, with the program it belongs to. */
@@ -40,15 +23,15 @@ export class UsageCounters {
       for (const p of g.programs) out.set(`${g.name}\u0000${p.id}`, { group: g.name, program: p.id, cpuSeconds: 0, rssBytes: 0, processes: 0 });
       for (const rec of registry.liveProcessesOf(g)) {
         const key = `${g.name}\u0000${rec.program}`;
-        const u = readCpuRss(rec.pid);
+        const u = readStat(rec.pid);
         const entry = out.get(key);
         if (!u || !entry) continue;
         alive.add(rec.pid);
         const before = this.seen.get(rec.pid);
         // A pid seen before under another program, or with less CPU time than before, is a new process
         // (pid reuse): the old one's ticks stay with its program.
-        if (before && (before.key !== key || u.ticks < before.ticks)) this.ended.set(before.key, (this.ended.get(before.key) ?? 0) + before.ticks);
-        this.seen.set(rec.pid, { key, ticks: u.ticks });
+        if (before && (before.key !== key || u.cpuTicks < before.ticks)) this.ended.set(before.key, (this.ended.get(before.key) ?? 0) + before.ticks);
+        this.seen.set(rec.pid, { key, ticks: u.cpuTicks });
         entry.rssBytes += u.rssPages * PAGE_BYTES;
         entry.processes++;
       }
