@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +49,12 @@ int tree_forget_excluded(pid_t pid)
 }
 
 struct proc {
-	pid_t pid, ppid;
+	pid_t pid, ppid, sid;
 	char state;
 	int in_tree;
 };
 
-/* Reads pid, ppid and state from /proc/PID/stat. 0, or -1 if it is gone. */
+/* Reads pid, ppid, session and state from /proc/PID/stat. 0, or -1 if it is gone. */
 static int read_stat(pid_t pid, struct proc *p)
 {
 	char path[32], buf[512];
@@ -72,9 +73,47 @@ static int read_stat(pid_t pid, struct proc *p)
 		return -1;
 	p->pid = pid;
 	p->state = rp[2];
-	p->ppid = (pid_t)strtol(rp + 3, NULL, 10);
+	char *end;
+	p->ppid = (pid_t)strtol(rp + 3, &end, 10);
+	strtol(end, &end, 10); /* pgrp */
+	p->sid = (pid_t)strtol(end, NULL, 10);
 	p->in_tree = 0;
 	return 0;
+}
+
+/* Another durun runner in a session of its own: a detached runner the
+ * supervisor started (when we started that supervisor, its orphans re-parent
+ * to us, the nearest subreaper) or one the program started with --detach.
+ * Either is a program of its own, supervised on its own: never ours to signal. */
+static int other_runner(const struct proc *p)
+{
+	static char self_exe[PATH_MAX];
+	static pid_t own_sid = -1;
+	if (own_sid < 0)
+		own_sid = getsid(0);
+	if (p->sid == own_sid)
+		return 0;
+	char path[64], comm[32] = "", exe[PATH_MAX];
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)p->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, comm, sizeof comm - 1);
+	close(fd);
+	if (n <= 0 || strncmp(comm, "durun\n", 6) != 0)
+		return 0;
+	if (!self_exe[0]) {
+		ssize_t m = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+		if (m <= 0)
+			return 0;
+		self_exe[m] = '\0';
+	}
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+	ssize_t m = readlink(path, exe, sizeof exe - 1);
+	if (m <= 0)
+		return 0;
+	exe[m] = '\0';
+	return strcmp(exe, self_exe) == 0;
 }
 
 /* A growable list of pids. */
@@ -169,7 +208,7 @@ static int list_tree_by_children(pid_t **out)
 		for (size_t i = first; rc == 0 && i < queue.n; ) {
 			struct proc p;
 			pid_t pid = queue.v[i];
-			if (is_excluded(pid) || read_stat(pid, &p) < 0) {
+			if (is_excluded(pid) || read_stat(pid, &p) < 0 || other_runner(&p)) {
 				queue.v[i] = queue.v[--queue.n]; /* not of the program, or gone: not walked further */
 				continue;
 			}
@@ -235,9 +274,9 @@ static int list_tree_by_walk(pid_t **out)
 				continue;
 			int parent_in = all[i].ppid == self;
 			for (size_t j = 0; !parent_in && j < n; j++)
-				parent_in = all[j].in_tree && all[j].pid == all[i].ppid;
+				parent_in = all[j].in_tree == 1 && all[j].pid == all[i].ppid;
 			if (parent_in) {
-				all[i].in_tree = 1;
+				all[i].in_tree = other_runner(&all[i]) ? -1 : 1; /* -1: seen, not ours, nor what it runs */
 				changed = 1;
 			}
 		}
@@ -250,7 +289,7 @@ static int list_tree_by_walk(pid_t **out)
 	}
 	int count = 0;
 	for (size_t i = 0; i < n; i++)
-		if (all[i].in_tree && all[i].state != 'Z' && all[i].state != 'X')
+		if (all[i].in_tree == 1 && all[i].state != 'Z' && all[i].state != 'X')
 			pids[count++] = all[i].pid;
 	free(all);
 	*out = pids;

@@ -124,6 +124,20 @@ export class PolicyManager {
     });
   }
 
+  /**
+   * `shutdown --stop-all`: every policy group that runs, dependents first and
+   * independent ones at once (downGroups), each with its own stop command and
+   * timeout. What the last `up` asked for stays saved: the next supervisor
+   * resumes the same policy. Resolves with the errors, one line each.
+   */
+  stopAll(): Promise<string[]> {
+    return this.serial(async () => {
+      const policy = this.policy;
+      if (!policy) return [];
+      return downGroups(policy, policy.groups.map((g) => g.name).filter((n) => isActive(this.registry, n)), this.ops());
+    });
+  }
+
   /** Re-reads the policy files; applies the change, or records why not and keeps the old policy. */
   reload(): Promise<{ added: string[]; removed: string[]; restarted: string[]; updated: string[] }> {
     return this.serial(async () => {

@@ -1,6 +1,7 @@
 // The process model: groups, their programs and processes, lookups, derived
 // group state, and persistence. Transitions live in the *-events modules;
 // this file only stores and finds.
+import { statSync } from 'node:fs';
 import type { GroupState } from '../protocol/views.js';
 import type { GroupRecord, PersistedState, ProcRecord, ProgramRecord } from './types.js';
 import { readJson, writeJsonAtomic } from '../persist.js';
@@ -57,7 +58,8 @@ export class Registry {
       for (const p of g.programs) upgradeProgram(p);
       for (const p of g.processes) if (p.state === 'running') this.live.set(p.pid, { group: g, rec: p });
     }
-    if (newer.length) this.changed();
+    // A fresh snapshot at once empties the log: a torn last line (power loss) must not swallow the next append.
+    if (statSync(this.log.file, { throwIfNoEntry: false })?.size) this.saveNow();
   }
 
   /**
