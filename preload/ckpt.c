@@ -220,6 +220,7 @@ static void run_barrier(int fd, const char *cmd, char *buf, size_t cap, long lon
 		.skip_fds = { fd },
 		.writer_start = writer_start,
 		.writer_arg = &writer,
+		.inotify_path = inotify_path_of,
 	};
 	struct durun_ckpt_result res;
 	if (durun_ckpt_stop(&req, &res) != 0) {

@@ -13,6 +13,7 @@
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -243,6 +244,12 @@ void callhome_hold(int hold);
 /* From the signal handler: 1 when the signal was the engine's thread stop or
  * a checkpoint command waiting on the link (handled), 0 to call home. */
 int ckpt_on_signal(int sig, siginfo_t *info, void *uctx);
+
+/* ---- inotify.c: the paths of the program's inotify watches ---- */
+
+/* durun_ckpt_req.inotify_path: the path of watch wd of inotify fd (inode
+ * ino on dev), or -1 if it was not added through us. Lock-free. */
+long inotify_path_of(int fd, int wd, uint64_t ino, uint64_t dev, char *path, unsigned long size, uint32_t *flags);
 
 /* ---- exit.c ---- */
 

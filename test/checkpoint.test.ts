@@ -213,19 +213,6 @@ test('durun logs is one history across a restore: the restored program writes on
   await killAll(as, 'onelog');
 });
 
-test('an inotify instance: checkpoint refuses and says why', async () => {
-  const code = 'import ctypes,os,time\nfd=ctypes.CDLL(None).inotify_init()\nprint(f"tick 1 pid {os.getpid()}",flush=True)\ntime.sleep(600)';
-  const pid = await start('inot', ['/usr/bin/python3', '-c', code], ['--restart', 'never']);
-  await waitTick(home.dir, 'inot', 1, pid);
-  const r = durun(as, ['checkpoint', 'inot']);
-  assert.is(r.code, 1);
-  assert.match(r.stderr, `process ${pid} (/usr/bin/python3`);
-  assert.match(r.stderr, /is an inotify instance/);
-  const list = JSON.parse(durunOk(as, ['checkpoints', 'inot', '--json'])) as { checkpoints: unknown[] };
-  assert.is(list.checkpoints.length, 0);
-  await killAll(as, 'inot');
-});
-
 test('kill -9 of the supervisor mid-checkpoint: the previous checkpoint still restores', async () => {
   // A supervisor of its own, started with the fault armed for its 2nd checkpoint.
   const h2 = tempHome('durun-ckf-');

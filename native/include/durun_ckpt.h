@@ -64,6 +64,14 @@ struct durun_ckpt_req {
 	void (*writer_start)(void *arg); /* DURUN_CKPT_SNAPSHOT_WRITER: run in the writer first */
 	void *writer_arg;
 	int skip_fds[DURUN_CKPT_MAX_SKIP_FDS];
+	/* The path the program watches as inotify watch `wd` of fd (the kernel
+	 * keeps only the inode: ino, dev), written to path (size bytes, NUL
+	 * ended); *flags gets IN_DONT_FOLLOW/IN_ONLYDIR as it was added. Returns
+	 * the path's length, or -1 if unknown: the checkpoint is refused. NULL:
+	 * a process holding an inotify watch cannot be checkpointed. Called in
+	 * the dump (a signal handler, other threads parked): async-signal-safe,
+	 * lock-free. */
+	long (*inotify_path)(int fd, int wd, uint64_t ino, uint64_t dev, char *path, unsigned long size, uint32_t *flags);
 };
 
 #define DURUN_CKPT_KIND_FULL 1

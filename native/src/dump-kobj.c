@@ -1,10 +1,13 @@
 /* Kernel objects behind fds that are rebuilt at restore rather than
  * reopened: sockets (address, state, options, a listener's backlog), epoll
  * (its interest list), eventfd (count), timerfd (clock, time left,
- * interval), signalfd (mask). One KOBJ record each. Log prefix "kobj".
+ * interval), signalfd (mask), memfd (dump-memfd.c), inotify (its watches,
+ * dump-inotify.c). One KOBJ record each. Log prefix "kobj".
  * Almost all of it is in /proc/self/fdinfo/N and getsockopt; a listener's
- * backlog comes from sock_diag. Nothing is interposed. An established TCP
- * connection of a move (DURUN_CKPT_TCP_LIVE) is recorded whole by dump-tcp.c. */
+ * backlog comes from sock_diag. Only inotify's paths come from the caller
+ * (the interceptor records them as the program adds watches). An
+ * established TCP connection of a move (DURUN_CKPT_TCP_LIVE) is recorded
+ * whole by dump-tcp.c. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/inet_diag.h>
@@ -32,6 +35,10 @@ uint32_t kobj_kind_of(uint32_t fd_kind, const char *link)
 		return KOBJ_TIMERFD;
 	if (d_streq(link, "anon_inode:[signalfd]"))
 		return KOBJ_SIGNALFD;
+	if (d_streq(link, "anon_inode:inotify"))
+		return KOBJ_INOTIFY;
+	if (fd_kind == FD_REG && kobj_is_memfd(link))
+		return KOBJ_MEMFD;
 	if (fd_kind == FD_REG)
 		return KOBJ_LOCKS; /* written only if it holds a lock */
 	return 0;
@@ -222,6 +229,8 @@ static int dump_one_kobj(struct dump_ctx *d, int fd, uint32_t kind, uint64_t ino
 	uint64_t v = 0, a = 0, b = 0;
 
 	memset(&u, 0, sizeof(u));
+	if (kind == KOBJ_MEMFD)
+		return dump_memfd(d, fd);
 	if (kind == KOBJ_SOCK) {
 		if (sock_payload(d, fd, ino, &u.sock))
 			return -1;
@@ -258,6 +267,15 @@ static int dump_one_kobj(struct dump_ctx *d, int fd, uint32_t kind, uint64_t ino
 			}
 			payload = items;
 			k.len = (uint32_t)((size_t)n * sizeof(*items));
+			break;
+		}
+		case KOBJ_INOTIFY: {
+			char *watches = behind_text(buf, &room);
+			long n = inotify_watches(d, fd, buf, watches, room);
+			if (n < 0)
+				return -1;
+			payload = watches;
+			k.len = (uint32_t)n;
 			break;
 		}
 		case KOBJ_EVENTFD:

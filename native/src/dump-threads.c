@@ -70,6 +70,7 @@ void dump_fill_thread(struct thr_slot *s)
 		t->rseq_sig = 0x53053053; /* RSEQ_SIG on x86 (glibc) */
 	}
 	prctl(PR_GET_NAME, t->comm, 0, 0, 0);
+	signals_take(); /* before the resume point: they travel in the image's memory */
 }
 
 int durun_ckpt_on_signal(int sig, siginfo_t *info, void *uctx)
@@ -91,14 +92,21 @@ int durun_ckpt_on_signal(int sig, siginfo_t *info, void *uctx)
 	}
 	s = &g->slots[idx];
 	dump_fill_thread(s);
-	if (durun_capture(&s->ctx))
-		return 1; /* restored: return from the handler, sigreturn does the rest */
+	if (durun_capture(&s->ctx)) {
+		/* restored: once the leader has recreated the timers, give back our
+		 * signals and return from the handler; sigreturn does the rest */
+		while (!__atomic_load_n(&g->resumed, __ATOMIC_ACQUIRE))
+			futex(&g->resumed, FUTEX_WAIT, 0, NULL);
+		signals_give_back();
+		return 1;
+	}
 	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&g->arrived, 1, __ATOMIC_SEQ_CST);
 	futex(&g->arrived, FUTEX_WAKE, 1, NULL);
 wait:
 	while (__atomic_load_n(&g->release, __ATOMIC_ACQUIRE) == gen)
 		futex(&g->release, FUTEX_WAIT, gen, NULL);
+	signals_give_back();
 	__atomic_fetch_add(&g->departed, 1, __ATOMIC_SEQ_CST);
 	futex(&g->departed, FUTEX_WAKE, 1, NULL);
 	return 1;

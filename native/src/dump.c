@@ -3,6 +3,7 @@
  * buffer comes from mmap, every call is async-signal-safe. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
@@ -79,6 +80,11 @@ static int restored(struct durun_ckpt_result *res)
 	g->last_image_id = 0;
 	__atomic_store_n(&g->active, 0, __ATOMIC_RELEASE);
 	memset(res, 0, sizeof(*res));
+	/* before any other thread runs on: the timer ids are the program's */
+	timers_recreate();
+	signals_give_back();
+	__atomic_store_n(&g->resumed, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &g->resumed, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
 	return DURUN_CKPT_RESTORED;
 }
 
@@ -154,7 +160,7 @@ static int image_begin(struct dump_ctx *d, const char *tmp, uint64_t id)
 	return iw_init(&d->w, d->img_fd, d->wbuf, WRITE_BUF, &d->err) ||
 	       dump_header(d, id, d->incremental ? g->last_image_id : 0, parent) || dump_fault(d, "header") ||
 	       dump_mm(d) || dump_proc(d) || dump_sigacts(d) || dump_fds(d) || dump_thread_records(d) ||
-	       mem_plan(d) ? -1 : 0;
+	       signals_check(d) || timers_take(d) || mem_plan(d) ? -1 : 0;
 }
 
 /* Page contents, then the file made durable under its final name. Reads only
@@ -434,6 +440,9 @@ static int stop_others(struct dump_ctx *d)
 		g->slots[i].ready = 0;
 	g->arrived = g->departed = 0;
 	g->nslots = 1;
+	if (g->resumed)
+		g->resumed = 0;
+	signals_reset();
 	return dump_stop_threads(d);
 }
 
@@ -566,6 +575,8 @@ out:
 		close(d->pagemap_fd);
 	if (stopped && !g->is_writer)
 		dump_release_threads(d);
+	if (!g->is_writer)
+		signals_give_back(); /* ours; each released thread gives back its own */
 	res->stall_ns = d_now_ns(CLOCK_MONOTONIC) - t0;
 	/* A snapshot's context lives on here until durun_ckpt_release(). */
 	if (rc != DURUN_CKPT_SNAPSHOT)

@@ -48,6 +48,7 @@ struct dump_state {
 	int writer_mid;               /* the snapshot's middle process, reaped by durun_ckpt_release() */
 	struct dump_ctx *pending_ctx; /* here: a snapshot's scratch, freed by durun_ckpt_release() */
 	int thread_signal;
+	volatile int resumed;         /* futex: a restored leader has recreated the timers and its signals */
 	struct thr_slot slots[DUMP_MAX_THREADS]; /* [0] = leader */
 	/* dirty tracking between dumps */
 	int uffd;                     /* -1 when not armed */
@@ -146,6 +147,23 @@ int dump_kobjs(struct dump_ctx *d, const int *fds, const uint32_t *kinds, const 
 int dump_tcp(struct dump_ctx *d, int fd, const struct kobj_sock *sock);
 /* dump-tcp.c: the sockets dump_tcp() put in repair mode leave it; -1 (errno) if one could not */
 int dump_tcp_unrepair(void);
+/* dump-memfd.c: whether a /proc/self/fd link names a memfd; its KOBJ record */
+int kobj_is_memfd(const char *link);
+int dump_memfd(struct dump_ctx *d, int fd);
+/* dump-inotify.c: the KOBJ payload of inotify fd (fdinfo text) built in out; its length or -1 */
+long inotify_watches(struct dump_ctx *d, int fd, const char *text, char *out, size_t room);
+/* dump-signals.c: pending signals of the calling thread (and, in the main
+ * thread, of the process) taken out of the kernel into the image's memory
+ * before its resume point; given back (queued again) after the dump and
+ * after a restore, each by the thread that took them */
+void signals_take(void);
+void signals_give_back(void);
+void signals_reset(void);
+int signals_check(struct dump_ctx *d);
+/* dump-timers.c: the POSIX timers (timer_create) into the image's memory;
+ * recreated with the same ids by the restored process */
+int timers_take(struct dump_ctx *d);
+void timers_recreate(void);
 /* dump-mem.c: pass 1 (maps, dirty tracking; in the tracked process itself),
  * pass 2 (VMA and PAGES records; may run in a snapshot's fork child) */
 int mem_plan(struct dump_ctx *d);

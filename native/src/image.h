@@ -40,7 +40,7 @@ enum img_rec_type {
 	REC_PROC = 8,
 	REC_PIPE = 9,   /* version 2: bytes in flight in a pipe */
 	REC_UNIX = 10,  /* version 2: a unix socket's peer and its receive queue */
-	REC_KOBJ = 11,  /* version 3: a kernel object behind an fd (socket, epoll, eventfd, timerfd, signalfd) */
+	REC_KOBJ = 11,  /* version 3: a kernel object behind an fd (socket, epoll, eventfd, timerfd, signalfd, memfd, inotify) */
 	REC_END = 15,
 };
 
@@ -176,6 +176,8 @@ struct img_kobj {
 #define KOBJ_SIGNALFD 5       /* struct kobj_signalfd */
 #define KOBJ_LOCKS    6       /* n × struct kobj_lock: the locks it holds on a regular file (reopened by path) */
 #define KOBJ_TCP      7       /* struct kobj_tcp, then the send queue (sendq_len bytes), then the receive queue (recvq_len) */
+#define KOBJ_MEMFD    8       /* struct kobj_memfd, then the file's `size` bytes */
+#define KOBJ_INOTIFY  9       /* n × (struct kobj_inotify_watch, then its path, padded to 8 bytes) */
 
 /* A socket other than a unix socketpair end inside the group. */
 struct kobj_sock {
@@ -245,6 +247,24 @@ struct kobj_lock {
 
 struct kobj_signalfd {
 	uint64_t mask;            /* bit N-1: signal N */
+} __attribute__((packed));
+
+/* A memfd (its fd's link is "/memfd:NAME (deleted)"): one object per inode
+ * at restore, shared by every fd and mapping of it in the image or tree. */
+struct kobj_memfd {
+	uint64_t size;            /* st_size; its contents follow */
+	uint32_t seals;           /* F_GET_SEALS (F_SEAL_SEAL alone: created without MFD_ALLOW_SEALING) */
+	uint32_t mode;            /* st_mode & 07777 */
+	uint32_t name_len, pad;
+	char name[256];           /* memfd_create's name (the kernel keeps at most 249 bytes) */
+} __attribute__((packed));
+
+/* One watch of an inotify instance, in the order of its watch descriptors. */
+struct kobj_inotify_watch {
+	int32_t wd;
+	uint32_t mask;            /* fdinfo's mask, plus IN_DONT_FOLLOW/IN_ONLYDIR as the program added it */
+	uint64_t ino, dev;        /* the watched inode when the checkpoint was taken */
+	uint32_t path_len, pad;   /* the path the program gave inotify_add_watch (absolute) follows */
 } __attribute__((packed));
 
 /* REC_PROC: this struct, then cwd (cwd_len bytes). */

@@ -4,7 +4,8 @@
  * process recreated empty (contents are not saved); fds 0-2 that were a tty,
  * pipe or socket keep what durun-restore was given, so the program talks to
  * its new supervisor; sockets, epoll, eventfd, timerfd and signalfd are
- * rebuilt from their KOBJ records (restore-kobj.c); other ttys and objects
+ * rebuilt from their KOBJ records (restore-kobj.c), inotify and memfd too
+ * (restore-inotify.c, restore-memfd.c); other ttys and objects
  * become /dev/null (reported). */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -165,6 +166,38 @@ static int open_fifo(const struct li_fd *f, const char *saved, int top)
 	return 0;
 }
 
+/* A memfd: one object per inode (restore-memfd.c). In a tree it was made
+ * by restore-shared.c; alone, the first fd of the inode makes it. */
+static int place_memfd(const struct loaded_image *li, const struct li_fd *f, const struct li_kobj *ko, const struct tree_ctx *t,
+		       const char *saved, int top)
+{
+	const struct tree_shm *ts = t ? tree_find_shm(t, f->f.dev, f->f.ino) : NULL;
+	int first = memfd_placed(li, f->f.dev, f->f.ino), fd;
+	if (ts)
+		fd = memfd_reopen(ts->fd, f);
+	else if (first != f->f.fd)
+		fd = memfd_reopen(first, f);
+	else if ((fd = memfd_create_filled(ko)) >= 0 && memfd_seal(fd, ko)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0 && !ts && first == f->f.fd) {
+		/* memfd_create gave O_RDWR at offset 0: the program's own access mode and offset */
+		int again = memfd_reopen(fd, f);
+		close(fd);
+		fd = again;
+	}
+	if (fd < 0)
+		return -1;
+	if (fd != f->f.fd && fd < top && saved[fd])
+		fd = park(fd, saved, top);
+	if (fd < 0 || place(fd, f->f.fd, f->f.fdflags) < 0 || fcntl(f->f.fd, F_SETFL, (int)f->f.oflags) < 0) {
+		RERR("files", errno, "place memfd fd %d", f->f.fd);
+		return -1;
+	}
+	return 0;
+}
+
 /* keep[]: our own fds; they are moved out of the way of every saved fd and updated.
  * t (tree mode): its pipe fds are kept the same way until placed, then closed. */
 int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tree_ctx *t)
@@ -286,6 +319,11 @@ int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tr
 		const struct li_kobj *locks = ko && ko->k.kind == KOBJ_LOCKS ? ko : NULL;
 		if (locks)
 			ko = NULL; /* a regular file with locks: reopened by path, its locks taken back once placed */
+		if (ko && ko->k.kind == KOBJ_MEMFD) {
+			if (place_memfd(li, f, ko, t, saved, top))
+				return -1;
+			continue;
+		}
 		fd = ko ? kobj_rebuild(ko, f->f.oflags) : open_one(f);
 		if (fd < 0)
 			return -1;

@@ -4,7 +4,8 @@
  * state is not carried comes back closed: the program's next read sees the
  * end of the stream, as after a network failure, and its event loop drops
  * it; one carried live (a move) is rebuilt by restore-tcp.c. epoll is
- * rebuilt last, once every fd it watches is in place. */
+ * rebuilt last, once every fd it watches is in place. inotify and memfd
+ * have files of their own (restore-inotify.c, restore-memfd.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -213,6 +214,8 @@ int kobj_rebuild(const struct li_kobj *ko, uint32_t oflags)
 	case KOBJ_EPOLL:
 		fd = epoll_create1(EPOLL_CLOEXEC); /* filled by kobj_fill_epoll once every fd is placed */
 		break;
+	case KOBJ_INOTIFY:
+		return inotify_rebuild(ko);
 	default:
 		RERR("kobj", 0, "fd %d: unknown kernel object kind %u (a newer image?)", ko->k.fd, ko->k.kind);
 		return -1;

@@ -75,14 +75,15 @@ static int restorer_fd(int fd)
 	return hi >= 0 || errno != EINVAL ? hi : fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
-/* tree mode: a mapping shared with other processes maps the tree's memfd */
-static int map_tree_shm(struct rst_args *a, struct rst_vma *r, const struct li_vma *v, const struct tree_ctx *t)
+/* A shared mapping of an object whose contents are already in place (fd
+ * `from`, a copy is kept for the restorer): mapped as it was, nothing to
+ * fill. `what` names it for an error. */
+static int map_shared(struct rst_args *a, struct rst_vma *r, const struct li_vma *v, int from, const char *what)
 {
-	const struct tree_shm *s = tree_find_shm(t, v->v.dev, v->v.ino);
-	int hi = s ? restorer_fd(s->fd) : -1;
+	int hi = from >= 0 ? restorer_fd(from) : (errno = ENOENT, -1);
 	if (hi < 0) {
-		RERR("plan", s ? errno : ENOENT, "shared memory %s (inode %llu) at %#llx", v->path,
-		     (unsigned long long)v->v.ino, (unsigned long long)v->v.start);
+		RERR("plan", errno, "%s %s (inode %llu) at %#llx", what, v->path, (unsigned long long)v->v.ino,
+		     (unsigned long long)v->v.start);
 		return -1;
 	}
 	r->fd = hi;
@@ -92,6 +93,20 @@ static int map_tree_shm(struct rst_args *a, struct rst_vma *r, const struct li_v
 	r->nruns = 0;
 	a->close_fds[a->nclose++] = hi;
 	return 0;
+}
+
+/* A shared mapping of a memfd the process also holds as fd `fd` (placed,
+ * restore-memfd.c): the same memfd, opened read-write for the mapping (the
+ * program's fd may be read-only; a seal, not the open, limits writes). */
+static int map_own_memfd(struct rst_args *a, struct rst_vma *r, const struct li_vma *v, int fd)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	int rw = open(proc, O_RDWR | O_CLOEXEC);
+	int rc = map_shared(a, r, v, rw, "memfd");
+	if (rw >= 0)
+		close(rw);
+	return rc;
 }
 
 static void emit_run(void *ctx, uint64_t addr, uint64_t len, int fd, uint64_t off)
@@ -241,7 +256,14 @@ int restore_enter(const struct loaded_image *li, int status_fd, struct tree_ctx 
 		r->prot = v->v.prot;
 		r->fd = -1;
 		if (t && tree_vma_shared(v)) {
-			if (map_tree_shm(a, r, v, t))
+			const struct tree_shm *shm = tree_find_shm(t, v->v.dev, v->v.ino);
+			if (map_shared(a, r, v, shm ? shm->fd : -1, "shared memory"))
+				return -1;
+			continue;
+		}
+		int memfd = !t && tree_vma_shared(v) ? memfd_placed(li, v->v.dev, v->v.ino) : -1;
+		if (memfd >= 0) {
+			if (map_own_memfd(a, r, v, memfd))
 				return -1;
 			continue;
 		}

@@ -7,7 +7,9 @@
  *   memory  a shared mapping with no file behind it (MAP_SHARED|MAP_ANONYMOUS,
  *           memfd, SysV shm, deleted file) is identified by its inode: one
  *           memfd per inode, filled with the pages of every image that
- *           carries them, mapped MAP_SHARED by each user (restore-plan.c)
+ *           carries them, mapped MAP_SHARED by each user (restore-plan.c);
+ *           a memfd some process holds as an fd is that same object, made
+ *           from its KOBJ record (restore-memfd.c) with its name and seals
  *   sockets a unix socket whose peer is also in the set (a socketpair, or a
  *           connection between two members) is one new socketpair; each end
  *           gets back its receive queue (UNIX records), sent from the other. */
@@ -246,12 +248,42 @@ static int fill_shm(struct tree_ctx *t, const struct tree_shm *s, char *buf)
 	return 0;
 }
 
+/* memfds held as fds (KOBJ_MEMFD), by the inode of their FD record: one
+ * object each, the same one as the mappings of that inode. */
+static int add_memfds(struct tree_ctx *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		for (size_t k = 0; k < t->li[i].nkobj; k++) {
+			const struct li_kobj *ko = &t->li[i].kobjs[k];
+			const struct li_fd *f = NULL;
+			if (ko->k.kind != KOBJ_MEMFD)
+				continue;
+			for (size_t j = 0; j < t->li[i].nfd && !f; j++)
+				if (t->li[i].fds[j].f.fd == ko->k.fd)
+					f = &t->li[i].fds[j];
+			if (!f || !memfd_record(ko)) {
+				RERR("tree", 0, "%s: memfd record of fd %d without its fd", t->li[i].path, ko->k.fd);
+				return -1;
+			}
+			struct tree_shm *s = (struct tree_shm *)tree_find_shm(t, f->f.dev, f->f.ino);
+			if (!s) {
+				s = &t->shms[t->nshm++];
+				s->dev = f->f.dev;
+				s->ino = f->f.ino;
+				s->fd = -1;
+			}
+			if (!s->memfd)
+				s->memfd = ko;
+		}
+	return 0;
+}
+
 static int setup_shms(struct tree_ctx *t)
 {
 	size_t cap = 0;
 	char *buf;
 	for (size_t i = 0; i < t->n; i++)
-		cap += t->li[i].nvma;
+		cap += t->li[i].nvma + t->li[i].nkobj;
 	t->shms = calloc(cap + 1, sizeof(*t->shms));
 	if (!t->shms)
 		return -1;
@@ -272,6 +304,8 @@ static int setup_shms(struct tree_ctx *t)
 			if (end > s->size)
 				s->size = end;
 		}
+	if (add_memfds(t))
+		return -1;
 	if (!t->nshm)
 		return 0;
 	buf = malloc(COPY_BUF);
@@ -279,14 +313,19 @@ static int setup_shms(struct tree_ctx *t)
 		return -1;
 	for (size_t i = 0; i < t->nshm; i++) {
 		struct tree_shm *s = &t->shms[i];
-		s->fd = memfd_create("durun-shared", MFD_CLOEXEC);
-		if (s->fd < 0 || ftruncate(s->fd, (off_t)s->size)) {
+		if (s->memfd)
+			s->fd = memfd_create_filled(s->memfd); /* its name, size, mode and contents */
+		else if ((s->fd = memfd_create("durun-shared", MFD_CLOEXEC)) >= 0 && ftruncate(s->fd, (off_t)s->size)) {
+			close(s->fd);
+			s->fd = -1;
+		}
+		if (s->fd < 0) {
 			RERR("tree", errno, "memfd of %llu bytes for shared memory inode %llu", (unsigned long long)s->size,
 			     (unsigned long long)s->ino);
 			free(buf);
 			return -1;
 		}
-		if (fill_shm(t, s, buf)) {
+		if (fill_shm(t, s, buf) || (s->memfd && memfd_seal(s->fd, s->memfd))) {
 			free(buf);
 			return -1;
 		}

@@ -80,6 +80,18 @@ int tcp_net_unlock(const char *table);
 int kobj_take_locks(const struct li_kobj *ko);
 /* restore-kobj.c: adds an epoll's interest list; the epoll and its targets are placed */
 int kobj_fill_epoll(const struct li_kobj *ko);
+/* restore-inotify.c: a new inotify fd with the record's watches, each with its old wd; -1 reported */
+int inotify_rebuild(const struct li_kobj *ko);
+/* restore-memfd.c: the memfd payload of a KOBJ_MEMFD record (NULL reported if it does not add up) */
+const struct kobj_memfd *memfd_record(const struct li_kobj *ko);
+/* restore-memfd.c: a new memfd with the record's name, size, mode and contents, not sealed yet */
+int memfd_create_filled(const struct li_kobj *ko);
+/* restore-memfd.c: puts the record's seals on fd (once nothing more is written into it) */
+int memfd_seal(int fd, const struct li_kobj *ko);
+/* restore-memfd.c: another open file of the memfd at fd `from`, with f's access mode and offset */
+int memfd_reopen(int from, const struct li_fd *f);
+/* restore-memfd.c: the fd number of li's first fd on memfd (dev, ino), or -1 */
+int memfd_placed(const struct loaded_image *li, uint64_t dev, uint64_t ino);
 /* restore-files.c (t: the tree's shared pipes, NULL for one process) */
 int restore_files(const struct loaded_image *li, int *keep, int nkeep, struct tree_ctx *t);
 int restore_proc(const struct loaded_image *li);

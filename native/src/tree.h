@@ -35,6 +35,7 @@ struct tree_sock {            /* one end of a socketpair with both ends inside t
 struct tree_shm {             /* a shared anonymous/deleted object (by inode) */
 	uint64_t dev, ino, size;
 	int fd;                   /* memfd holding the merged pages */
+	const struct li_kobj *memfd; /* a memfd some process holds as an fd: its record (name, contents, seals) */
 };
 
 struct tree_ctx {

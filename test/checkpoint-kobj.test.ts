@@ -1,0 +1,99 @@
+// Issue 9, item 1, as root: the kernel objects a program holds beyond fds
+// that are reopened: memfds, inotify watches, POSIX timers and pending
+// signals. Each fixture (test/fixtures/ckpt/) checks its own objects every
+// tick; it is checkpointed with `durun checkpoint`, runs on, is killed with
+// SIGKILL, restored with `durun restore`, and must go on finding them right.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { waitFor } from './helpers/wait.js';
+import { checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, logFiles, logMark, rootWorkspace, runningPids, ticks, waitTick } from './helpers/checkpoint.js';
+
+const { home, as, bin, cleanup } = rootWorkspace('durun-kobj');
+test.after(cleanup);
+
+async function start(group: string, cmd: string[]): Promise<number> {
+  durunOk(as, ['run', '--detach', '--group', group, '--restart', 'never', '--', ...cmd]);
+  return waitFor(`${group} running`, () => runningPids(as, group)[0], 10_000);
+}
+
+/** What the group's logs say after mark (the restored program's lines). */
+function logAfter(group: string, mark: Map<string, number>): string {
+  return logFiles(home.dir, group).map((f) => readFileSync(path.join(home.dir, 'logs', f)).subarray(mark.get(f) ?? 0).toString('utf8')).join('');
+}
+
+test('a memfd (one process): name, size, seals, contents; its fd, a second read-only fd and its mapping stay one object', async () => {
+  const exe = compile('memfd.c', 'memfd', bin);
+  const pid = await start('memfd1', [exe, 'alone']);
+  const r = await checkpointKillRestore(as, 'memfd1', pid);
+  assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+  await killAll(as, 'memfd1');
+});
+
+test('a memfd shared by a parent and its child (fds and mappings in both) comes back as one object', async () => {
+  const exe = compile('memfd.c', 'memfd', bin);
+  const pid = await start('memfd2', [exe]);
+  const r = await checkpointKillRestore(as, 'memfd2', pid, { runOn: 15 });
+  assert.is(r.cp.processes, 2, 'parent and child are checkpointed');
+  // the parent checks the child's count every 10 ticks
+  await waitTick(home.dir, 'memfd2', r.resumed + 25, pid);
+  assert.equal(ticks(home.dir, 'memfd2').fails, []);
+  await killAll(as, 'memfd2');
+});
+
+test('inotify: every watch comes back on its path with its watch descriptor (a hole in the wds kept)', async () => {
+  const exe = compile('inotify.c', 'inotify', bin);
+  const dir = path.join(bin, 'watched');
+  mkdirSync(dir);
+  const pid = await start('inot', [exe, dir]);
+  const r = await checkpointKillRestore(as, 'inot', pid);
+  assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+  assert.match(readFileSync(path.join(home.dir, 'logs', logFiles(home.dir, 'inot')[0]!), 'utf8'), /wds 1 2 4/);
+  await killAll(as, 'inot');
+});
+
+test('inotify: a watch added by a raw system call (path unknown) is refused at checkpoint time, naming it', async () => {
+  // SYS_inotify_add_watch (254 on x86_64) straight from python: the interceptor never sees the path
+  const code = 'import ctypes,os,time\nc=ctypes.CDLL(None)\nfd=c.inotify_init()\nwd=c.syscall(254,fd,b"/tmp",0x100)\nprint(f"tick 1 pid {os.getpid()} wd {wd}",flush=True)\ntime.sleep(600)';
+  const pid = await start('rawino', ['/usr/bin/python3', '-c', code]);
+  await waitTick(home.dir, 'rawino', 1, pid);
+  const r = durun(as, ['checkpoint', 'rawino']);
+  assert.is(r.code, 1, r.stdout);
+  assert.match(r.stderr, /inotify watch whose path is unknown/);
+  assert.match(r.stderr, /wd 1\b/);
+  const list = JSON.parse(durunOk(as, ['checkpoints', 'rawino', '--json'])) as { checkpoints: unknown[] };
+  assert.is(list.checkpoints.length, 0, 'nothing is committed');
+  assert.is(runningPids(as, 'rawino')[0], pid, 'the program runs on');
+  await killAll(as, 'rawino');
+});
+
+test('POSIX timers: ids (with a hole), clocks, signal and thread notifications, values, time left and intervals', async () => {
+  const exe = compile('timers.c', 'timers', bin, ['-pthread']);
+  const pid = await start('timers', [exe]);
+  const r = await checkpointKillRestore(as, 'timers', pid);
+  assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+  await killAll(as, 'timers');
+});
+
+test('pending signals: the process\'s and each thread\'s, real-time ones with every instance, value and order', async () => {
+  const exe = compile('sigpend.c', 'sigpend', bin, ['-pthread']);
+  const go = path.join(bin, 'sigpend.go');
+  const pid = await start('sigpend', [exe, go]);
+  // the checkpoint takes them out of the kernel and gives them back: the program checks each tick they are still there
+  const r = await checkpointKillRestore(as, 'sigpend', pid);
+  assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+  const mark = logMark(home.dir, 'sigpend');
+  writeFileSync(go, '');
+  await waitFor('the restored program took its signals', () => /signals verified|FAIL/.test(logAfter('sigpend', mark)), 10_000);
+  assert.not.match(logAfter('sigpend', mark), /FAIL/);
+  assert.ok(lastTick(home.dir, 'sigpend', pid) > r.resumed);
+  // a second checkpoint of the same process: nothing pending now, nothing invented
+  const again = checkpoint(as, 'sigpend');
+  assert.ok(again.id);
+  await waitTick(home.dir, 'sigpend', lastTick(home.dir, 'sigpend', pid) + 5, pid);
+  assert.equal(ticks(home.dir, 'sigpend').fails, []);
+  await killAll(as, 'sigpend');
+});
+
+test.run();
