@@ -96,4 +96,15 @@ test('pending signals: the process\'s and each thread\'s, real-time ones with ev
   await killAll(as, 'sigpend');
 });
 
+test('durun check says which kernel objects are carried, and whether POSIX timers can be', () => {
+  const out = JSON.parse(durunOk(as, ['check', '--json'])) as { checks: Array<{ name: string; ok: boolean; verdict: string; detail: string }> };
+  const timers = out.checks.find((c) => c.name === 'posix-timers');
+  const kobjs = out.checks.find((c) => c.name === 'kernel-objects');
+  assert.ok(timers && kobjs, out.checks.map((c) => c.name).join(' '));
+  // this machine has /proc/self/timers (KERNEL-NOTES.md: CONFIG_CHECKPOINT_RESTORE=y)
+  assert.is(timers.ok, true, timers.detail);
+  assert.match(timers.verdict, /are carried/);
+  for (const what of [/memfds/, /inotify watches added through libc/, /pending signals/, /events queued but unread are lost/, /raw system call/]) assert.match(kobjs.verdict, what);
+});
+
 test.run();

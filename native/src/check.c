@@ -170,6 +170,39 @@ static void probe_tcp_repair(struct probe *p)
 		close(s);
 }
 
+/* linux/prctl.h of kernels >= 6.15 (the installed headers are older) */
+#define CHECK_PR_TIMER_CREATE_RESTORE_IDS 77
+#define CHECK_PR_TIMER_CREATE_RESTORE_IDS_GET 2
+
+static void probe_posix_timers(struct probe *p)
+{
+	int fd = open("/proc/self/timers", O_RDONLY | O_CLOEXEC);
+	int by_id = prctl(CHECK_PR_TIMER_CREATE_RESTORE_IDS, CHECK_PR_TIMER_CREATE_RESTORE_IDS_GET, 0, 0, 0) >= 0;
+	p->name = "posix-timers";
+	p->ok = fd >= 0;
+	snprintf(p->detail, sizeof(p->detail), "/proc/self/timers: %s; prctl(PR_TIMER_CREATE_RESTORE_IDS): %s",
+		 fd >= 0 ? "readable" : strerror(errno), by_id ? "yes (ids given back directly)" : "no (ids reached by filling the holes)");
+	if (fd >= 0)
+		close(fd);
+	p->verdict = p->ok ? "POSIX timers (timer_create) are carried: same id, clock, signal or thread notification, value, time left and interval. "
+			     "Their overrun count is not; a timer's signal pending at the checkpoint comes back as an ordinary queued signal."
+			   : "No /proc/self/timers (a kernel without CONFIG_CHECKPOINT_RESTORE): a process holding a POSIX timer is refused at checkpoint time.";
+}
+
+/* What the image carries behind fds and in the process, beyond memory and
+ * threads: engine facts, no kernel feature to probe (timers and TCP have
+ * their own lines). */
+static void probe_kernel_objects(struct probe *p)
+{
+	p->name = "kernel-objects";
+	p->ok = 1;
+	snprintf(p->detail, sizeof(p->detail), "read from /proc/self/fdinfo, getsockopt and /proc/thread-self/status; inotify paths recorded by the interceptor");
+	p->verdict = "Carried: sockets (listening, bound, unbound), epoll, eventfd, timerfd, signalfd, file locks, named FIFOs, memfds (contents, seals; "
+		     "one object across fds, mappings and processes), inotify watches added through libc (same paths and watch descriptors; events "
+		     "queued but unread are lost), pending signals of the process and of each thread with their siginfo. Refused at checkpoint time: "
+		     "an inotify watch added by a raw system call, a memfd of 4 GiB or more, other anon_inode objects, devices.";
+}
+
 /* Runs fn in a child; returns its exit code (0 = success) and errno text via pipe. */
 static int in_child(int (*fn)(void), char *detail, size_t n)
 {
@@ -293,7 +326,8 @@ static void probe_ptrace(struct probe *p)
 
 int ckpt_check(int json)
 {
-	struct probe pr[7];
+	struct probe pr[9];
+	const int n = (int)(sizeof(pr) / sizeof(pr[0]));
 	memset(pr, 0, sizeof(pr));
 	probe_uffd(&pr[0]);
 	probe_pagemap_scan(&pr[1]);
@@ -302,9 +336,11 @@ int ckpt_check(int json)
 	probe_set_tid(&pr[4]);
 	probe_userns(&pr[5]);
 	probe_ptrace(&pr[6]);
+	probe_posix_timers(&pr[7]);
+	probe_kernel_objects(&pr[8]);
 	if (json) {
 		printf("{\"uid\":%u,\"checks\":[", geteuid());
-		for (int i = 0; i < 7; i++) {
+		for (int i = 0; i < n; i++) {
 			printf("%s{\"name\":\"%s\",\"ok\":%s,\"detail\":", i ? "," : "", pr[i].name, pr[i].ok ? "true" : "false");
 			json_str(stdout, pr[i].detail);
 			printf(",\"verdict\":");
@@ -313,7 +349,7 @@ int ckpt_check(int json)
 		}
 		printf("]}\n");
 	} else
-		for (int i = 0; i < 7; i++)
+		for (int i = 0; i < n; i++)
 			printf("%-22s %-4s %s\n%22s      (%s)\n", pr[i].name, pr[i].ok ? "yes" : "no", pr[i].verdict, "", pr[i].detail);
 	return 0;
 }

@@ -44,11 +44,20 @@ static int64_t parse_int(const char **p)
 	return neg ? -v : v;
 }
 
-/* The value after "key: " on the line starting at `at`, or NULL. */
+/* The next timer's block ("ID:" at a line's start, not ClockID's) from p on, or NULL. */
+static const char *block(const char *text, const char *p)
+{
+	for (; (p = strstr(p, "ID:")); p++)
+		if (p == text || p[-1] == '\n')
+			return p;
+	return NULL;
+}
+
+/* The value after "key: " in the timer's block starting at `at`, or NULL. */
 static const char *after(const char *at, const char *key)
 {
 	const char *p = strstr(at, key);
-	const char *next = strstr(at + 1, "ID:");
+	const char *next = strstr(at + 1, "\nID:");
 	if (!p || (next && p > next))
 		return NULL;
 	p += d_strlen(key);
@@ -60,7 +69,7 @@ static const char *after(const char *at, const char *key)
 static int parse_timers(struct dump_ctx *d, const char *text)
 {
 	int n = 0;
-	for (const char *at = strstr(text, "ID:"); at; at = strstr(at + 1, "ID:")) {
+	for (const char *at = block(text, text); at; at = block(text, at + 1)) {
 		struct saved_timer *t;
 		const char *p;
 		if (n >= TIMERS_MAX) {
