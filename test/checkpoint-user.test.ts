@@ -1,15 +1,17 @@
 // Issue 3 without root: the unprivileged test user checkpoints and restores
 // a C counter and a bash pipe tree with its own supervisor (durun-restore
-// uses a user namespace to own the pid namespace).
+// uses a user namespace to own the pid namespace); issue 9: the kernel
+// objects of test/checkpoint-kobj.test.ts (memfd, inotify, POSIX timers,
+// pending signals) without root too.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { removeTree } from './helpers/home.js';
 import { endUserProcesses, unprivilegedUser } from './helpers/user.js';
 import { waitFor } from './helpers/wait.js';
-import { CKPT_FIXTURES, checkpointKillRestore, compile, durun, durunOk, psOf, runningPids, type As } from './helpers/checkpoint.js';
+import { CKPT_FIXTURES, checkpointKillRestore, compile, durun, durunOk, logFiles, logMark, psOf, runningPids, type As } from './helpers/checkpoint.js';
 
 const user = unprivilegedUser();
 const bin = mkdtempSync(path.join(os.tmpdir(), 'durun-ckubin-'));
@@ -39,6 +41,30 @@ test('unprivileged: bash pipe tree', async () => {
   const g = await waitFor('4 processes', () => { const v = psOf(as, 'upipe'); return v && runningPids(as, 'upipe').length === 4 ? v : undefined; }, 10_000);
   const r = await checkpointKillRestore(as, 'upipe', g.programs[0]!.rootPid!);
   assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+});
+
+test('unprivileged: a memfd shared by two processes, inotify watches, POSIX timers and pending signals come back', async () => {
+  if (!as) return console.log(`skipped: ${String(user)}`);
+  const watched = path.join(bin, 'watched');
+  mkdirSync(watched);
+  chmodSync(watched, 0o777);
+  const go = path.join(bin, 'sigpend.go');
+  const programs: Array<[string, string[]]> = [
+    ['umemfd', [compile('memfd.c', 'memfd', bin)]],
+    ['uinot', [compile('inotify.c', 'inotify', bin), watched]],
+    ['utimers', [compile('timers.c', 'timers', bin, ['-pthread'])]],
+    ['usigpend', [compile('sigpend.c', 'sigpend', bin, ['-pthread']), go]],
+  ];
+  for (const [group, cmd] of programs) {
+    durunOk(as, ['run', '--detach', '--group', group, '--restart', 'never', '--', ...cmd]);
+    const pid = await waitFor(`${group} running`, () => runningPids(as, group)[0], 10_000);
+    await checkpointKillRestore(as, group, pid);
+  }
+  const mark = logMark(as.home, 'usigpend');
+  writeFileSync(go, '');
+  const after = () => logFiles(as.home, 'usigpend').map((f) => readFileSync(path.join(as.home, 'logs', f)).subarray(mark.get(f) ?? 0).toString('utf8')).join('');
+  await waitFor('the restored program took its signals', () => /signals verified|FAIL/.test(after()), 10_000);
+  assert.not.match(after(), /FAIL/);
 });
 
 test.run();
