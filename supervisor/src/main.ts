@@ -23,6 +23,8 @@ import { StateService } from './state/service.js';
 import { SCAN_INTERVAL_MS, adoptSurvivors, callHomeSubtree, scanOnce } from './watch.js';
 import { addon } from './peercred.js';
 import { diag, setDiagFile } from './diag.js';
+import { fence, startCluster } from './cluster/start.js';
+import type { ClusterSlot } from './cluster/requests.js';
 
 /** Runs the supervisor until shutdown; resolves with the process exit code. */
 export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -63,6 +65,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
         ...adHoc.map((g) => clients.stop(g).catch((err: Error) => diag(`stopping ${g.name}: ${err.message}`))),
       ]);
     }
+    await cluster.service?.close().catch((err: Error) => diag(`cluster: leaving: ${err.message}`));
     server?.close();
     health.close();
     await groups.close();
@@ -78,7 +81,12 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   // Events, health checks and recovery (issue 5); transitions report through registry.events.
   // Checkpoints and restore (issue 3); the recovery ladder's `restore` step uses them.
   const ckpt = new CheckpointService(registry, home, (g, kill) => clients.stop(g, kill));
-  const health = new HealthService(home, registry, supervisorActions(registry, lifecycle, clients, ckpt.restorer));
+  // Cluster mode (issue 10) when cluster.ini exists: the ladder's failover step hands a group to a backup node.
+  const cluster: ClusterSlot = { service: null, why: 'this supervisor is not in cluster mode' };
+  const health = new HealthService(home, registry, supervisorActions(registry, lifecycle, clients, ckpt.restorer, {
+    failover: (g) => (cluster.service ? cluster.service.failover(g) : Promise.reject(new Error(cluster.why))),
+    unavailable: (g) => (cluster.service ? cluster.service.whyNoFailover(g) : `failover to another node is not available: ${cluster.why}`),
+  }));
   registry.events = health.bus;
   health.bus.emit({ type: 'supervisor-start', group: null, pid: process.pid, reason: `supervisor ${process.pid} took over ${home}` });
   const groups = new PolicyManager(registry, lifecycle, home);
@@ -96,7 +104,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   const state = new StateService(registry, home);
   groups.onPolicy((p) => state.setPolicy(p));
   health.bus.follow((e) => state.observe(e));
-  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt, ops, specs, state });
+  server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt, ops, specs, state, cluster });
   lifecycle.isLinked = (pid) => server!.linked.has(pid);
   await server.listen();
   writeFileSync(path.join(home, 'supervisor.pid'), `${process.pid}\n`, { mode: 0o600 });
@@ -106,6 +114,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   // A move interrupted by our predecessor's death must not leave its clients' connections black-holed.
   liftLeftoverLocks(home).catch((err: Error) => diag(`leftover network locks: ${err.message}`));
   groups.resume();
+  startCluster(home, env, cluster, { registry, groups, ckpt, bus: health.bus, stop: (name) => (registry.group(name) ? clients.stop(registry.group(name)!) : Promise.resolve()), fence: (name) => fence(registry, lifecycle, name) });
   const scanner = setInterval(() => {
     scanOnce(registry, lifecycle, server!.linkedPids(), {
       vanished: (group, rec) => procs.vanished(group, rec),

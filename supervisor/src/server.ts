@@ -16,6 +16,8 @@ import { parseStateRequest } from './protocol/state-messages.js';
 import { CHECKPOINT_OPS, type CheckpointRequest } from './protocol/checkpoint-requests.js';
 import { HEALTH_OPS, type HealthRequest } from './protocol/health-requests.js';
 import { OPS_OPS, type OpsRequest } from './protocol/ops-requests.js';
+import { CLUSTER_OPS, type ClusterRequest } from './protocol/cluster-requests.js';
+import { handleClusterRequest, type ClusterSlot } from './cluster/requests.js';
 import type { OpsService } from './groups/ops-service.js';
 import type { LaunchSpecs } from './groups/launch-specs.js';
 import { addon } from './peercred.js';
@@ -38,7 +40,7 @@ type Role =
   | { kind: 'state'; group: string }
   | { kind: 'writer'; group: string; id: string; member: number; pid: number };
 
-export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService; ops?: OpsService; specs?: LaunchSpecs; state?: StateService }
+export interface Handlers { registry: Registry; procs: ProcEvents; runners: RunnerEvents; clients: ClientEvents; health?: HealthService; ckpt?: CheckpointService; ops?: OpsService; specs?: LaunchSpecs; state?: StateService; cluster?: ClusterSlot }
 
 export class ControlServer {
   private readonly server: net.Server;
@@ -207,7 +209,9 @@ export class ControlServer {
             ? this.h.ckpt.handle(req as CheckpointRequest)
             : OPS_OPS.has(req.op) && this.h.ops
               ? this.h.ops.handle(req as OpsRequest)
-              : this.h.clients.handle(req as ClientRequest);
+              : CLUSTER_OPS.has(req.op) && this.h.cluster
+                ? handleClusterRequest(this.h.cluster, req as ClusterRequest)
+                : this.h.clients.handle(req as ClientRequest);
         void answer.then(
           (data) => send({ op: 'result', id: req.id, ok: true, data }),
           (err: Error) => send({ op: 'result', id: req.id, ok: false, error: err.message }),

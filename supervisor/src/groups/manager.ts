@@ -11,7 +11,9 @@ import { withDependents } from '../policy/graph.js';
 import { readJson, writeJsonAtomic } from '../persist.js';
 import { diag } from '../diag.js';
 import type { PolicyStatus, ServiceAction, ServiceResult, UpResult } from '../protocol/group-requests.js';
-import { readPolicy } from './sources.js';
+import { readPolicy, readSources } from './sources.js';
+import { loadPolicy, type LoadResult } from '../policy/load.js';
+import type { SourceText } from '../policy/types.js';
 import { existsSync } from 'node:fs';
 import { upGroups, downGroups, type GroupOps, type UpReport } from './orchestrate.js';
 import { launchGroup } from './launch.js';
@@ -23,6 +25,14 @@ import { service } from './service.js';
 /** Which groups live edits keep running: all of the policy, the autostart ones, or those named to `up`. */
 type Mode = 'all' | 'autostart' | 'named';
 interface Saved { sources: string[]; mode: Mode; named: string[] }
+
+/** Cluster mode's hooks (supervisor/src/cluster/): where groups may start, and the shared policy repository. */
+export interface PolicySharing {
+  /** Of these groups, the ones this node may start now (placement and ownership). */
+  placed(names: string[]): Promise<string[]>;
+  /** A policy read from this node's files came into force: share its texts with every node. */
+  publish(texts: SourceText[]): Promise<void>;
+}
 
 /** A failure to report to the operator as is (one block of text). */
 export class GroupError extends Error {}
@@ -38,6 +48,10 @@ export class PolicyManager {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly watcher = new PolicyWatcher(() => void this.reload().catch(() => undefined));
   private readonly listeners: Array<(p: Policy) => void> = [];
+  /** Cluster mode: set by the cluster service; null on a single node. */
+  sharing: PolicySharing | null = null;
+  /** Cluster mode: the texts of the shared policy in force (by file name). */
+  private shared: SourceText[] = [];
 
   constructor(private readonly registry: Registry, private readonly lifecycle: Lifecycle, private readonly home: string) {}
 
@@ -89,7 +103,7 @@ export class PolicyManager {
       const still = this.saved.sources.filter((f) => existsSync(f) || (diag(`policy file ${f} is gone; no longer watched`), false));
       const srcs = sources?.length ? [...new Set([...still, ...sources])] : this.saved.sources;
       if (srcs.length === 0) throw new GroupError('no policy files: name them with durun up -f FILE|DIR');
-      const r = readPolicy(srcs);
+      const { r, texts } = this.read(srcs);
       if (!r.ok) throw new GroupError(`policy not loaded, nothing started:\n${formatErrors(r.errors)}`);
       const policy = r.policy;
       const unknown = (names ?? []).filter((n) => !policy.groups.some((g) => g.name === n));
@@ -101,9 +115,10 @@ export class PolicyManager {
       this.setPolicy(policy);
       this.lastError = null;
       this.watcher.watch(srcs);
+      await this.share(texts);
       const given = (g: { file: string }) => !sources?.length || sources.some((f) => g.file === f || g.file.startsWith(`${f}/`));
       const targets = names?.length ? names : policy.groups.filter((g) => given(g) && (!autostart || g.autostart)).map((g) => g.name);
-      const report = await upGroups(policy, targets, this.ops());
+      const report = await upGroups(policy, await this.placed(targets), this.ops());
       if (report.failed.length) throw new GroupError(describeFailure(report));
       return { started: report.started, alreadyUp: report.alreadyUp, files: policy.files };
     });
@@ -142,23 +157,70 @@ export class PolicyManager {
   reload(): Promise<{ added: string[]; removed: string[]; restarted: string[]; updated: string[] }> {
     return this.serial(async () => {
       if (this.saved.sources.length === 0) throw new GroupError('no policy loaded yet: start with durun up -f FILE|DIR');
-      const r = readPolicy(this.saved.sources);
+      const { r, texts } = this.read(this.saved.sources);
       if (!r.ok) {
         const text = formatErrors(r.errors);
         this.recordError(text);
         throw new GroupError(`policy change rejected, the previous policy stays in force:\n${text}`);
       }
       this.lastError = null;
-      return this.apply(r.policy);
+      const result = await this.apply(r.policy, this.saved.mode);
+      await this.share(texts);
+      return result;
     });
   }
 
+  /** Cluster mode: the shared policy changed in etcd (on any node); applied like a reload, autostart groups started where placed. */
+  applyShared(texts: SourceText[]): Promise<{ added: string[]; removed: string[]; restarted: string[]; updated: string[] } | null> {
+    return this.serial(async () => {
+      if (JSON.stringify(texts) === JSON.stringify(this.shared)) return null;
+      const r = loadPolicy(texts);
+      if (!r.ok) {
+        this.recordError(formatErrors(r.errors));
+        throw new GroupError(`shared policy rejected, the previous policy stays in force:\n${formatErrors(r.errors)}`);
+      }
+      this.shared = texts;
+      this.lastError = null;
+      return this.apply(r.policy, 'autostart');
+    });
+  }
+
+  /** Cluster mode: starts one group of the policy in force (this node took it over without a checkpoint). */
+  startPlaced(name: string): Promise<void> {
+    return this.serial(async () => {
+      if (!this.policy || !this.spec(name)) throw new GroupError(`unknown group ${name}: not in the policy in force`);
+      const report = await upGroups(this.policy, [name], this.ops());
+      if (report.failed.length) throw new GroupError(describeFailure(report));
+    });
+  }
+
+  /** The policy of these files; in cluster mode laid over the shared policy's other files. */
+  private read(srcs: string[]): { r: LoadResult; texts: SourceText[] } {
+    if (!this.sharing) return { r: readPolicy(srcs), texts: [] };
+    const { texts, errors } = readSources(srcs);
+    if (errors.length) return { r: { ok: false, errors }, texts: [] };
+    const merged = new Map(this.shared.map((t) => [t.file, t]));
+    for (const t of texts) merged.set(t.file, t);
+    const all = [...merged.values()];
+    return { r: loadPolicy(all), texts: all };
+  }
+
+  private async share(texts: SourceText[]): Promise<void> {
+    if (!this.sharing || JSON.stringify(texts) === JSON.stringify(this.shared)) return;
+    this.shared = texts;
+    await this.sharing.publish(texts);
+  }
+
+  private placed(names: string[]): Promise<string[]> {
+    return this.sharing ? this.sharing.placed(names) : Promise.resolve(names);
+  }
+
   /** Applies a valid new policy: removed groups stop, changed commands restart in order, new groups start. */
-  private async apply(next: Policy): Promise<{ added: string[]; removed: string[]; restarted: string[]; updated: string[] }> {
+  private async apply(next: Policy, mode: Mode): Promise<{ added: string[]; removed: string[]; restarted: string[]; updated: string[] }> {
     const before = this.policy;
     const diff = diffPolicies(before, next);
     const running = (n: string) => isActive(this.registry, n);
-    const restart = [...withDependents(next.groups, diff.restart)].filter(running);
+    const restart = await this.placed([...withDependents(next.groups, diff.restart)].filter(running));
     diag(`policy change: added [${diff.added}] removed [${diff.removed}] restart [${restart}] updated [${diff.updated}]`);
     if (before) {
       // Stop with the settings the groups were started with, dependents first.
@@ -166,7 +228,7 @@ export class PolicyManager {
       await downGroups(before, restart, this.ops());
     }
     this.setPolicy(next);
-    const wanted = diff.added.filter((n) => this.saved.mode === 'all' || (this.saved.mode === 'autostart' && this.spec(n)!.autostart));
+    const wanted = await this.placed(diff.added.filter((n) => mode === 'all' || (mode === 'autostart' && this.spec(n)!.autostart)));
     const report = await upGroups(next, [...restart, ...wanted], this.ops());
     if (report.failed.length) this.recordError(describeFailure(report));
     return { added: diff.added, removed: diff.removed, restarted: restart, updated: diff.updated };

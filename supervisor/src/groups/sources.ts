@@ -24,7 +24,8 @@ export function policyFiles(sources: readonly string[]): { files: string[]; erro
   return { files, errors };
 }
 
-export function readPolicy(sources: readonly string[]): LoadResult {
+/** The texts of the policy files a list of sources stands for, or what could not be read. */
+export function readSources(sources: readonly string[]): { texts: SourceText[]; errors: PolicyError[] } {
   const { files, errors } = policyFiles(sources);
   const texts: SourceText[] = [];
   for (const file of files) {
@@ -34,6 +35,11 @@ export function readPolicy(sources: readonly string[]): LoadResult {
       errors.push(new PolicyError(file, 0, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
     }
   }
+  return { texts, errors };
+}
+
+export function readPolicy(sources: readonly string[]): LoadResult {
+  const { texts, errors } = readSources(sources);
   if (errors.length) return { ok: false, errors };
   return loadPolicy(texts);
 }

@@ -48,6 +48,8 @@ export const msg = {
   badSignal: (value: string) => `stop_signal: "${value}" is not a signal; write e.g. SIGTERM, TERM or 15`,
   badReady: (value: string) => `ready: "${value}" is not a readiness condition; write started, notify, health, tcp:PORT, tcp:HOST:PORT or delay:DURATION`,
   badGroupName: (key: string, name: string) => `${key}: "${name}" is not a group name`,
+  badNodeName: (key: string, name: string) => `${key}: "${name}" is not a node name (the node = of a cluster.ini: letters, digits, . _ -)`,
+  repeatedNode: (key: string, value: string) => `${key}: "${value}" names a node twice; list the primary first, then each backup once`,
   unknownDep: (group: string, dep: string, known: string[]) => `depends: [group ${group}] depends on unknown group "${dep}"; known groups: ${known.join(', ') || 'none'}`,
   selfDep: (group: string) => `depends: [group ${group}] depends on itself`,
   cycle: (names: string[]) => `depends: dependency cycle ${names.join(' -> ')}; remove one of these dependencies`,

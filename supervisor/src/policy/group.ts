@@ -49,6 +49,7 @@ const KEYS: Record<string, Setter> = {
   env_file: (g, val, key) => set(v.filePaths(key, val, g.file), (l) => (g.envFiles = l)),
   'state.destination': (g, val, key) => set(v.destination(key, val), (d) => (g.state.destination = d)),
   'standby-of': (g, val, key) => set(v.groupName(key, val), (n) => (g.state.standbyOf = n)),
+  nodes: (g, val, key) => set(v.nodeList(key, val), (l) => (g.nodes = l)),
 };
 
 /** Every key spelling, for "did you mean". */
@@ -77,7 +78,7 @@ function emptyGroup(file: string, section: Section, name: string): GroupPolicy {
     restart: 'on-crash', backoffMs: DEFAULTS.backoffMs, backoffMaxMs: DEFAULTS.backoffMaxMs, maxRestarts: DEFAULTS.maxRestarts,
     restartWindowMs: DEFAULTS.restartWindowMs, autostart: false,
     health: parseGroupHealth(name, [], file).config, checkpoint: { intervalMs: null, keep: DEFAULTS.checkpointKeep, dir: null, files: [] },
-    state: { destination: null, standbyOf: null },
+    state: { destination: null, standbyOf: null }, nodes: [],
   };
 }
 

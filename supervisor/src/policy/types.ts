@@ -67,6 +67,8 @@ export interface GroupPolicy {
   health: GroupHealthConfig;
   checkpoint: CheckpointPolicy;
   state: StatePolicy;
+  /** nodes = PRIMARY, BACKUP...: where the group runs in cluster mode (supervisor/src/cluster/); empty: every node on its own. */
+  nodes: string[];
 }
 
 export interface Policy {

@@ -104,6 +104,14 @@ export function groupName(key: string, value: string): Parsed<string> {
   return GROUP_NAME.test(value) ? { ok: value } : { error: msg.badGroupName(key, value) };
 }
 
+/** Cluster node names (nodes = PRIMARY, BACKUP...), in order, each once. */
+export function nodeList(key: string, value: string): Parsed<string[]> {
+  const names = value.split(/[\s,]+/).filter(Boolean);
+  const bad = names.find((n) => !GROUP_NAME.test(n));
+  if (bad !== undefined) return { error: msg.badNodeName(key, bad) };
+  return new Set(names).size === names.length ? { ok: names } : { error: msg.repeatedNode(key, value) };
+}
+
 /** Group names separated by commas and/or spaces. */
 export function groupList(key: string, value: string): Parsed<string[]> {
   const names = value.split(/[\s,]+/).filter(Boolean);

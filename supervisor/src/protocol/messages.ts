@@ -4,6 +4,7 @@ import { GROUP_OPS, parseGroupRequest, type GroupRequest } from './group-request
 import { HEALTH_OPS, parseHealthRequest, type HealthRequest } from './health-requests.js';
 import { CHECKPOINT_OPS, parseCheckpointRequest, type CheckpointRequest } from './checkpoint-requests.js';
 import { OPS_OPS, parseOpsRequest, type OpsRequest } from './ops-requests.js';
+import { CLUSTER_OPS, parseClusterRequest, type ClusterRequest } from './cluster-requests.js';
 
 export type RestartPolicy = 'on-crash' | 'on-failure' | 'always' | 'never';
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['on-crash', 'on-failure', 'always', 'never'];
@@ -60,7 +61,7 @@ export type ClientRequest =
   | CheckpointRequest;
 
 /** Every request a client may send: the above, and everyday operation (ops-requests.ts, answered apart). */
-export type AnyClientRequest = ClientRequest | OpsRequest;
+export type AnyClientRequest = ClientRequest | OpsRequest | ClusterRequest;
 
 export interface ClientResult { v: 1; op: 'result'; id: number; ok: boolean; data?: unknown; error?: string }
 
@@ -196,6 +197,7 @@ export function parseClientRequest(msg: Obj): AnyClientRequest {
       if (HEALTH_OPS.has(String(msg.op))) return parseHealthRequest(msg, id);
       if (CHECKPOINT_OPS.has(String(msg.op))) return parseCheckpointRequest(msg, id);
       if (OPS_OPS.has(String(msg.op))) return parseOpsRequest(msg, id);
+      if (CLUSTER_OPS.has(String(msg.op))) return parseClusterRequest(msg, id);
       throw new ProtocolError(`unknown request "${String(msg.op)}"`);
   }
 }

@@ -11,6 +11,8 @@ export interface RecoveryActions {
   failGroup(group: string, reason: string): Promise<void>;
   /** Restore the group from its latest valid checkpoint (issue 3); absent when checkpoints are not wired. */
   restore?(group: string): Promise<void>;
+  /** Hand the group to a backup node, which restores it from its replicated checkpoint (cluster mode); absent on a single node. */
+  failover?(group: string): Promise<void>;
   /** Why a step cannot be taken for this group right now (beyond unavailable()), or null. */
   whyNot?(step: RecoveryStep, group: string): string | null;
 }

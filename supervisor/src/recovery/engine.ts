@@ -197,7 +197,8 @@ export class RecoveryEngine {
     r.ownAction = true;
     const act = step === 'restart-process' ? this.actions.restartProcess(group)
       : step === 'restore' && this.actions.restore ? this.actions.restore(group)
-        : this.actions.restartGroup(group);
+        : step === 'failover' && this.actions.failover ? this.actions.failover(group)
+          : this.actions.restartGroup(group);
     act.then(
       () => {
         r.ownAction = false;

@@ -36,7 +36,13 @@ export interface RestoreControl {
   unavailable(group: string): string | null;
 }
 
-export function supervisorActions(registry: Registry, lifecycle: Lifecycle, control: GroupControl, restorer?: RestoreControl): RecoveryActions {
+/** Failover to another node (cluster/service.ts), when the supervisor is in cluster mode. */
+export interface FailoverControl {
+  failover(group: string): Promise<void>;
+  unavailable(group: string): string | null;
+}
+
+export function supervisorActions(registry: Registry, lifecycle: Lifecycle, control: GroupControl, restorer?: RestoreControl, failover?: FailoverControl): RecoveryActions {
   const need = (name: string) => {
     const g = registry.group(name);
     if (!g) throw new Error(`group ${name} is not known to the supervisor`);
@@ -57,11 +63,16 @@ export function supervisorActions(registry: Registry, lifecycle: Lifecycle, cont
     },
     whyNot(step: RecoveryStep, name: string) {
       if (step === 'restore' && restorer) return restorer.unavailable(name);
+      if (step === 'failover' && failover) return failover.unavailable(name);
       return unavailable(step);
     },
     async restore(name) {
       if (!restorer) throw new Error('restore from a checkpoint is not enabled in this supervisor');
       await restorer.restore(name);
+    },
+    async failover(name) {
+      if (!failover) throw new Error(unavailable('failover') ?? 'failover is not available');
+      await failover.failover(name);
     },
     async failGroup(name, reason) {
       const g = need(name);

@@ -1,0 +1,91 @@
+// Cluster mode on etcd (issue 10): nodes join with leases, one master, the
+// policy repository shared through etcd (a change on one node applies on
+// all), placement (a group starts only on its primary, even when a backup
+// boots first), roles, `durun cluster` and events fanned out.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { clusterSkipReason, startCluster, type Cluster, type Node } from './helpers/cluster.js';
+import { durunSync, group } from './helpers/durun.js';
+import { validJson } from './helpers/schemas.js';
+import { waitFor } from './helpers/wait.js';
+
+const skip = clusterSkipReason();
+let cluster: Cluster;
+
+test.after(async () => {
+  await cluster?.cleanup();
+});
+
+const running = (n: Node, name: string) => group(n.env, name)?.state === 'running';
+
+test('a backup that boots first waits; the primary starts its group; both see one master and the same policy', async () => {
+  if (skip) return void console.log(`skipped: ${skip}`);
+  cluster = await startCluster('durun-cl1-', 19401);
+  // b (the backup) first: the policy goes into etcd from b, and nothing starts (its primary, a, is not there).
+  const b = await cluster.start('b', 19411);
+  const policy = path.join(cluster.base, 'web.ini');
+  writeFileSync(policy, '[group web]\ncommand = sleep 1000\nnodes = a, b\nautostart = yes\n');
+  const up = durunSync(b.env, ['up', '-f', policy]);
+  assert.is(up.code, 0, up.stderr);
+  assert.not.ok(running(b, 'web'), 'web started on its backup');
+  assert.is(b.status().groups.find((g) => g.group === 'web')?.owner ?? null, null);
+
+  const a = await cluster.start('a', 19410);
+  await waitFor('web running on its primary a', () => running(a, 'web'), 15_000);
+  const sa = validJson('cluster', durunSync(a.env, ['cluster', '--json']).stdout) as unknown as ReturnType<Node['status']>;
+  const sb = await waitFor('b to see a', () => {
+    const s = b.status();
+    return s.nodes.length === 2 ? s : null;
+  });
+  assert.equal(sa.nodes.map((n) => n.node).sort(), ['a', 'b']);
+  assert.ok(sa.master === 'a' || sa.master === 'b', `master ${sa.master}`);
+  assert.is(sb.master, sa.master, 'both nodes name the same master');
+  const web = sb.groups.find((g) => g.group === 'web')!;
+  assert.is(web.owner, 'a');
+  assert.equal(web.roles, { a: 'primary', b: 'secondary' });
+  assert.not.ok(running(b, 'web'), 'web runs on its backup too');
+  assert.ok(sa.lease.validForMs > 0 && sa.lease.validForMs <= 2000, `lease valid for ${sa.lease.validForMs} ms`);
+  const text = durunSync(a.env, ['cluster']).stdout;
+  assert.match(text, /web\s+a\s+a:primary b:secondary/);
+});
+
+test('a policy change on one node is applied on the other', async () => {
+  if (skip) return;
+  const [a, b] = ['a', 'b'].map((n) => ({ env: { ...process.env, DURUN_HOME: path.join(cluster.base, n) } }));
+  const extra = path.join(cluster.base, 'extra.ini');
+  writeFileSync(extra, '[group tick]\ncommand = sleep 999\nautostart = yes\n');
+  const up = durunSync(a!.env, ['up', '-f', extra]);
+  assert.is(up.code, 0, up.stderr);
+  // Not placed (no nodes =): every node runs it on its own, b included, from the shared policy.
+  await waitFor('tick running on b from the shared policy', () => group(b!.env, 'tick')?.state === 'running', 15_000);
+  const st = JSON.parse(durunSync(b!.env, ['status', '--json']).stdout) as { policy: { groups: string[] } };
+  assert.equal(st.policy.groups.sort(), ['tick', 'web']);
+  // An edit of the file on a (watched there) reaches b: tick's command changes, b restarts it.
+  writeFileSync(extra, '[group tick]\ncommand = sleep 998\nautostart = yes\n');
+  await waitFor('b runs the edited tick', () => group(b!.env, 'tick')?.programs.some((p) => p.argv.join(' ') === 'sleep 998' && p.state === 'running'), 15_000);
+});
+
+test('events of every node are fanned out through etcd', async () => {
+  if (skip) return;
+  const b = { env: { ...process.env, DURUN_HOME: path.join(cluster.base, 'b') } };
+  const r = await waitFor('an event of node a seen on b', () => {
+    const out = durunSync(b.env, ['cluster', 'events', '--json']);
+    const doc = JSON.parse(out.stdout) as { events: Array<{ node: string; event: { type: string; group: string | null } }> };
+    return doc.events.find((e) => e.node === 'a' && e.event.group === 'web') ?? null;
+  }, 10_000);
+  assert.ok(r.event.type.length > 0);
+});
+
+test('a node not in cluster mode says so', () => {
+  if (skip) return;
+  const home = path.join(cluster.base, 'single');
+  assert.is(durunSync({ ...process.env, DURUN_HOME: home }, ['ps']).code, 0); // starts its supervisor
+  const r = durunSync({ ...process.env, DURUN_HOME: home }, ['cluster']);
+  durunSync({ ...process.env, DURUN_HOME: home }, ['shutdown']);
+  assert.is.not(r.code, 0);
+  assert.match(r.stderr, /not in cluster mode/);
+});
+
+test.run();

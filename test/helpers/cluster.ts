@@ -1,0 +1,127 @@
+// Several durun nodes on one machine (cluster mode, issue 10): an etcd of the
+// test's own on loopback ports, and per node a supervisor with its own state
+// directory, bind-mounted in a mount namespace of its own at one common path
+// (nodes of a cluster keep checkpoints at the same path: images name their
+// parents by absolute path). A node "dies" by SIGKILL of its supervisor and
+// its programs (pids it reported, all started by the test). Root only.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from './paths.js';
+import { isAlive, waitFor } from './wait.js';
+import { durunSync, ps } from './durun.js';
+import { removeTree } from './home.js';
+import type { ClusterStatus } from '../../supervisor/src/protocol/cluster-requests.js';
+
+/** Why these tests cannot run here, or null. */
+export function clusterSkipReason(): string | null {
+  if (process.getuid!() !== 0) return 'cluster tests need root (a mount namespace per node)';
+  for (const tool of ['etcd', 'unshare']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed (Debian: etcd-server, util-linux)`;
+  }
+  return null;
+}
+
+export interface Etcd { url: string; stop(): Promise<void> }
+
+/** etcd on 127.0.0.1:clientPort (peer clientPort+1), data in dir; resolves once it answers. */
+export async function startEtcd(dir: string, clientPort: number): Promise<Etcd> {
+  const url = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${clientPort + 1}`;
+  const log = openSync(path.join(dir, 'etcd.log'), 'a');
+  const child = spawn('etcd', [
+    '--name', 'test', '--data-dir', path.join(dir, 'etcd-data'), '--listen-client-urls', url, '--advertise-client-urls', url,
+    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `test=${peer}`,
+  ], { stdio: ['ignore', log, log] });
+  await waitFor('etcd to answer', () => {
+    // Another etcd on these ports would answer for ours: ours must still run.
+    if (!isAlive(child.pid!)) throw new Error(`etcd exited (ports ${clientPort}-${clientPort + 1} taken?); see ${dir}/etcd.log`);
+    return spawnSync('etcdctl', ['--endpoints', url, 'endpoint', 'health'], { env: { ...process.env, ETCDCTL_API: '3' } }).status === 0;
+  }, 20_000, 100);
+  if (!isAlive(child.pid!)) throw new Error(`etcd exited (ports ${clientPort}-${clientPort + 1} taken?); see ${dir}/etcd.log`);
+  return { url, stop: () => stopChild(child) };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await waitFor(`pid ${child.pid} to exit`, () => !isAlive(child.pid!), 10_000);
+}
+
+export interface Node {
+  name: string;
+  /** This node's own state directory (outside its namespace). */
+  dir: string;
+  /** durun's environment for talking to this node from the test. */
+  env: NodeJS.ProcessEnv;
+  supervisor: ChildProcess;
+  status(): ClusterStatus;
+  /** SIGKILL the supervisor and every process and runner of its groups; resolves when they are gone. */
+  kill9(): Promise<void>;
+}
+
+export interface Cluster {
+  base: string;
+  /** Where every node sees its own state directory. */
+  common: string;
+  etcd: Etcd;
+  start(name: string, replPort: number, lease?: string): Promise<Node>;
+  cleanup(): Promise<void>;
+}
+
+export async function startCluster(prefix: string, etcdPort: number): Promise<Cluster> {
+  const base = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const common = path.join(base, 'home');
+  mkdirSync(common, { mode: 0o700 });
+  writeFileSync(path.join(base, 'secret'), randomBytes(32), { mode: 0o600 });
+  const etcd = await startEtcd(base, etcdPort);
+  const nodes: Node[] = [];
+  return {
+    base, common, etcd,
+    async start(name, replPort, lease = '2s') {
+      const dir = path.join(base, name);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(path.join(dir, 'cluster.ini'), `[cluster]\nname = t\nnode = ${name}\nendpoints = ${etcd.url}\nlease = ${lease}\nsecret_file = ../secret\nlisten = 127.0.0.1:${replPort}\n`, { mode: 0o600 });
+      const env: NodeJS.ProcessEnv = { ...process.env, DURUN_HOME: dir };
+      delete env.LD_PRELOAD;
+      const log = openSync(path.join(base, `${name}.out`), 'a');
+      // The supervisor sees dir at the common path; its runners and programs inherit that view.
+      const supervisor = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$2" && exec "$3" "$4"', 'sh', dir, common, process.execPath, path.join(ROOT, 'dist', 'supervisor', 'src', 'main.js')], {
+        env: { ...env, DURUN_HOME: common }, stdio: ['ignore', log, log],
+      });
+      const node: Node = {
+        name, dir, env, supervisor,
+        status: () => {
+          const r = durunSync(env, ['cluster', '--json']);
+          if (r.code !== 0) throw new Error(`durun cluster on ${name}: ${r.stderr}`);
+          return JSON.parse(r.stdout) as ClusterStatus;
+        },
+        async kill9() {
+          const pids = ps(env).groups.flatMap((g) => [...g.programs.map((p) => p.runnerPid), ...g.processes.filter((p) => p.state === 'running').map((p) => p.pid)]).filter((p): p is number => typeof p === 'number' && p > 1);
+          for (const pid of [supervisor.pid!, ...pids]) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+            }
+          }
+          await waitFor(`node ${name}'s processes gone`, () => [supervisor.pid!, ...pids].every((p) => !isAlive(p)), 10_000);
+        },
+      };
+      nodes.push(node);
+      await waitFor(`node ${name} to join`, () => node.status().state === 'member', 20_000, 100);
+      return node;
+    },
+    async cleanup() {
+      for (const n of nodes) {
+        if (!isAlive(n.supervisor.pid!)) continue;
+        durunSync(n.env, ['shutdown', '--stop-all']);
+        await waitFor(`node ${n.name} to exit`, () => !isAlive(n.supervisor.pid!), 30_000).catch(() => n.supervisor.kill('SIGKILL'));
+      }
+      await etcd.stop();
+      removeTree(base);
+    },
+  };
+}
