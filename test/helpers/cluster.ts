@@ -66,6 +66,8 @@ export interface Cluster {
   base: string;
   /** Where every node sees its own state directory. */
   common: string;
+  /** Where every node sees a data directory of its own (outside durun's state, so a checkpoint carries its files); NAME.data outside. */
+  data: string;
   etcd: Etcd;
   start(name: string, replPort: number, lease?: string): Promise<Node>;
   cleanup(): Promise<void>;
@@ -74,21 +76,24 @@ export interface Cluster {
 export async function startCluster(prefix: string, etcdPort: number): Promise<Cluster> {
   const base = mkdtempSync(path.join(os.tmpdir(), prefix));
   const common = path.join(base, 'home');
+  const data = path.join(base, 'data');
   mkdirSync(common, { mode: 0o700 });
+  mkdirSync(data, { mode: 0o700 });
   writeFileSync(path.join(base, 'secret'), randomBytes(32), { mode: 0o600 });
   const etcd = await startEtcd(base, etcdPort);
   const nodes: Node[] = [];
   return {
-    base, common, etcd,
+    base, common, data, etcd,
     async start(name, replPort, lease = '2s') {
       const dir = path.join(base, name);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
+      mkdirSync(`${dir}.data`, { recursive: true, mode: 0o700 });
       writeFileSync(path.join(dir, 'cluster.ini'), `[cluster]\nname = t\nnode = ${name}\nendpoints = ${etcd.url}\nlease = ${lease}\nsecret_file = ../secret\nlisten = 127.0.0.1:${replPort}\n`, { mode: 0o600 });
       const env: NodeJS.ProcessEnv = { ...process.env, DURUN_HOME: dir };
       delete env.LD_PRELOAD;
       const log = openSync(path.join(base, `${name}.out`), 'a');
       // The supervisor sees dir at the common path; its runners and programs inherit that view.
-      const supervisor = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$2" && exec "$3" "$4"', 'sh', dir, common, process.execPath, path.join(ROOT, 'dist', 'supervisor', 'src', 'main.js')], {
+      const supervisor = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$2" && mount --bind "$1.data" "$3" && exec "$4" "$5"', 'sh', dir, common, data, process.execPath, path.join(ROOT, 'dist', 'supervisor', 'src', 'main.js')], {
         env: { ...env, DURUN_HOME: common }, stdio: ['ignore', log, log],
       });
       const node: Node = {
@@ -121,7 +126,7 @@ export async function startCluster(prefix: string, etcdPort: number): Promise<Cl
         await waitFor(`node ${n.name} to exit`, () => !isAlive(n.supervisor.pid!), 30_000).catch(() => n.supervisor.kill('SIGKILL'));
       }
       await etcd.stop();
-      removeTree(base);
+      if (!process.env.DURUN_TEST_KEEP) removeTree(base); // kept for a post-mortem when asked
     },
   };
 }

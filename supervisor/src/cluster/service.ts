@@ -45,6 +45,8 @@ export class ClusterService implements PolicySharing {
   private readonly syncing = new Map<string, boolean>();
   /** Groups this node is taking over (restore or start under way). */
   private readonly takingOver = new Set<string>();
+  /** Shutting down: nothing more is shared or taken over. */
+  private closing = false;
 
   private constructor(private readonly cfg: ClusterConfig, private readonly store: ClusterStore, private readonly deps: ClusterDeps) {}
 
@@ -190,7 +192,7 @@ export class ClusterService implements PolicySharing {
 
   private localEvent(e: DurunEvent): void {
     const lease = this.membership.lease;
-    if (lease) void this.store.put(`events/${this.cfg.node}`, JSON.stringify(e), lease).catch((err: Error) => diag(`cluster: sharing event ${e.seq}: ${err.message}`));
+    if (lease && !this.closing) void this.store.put(`events/${this.cfg.node}`, JSON.stringify(e), lease).catch((err: Error) => diag(`cluster: sharing event ${e.seq}: ${err.message}`));
     if (e.type === 'checkpoint' && e.group && this.owner(e.group) === this.cfg.node) this.replicateSoon(e.group);
   }
 
@@ -203,7 +205,7 @@ export class ClusterService implements PolicySharing {
     const next = successor(g.nodes, prev, this.live());
     if (next !== this.cfg.node) return;
     const lease = this.membership.lease;
-    if (!lease || this.membership.state !== 'member' || this.takingOver.has(group)) return;
+    if (!lease || this.membership.state !== 'member' || this.takingOver.has(group) || this.closing) return;
     if ((await this.store.claim(`owners/${group}`, this.cfg.node, lease)) !== this.cfg.node) return;
     this.takingOver.add(group);
     const started = Date.now();
@@ -306,6 +308,7 @@ export class ClusterService implements PolicySharing {
 
   /** Shutdown: groups this node owns are stopped first (a backup takes them over), then the lease ends at once. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const g of this.placedSpecs()) {
       if (this.owner(g.name) === this.cfg.node) await this.deps.stop(g.name).catch((err: Error) => diag(`cluster: stopping ${g.name} at shutdown: ${err.message}`));
     }

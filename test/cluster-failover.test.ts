@@ -1,0 +1,77 @@
+// Checkpoint replication and node failure (issue 10): every committed
+// checkpoint of a group (incrementals included) streams to its backup; when
+// the primary node dies (its supervisor and programs SIGKILLed) its lease
+// ends, and the backup restores the group from its latest replicated
+// checkpoint: the program goes on counting from there, its state intact.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { clusterSkipReason, startCluster, type Cluster, type Node } from './helpers/cluster.js';
+import { durunSync, group } from './helpers/durun.js';
+import { compile, lastTick, ticks, waitTick } from './helpers/checkpoint.js';
+import { removeTree } from './helpers/home.js';
+import { waitFor } from './helpers/wait.js';
+
+const skip = clusterSkipReason();
+let cluster: Cluster;
+let bin = '';
+
+test.after(async () => {
+  await cluster?.cleanup();
+  if (bin) removeTree(bin);
+});
+
+function checkpoint(n: Node, name: string): { id: string; kinds?: string[] } {
+  const r = durunSync(n.env, ['checkpoint', name, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as { id: string };
+}
+
+const replicaOn = (n: Node, name: string, target: string) => n.status().groups.find((g) => g.group === name)?.replicas[target]?.id;
+
+test('checkpoints replicate to the backup; when the primary dies the backup restores the group from the latest one', async () => {
+  if (skip) return void console.log(`skipped: ${skip}`);
+  bin = mkdtempSync(path.join(os.tmpdir(), 'durun-clbin-'));
+  const counter = compile('counter.c', 'counter', bin);
+  cluster = await startCluster('durun-cl2-', 19403);
+  const a = await cluster.start('a', 19420);
+  const b = await cluster.start('b', 19421);
+  const policy = path.join(cluster.base, 'count.ini');
+  // The counter's file is in the node's own data directory (one path on every node): it rolls back with the checkpoint.
+  writeFileSync(policy, `[group count]\ncommand = ${counter} ${path.join(cluster.data, 'count.out')} 50\nnodes = a, b\nautostart = yes\n`);
+  const up = durunSync(a.env, ['up', '-f', policy]);
+  assert.is(up.code, 0, up.stderr);
+  await waitTick(a.dir, 'count', 5);
+  assert.not.ok(group(b.env, 'count')?.state === 'running', 'the backup runs the group too');
+
+  const first = checkpoint(a, 'count');
+  await waitFor('the full checkpoint on b', () => replicaOn(a, 'count', 'b') === first.id, 15_000);
+  await waitTick(a.dir, 'count', lastTick(a.dir, 'count') + 5);
+  const second = checkpoint(a, 'count');
+  await waitFor('the incremental checkpoint on b', () => replicaOn(a, 'count', 'b') === second.id, 15_000);
+  const held = JSON.parse(durunSync(b.env, ['checkpoints', 'count', '--json']).stdout) as { checkpoints: Array<{ id: string; parent: string | null }> };
+  assert.equal(held.checkpoints.map((c) => c.id), [first.id, second.id], 'b holds the chain');
+  assert.is(held.checkpoints[1]!.parent, first.id, 'the second is incremental on the first');
+  const atCheckpoint = lastTick(a.dir, 'count');
+  await waitTick(a.dir, 'count', atCheckpoint + 10);
+
+  await a.kill9();
+  const killedAt = Date.now();
+  await waitFor('count running on b', () => group(b.env, 'count')?.state === 'running', 20_000, 100);
+  // The restored counter goes on from the second checkpoint (not from 1, and not from where a got to after it).
+  await waitTick(b.dir, 'count', atCheckpoint + 3, undefined, undefined, 15_000);
+  const onB = ticks(b.dir, 'count');
+  assert.equal(onB.fails, [], 'the restored counter found its state intact');
+  const firstOnB = onB.ticks[0]!.n;
+  assert.ok(firstOnB > 5 && firstOnB <= atCheckpoint + 1, `first tick on b ${firstOnB}, checkpoint taken at about tick ${atCheckpoint}`);
+  const s = b.status();
+  assert.is(s.groups.find((g) => g.group === 'count')?.owner, 'b');
+  assert.equal(s.nodes.map((n) => n.node), ['b']);
+  const ev = JSON.parse(durunSync(b.env, ['events', '--json', '--group', 'count', '--type', 'recovery-step']).stdout) as { events: Array<{ reason: string; data?: { step?: string; from?: string } }> };
+  assert.ok(ev.events.some((e) => e.data?.step === 'failover' && e.data.from === 'a' && e.reason.includes(second.id)), JSON.stringify(ev.events));
+  console.log(`  node death to the group running on b: ${Date.now() - killedAt} ms (lease 2 s)`);
+});
+
+test.run();
