@@ -1,7 +1,7 @@
 // The event journal is bounded: past its size it rotates to events.1.jsonl
 // (dropping the one before), and every reader sees both files as one history
 // with no gap and no duplicate; sequence numbers go on across rotations and
-// across supervisor restarts.
+// across supervisor restarts; the statistics kept in memory follow the rotations.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { tempHome, removeTree } from './helpers/home.js';
 import { durunAsync, durunSync, shutdownAll } from './helpers/durun.js';
 import { isAlive, waitFor } from './helpers/wait.js';
 import type { DurunEvent } from '../supervisor/src/protocol/events.js';
+import { availability, type StatsReport } from '../supervisor/src/stats/availability.js';
 
 test('rotation keeps the newest events, in order, and seq continues after reopening', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'durun-journal-'));
@@ -47,6 +48,14 @@ test('a supervisor with DURUN_EVENTS_MAX_BYTES rotates, and durun events reads a
     events.forEach((e, i) => i > 0 && assert.is(e.seq, events[i - 1]!.seq + 1, 'one history, in order'));
     assert.ok(events.some((e) => e.group === 'g11'), 'the newest events are there');
     assert.ok(statSync(file).size <= 3000);
+    // The statistics the supervisor keeps in memory across its rotations are those of what the journal holds now.
+    const stats = durunSync(env, ['stats', '--json']);
+    assert.is(stats.code, 0, stats.stderr);
+    const report = JSON.parse(stats.stdout) as StatsReport;
+    const onDisk = readJournal(file);
+    assert.is(report.from, onDisk[0]!.time, 'the history begins where the journal does');
+    assert.equal(report.groups, availability(onDisk, Date.parse(report.from), Date.parse(report.to)).groups);
+    assert.not.ok(report.groups.some((g) => g.group === 'g0'), 'a group whose events rotated out is gone from the statistics too');
   } finally {
     shutdownAll(env);
     home.cleanup();

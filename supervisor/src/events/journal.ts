@@ -21,9 +21,15 @@ export class Journal {
   private fd: number;
   private seq: number;
   private size: number;
+  /** The first event of the current file: the oldest one left once a rotation drops the file before it. */
+  private fileFirst: { seq: number; time: string } | null;
+  /** Called on rotation with the oldest event the journal still holds (the statistics drop what is older). */
+  onRotate: (first: { seq: number; time: string }) => void = () => {};
 
   constructor(readonly file: string, private readonly maxBytes = JOURNAL_MAX_BYTES) {
-    const last = readJournal(file).at(-1);
+    const current = readEvents(file);
+    this.fileFirst = current[0] ? { seq: current[0].seq, time: current[0].time } : null;
+    const last = current.at(-1) ?? readEvents(rotatedJournal(file)).at(-1);
     this.seq = last?.seq ?? 0;
     this.fd = openSync(file, 'a', 0o600);
     this.size = fstatSync(this.fd).size;
@@ -38,6 +44,7 @@ export class Journal {
     writeSync(this.fd, line);
     fsyncSync(this.fd);
     this.size += bytes;
+    this.fileFirst ??= { seq: event.seq, time: event.time };
     return event;
   }
 
@@ -47,6 +54,8 @@ export class Journal {
     renameSync(this.file, rotatedJournal(this.file));
     this.fd = openSync(this.file, 'a', 0o600);
     this.size = 0;
+    if (this.fileFirst) this.onRotate(this.fileFirst);
+    this.fileFirst = null;
   }
 
   close(): void {

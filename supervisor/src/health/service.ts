@@ -17,6 +17,7 @@ import type { RecoveryActions } from '../recovery/actions.js';
 import { blackBox } from '../recovery/blackbox.js';
 import { advise } from '../recovery/advise.js';
 import { availability, type StatsReport } from '../stats/availability.js';
+import { StatsHistory } from '../stats/history.js';
 import { toPrometheus } from '../stats/prometheus.js';
 import { UsageCounters } from '../stats/program-usage.js';
 import { serveMetrics } from '../stats/http.js';
@@ -43,9 +44,14 @@ export class HealthService {
   private metrics: http.Server | null = null;
   private metricsAt = '';
   private readonly usage = new UsageCounters();
+  private readonly history: StatsHistory;
 
   constructor(home: string, private readonly registry: Registry, actions: RecoveryActions) {
-    this.bus = new EventBus(new Journal(path.join(home, 'events.jsonl'), Number(process.env.DURUN_EVENTS_MAX_BYTES) || JOURNAL_MAX_BYTES));
+    const journal = new Journal(path.join(home, 'events.jsonl'), Number(process.env.DURUN_EVENTS_MAX_BYTES) || JOURNAL_MAX_BYTES);
+    this.history = new StatsHistory(readJournal(journal.file));
+    journal.onRotate = (first) => this.history.dropBefore(first);
+    this.bus = new EventBus(journal);
+    this.bus.follow((e) => this.history.add(e));
     this.bus.enrich = (e) => (e.type === 'fault' && e.group && !e.data?.blackbox ? { ...e, data: { ...e.data, blackbox: this.blackBoxOf(e.group) } } : e);
     const hooks = new HookRunner((e) => [...(e.group ? groupPolicy(this.policy, e.group).hooks : []), ...this.policy.supervisor.hooks], this.bus, home);
     this.engine = new RecoveryEngine(registry, this.bus, actions, () => this.policy, path.join(home, 'recovery.json'));
@@ -112,18 +118,18 @@ export class HealthService {
   }
 
   private stats(windowMs?: number, group?: string): StatsReport {
-    const events = readJournal(this.bus.journalFile);
+    const events = this.history.all();
     const now = Date.now();
-    const from = windowMs ? now - windowMs : events.length ? Date.parse(events[0]!.time) : now;
+    const from = windowMs ? now - windowMs : this.history.firstTime() ?? now;
     const r = availability(events, from, now);
     return group ? { ...r, groups: r.groups.filter((g) => g.group === group) } : r;
   }
 
   /** The Prometheus text: counters over the whole journal, ratio gauges over windowMs (default: the whole journal). */
   private metricsText(windowMs?: number): string {
-    const events = readJournal(this.bus.journalFile);
+    const events = this.history.all();
     const now = Date.now();
-    const first = events.length ? Date.parse(events[0]!.time) : now;
+    const first = this.history.firstTime() ?? now;
     const all = availability(events, first, now);
     const restarts = new Map<string, number>();
     for (const e of events) if (e.type === 'restart' && e.group) restarts.set(e.group, (restarts.get(e.group) ?? 0) + 1);

@@ -89,7 +89,7 @@ function transition(t: Track, at: number, from: number, state: string, failing: 
  * Statistics of every group in [from, to] (ms). Events before `from` set the
  * state a group enters the window with; events after `to` are ignored.
  */
-export function availability(events: DurunEvent[], from: number, to: number): StatsReport {
+export function availability(events: readonly DurunEvent[], from: number, to: number): StatsReport {
   const tracks = new Map<string, Track>();
   const track = (g: string, at: number) => {
     let t = tracks.get(g);
