@@ -1,11 +1,12 @@
 // Runs the benchmarks and prints the results table for bench/README.md.
-// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle, checkpoint, scale, history)
+// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle, checkpoint, scale, history, migrate)
 import { launchOverhead } from './launch-overhead.js';
 import { forkExec } from './fork-exec.js';
 import { restartLatency } from './restart-latency.js';
 import { idleFootprint } from './idle-footprint.js';
 import { checkpointBench } from './checkpoint.js';
 import { historyBench, scaleBench } from './scale.js';
+import { migrateBench } from './migrate.js';
 import type { Row } from './lib.js';
 
 const all: Record<string, () => Row | Row[] | Promise<Row | Row[]>> = {
@@ -16,6 +17,7 @@ const all: Record<string, () => Row | Row[] | Promise<Row | Row[]>> = {
   checkpoint: () => checkpointBench(),
   scale: () => scaleBench(),
   history: () => historyBench(),
+  migrate: () => migrateBench(),
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);

@@ -19,10 +19,22 @@
 // leave repair mode) and lifts the lock: the group is as before.
 import type { Registry } from '../model/registry.js';
 import type { GroupRecord } from '../model/types.js';
-import type { MigrateAnswer } from '../protocol/checkpoint-requests.js';
+import type { MigrateAnswer, RestoreAnswer } from '../protocol/checkpoint-requests.js';
+import { diag } from '../diag.js';
 import { RequestError, type Coordinator } from './coordinator.js';
 import type { Restorer } from './restore.js';
 import { NetLock, liveConnections, lockPrefix, nftPath } from './net-lock.js';
+import { proveRecord } from '../link-up.js';
+import { signalProven } from '../proof.js';
+import { isRunning } from '../procfs.js';
+
+/** Resolves once every pid is dead (a zombie holds no socket) or gone, or when ended settles first. */
+async function deadOrGone(pids: number[], ended: Promise<unknown>): Promise<void> {
+  let settled = false;
+  void ended.then(() => (settled = true), () => (settled = true));
+  while (!settled && pids.some(isRunning)) await new Promise((r) => setTimeout(r, 2));
+  await (settled ? ended : undefined);
+}
 
 export class Migrator {
   private moves = 0;
@@ -50,7 +62,10 @@ export class Migrator {
     }
     const lock = new NetLock(lockPrefix(this.home), ++this.moves, conns);
     await this.coord.checkpoint(name).catch((err: Error) => Promise.reject(new RequestError(`cannot move ${name}: its pre-copy failed: ${err.message}`)));
+    await lock.prepare();
     const started = Date.now();
+    // The old instance's end as its runners report it (set once it is killed).
+    const old: { ended: Promise<unknown> | null } = { ended: null };
     // When each step ended (ms since the start), for the answer: where a move spends its time.
     const at = { parked: 0, locked: 0, committed: 0, ended: 0 };
     const since = () => Date.now() - started;
@@ -64,14 +79,32 @@ export class Migrator {
           },
           ended: async () => {
             at.committed = since();
-            await this.kill(group);
+            // Marked as a stop first (no restart), then killed here at once rather than after a round trip to the
+            // runners; the restore starts as soon as the processes are dead (their sockets closed), while the
+            // runners are still reporting the end.
+            old.ended = this.kill(group);
+            const members = this.registry.liveProcessesOf(group);
+            for (const p of members) {
+              const proof = proveRecord(this.registry, group, p);
+              if (proof) signalProven(proof, 'SIGKILL', `end the moved instance of ${name}`);
+            }
+            await deadOrGone(members.map((p) => p.pid), old.ended);
             at.ended = since();
           },
           thawed: () => lock.release(),
         },
       });
-      const restored = await this.restorer.restore(name, ckpt.id, (program) => lock.tableOf(program));
-      const frozenMs = since();
+      const replaced = group.programs.slice();
+      let restored: RestoreAnswer;
+      let frozenMs: number;
+      try {
+        restored = await this.restorer.restore(name, ckpt.id, { netUnlock: (program) => lock.tableOf(program), replacing: true });
+        frozenMs = since();
+      } finally {
+        // The old instance's runners have reported its end by now or soon: its programs give way to the restored ones.
+        await old.ended?.catch((err: Error) => diag(`${name}: the end of the moved instance: ${err.message}`));
+        group.programs = group.programs.filter((p) => !replaced.includes(p));
+      }
       const steps = { parkMs: at.parked, lockMs: at.locked - at.parked, captureAndCommitMs: at.committed - at.locked, endMs: at.ended - at.committed, restoreMs: frozenMs - at.ended };
       this.registry.events.emit({
         type: 'recovery-step', group: name, pid: null,

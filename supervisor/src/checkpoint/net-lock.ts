@@ -122,14 +122,24 @@ export function lockPrefix(home: string): string {
   return `durun_move_${createHash('sha256').update(home).digest('hex').slice(0, 8)}_`;
 }
 
-async function nft(args: string[], input?: string): Promise<{ ok: boolean; text: string }> {
+type NftRun = Promise<{ ok: boolean; text: string }>;
+
+async function nftStarted(args: string[]): Promise<{ input: (text: string) => void; done: NftRun }> {
   const { execa } = await import('execa');
-  const r = await execa(nftPath() ?? 'nft', args, { input, reject: false, all: true });
-  return { ok: r.exitCode === 0, text: (r.all ?? '').trim() };
+  const child = execa(nftPath() ?? 'nft', args, { reject: false, all: true, stdin: 'pipe' });
+  const done: NftRun = child.then((r) => ({ ok: r.exitCode === 0, text: (r.all ?? '').trim() }));
+  return { input: (text) => child.stdin!.end(text), done };
+}
+
+async function nft(args: string[]): NftRun {
+  const run = await nftStarted(args);
+  run.input('');
+  return run.done;
 }
 
 export class NetLock {
   private readonly tables = new Map<number, string>();
+  private loader: { input: (text: string) => void; done: NftRun } | null = null;
 
   /** prefix: lockPrefix(home); seq tells this move's tables from another's. */
   constructor(private readonly prefix: string, seq: number, private readonly conns: LiveConnection[]) {
@@ -141,16 +151,26 @@ export class NetLock {
     return this.tables.get(program) ?? null;
   }
 
-  /** Drops every packet of the connections, program by program. */
+  /** Starts nft, waiting for its ruleset, before the barrier: at engage() only the rules are left to load. */
+  async prepare(): Promise<void> {
+    if (this.tables.size) this.loader = await nftStarted(['-f', '-']);
+  }
+
+  /** Drops every packet of the connections: every program's table, in one nft transaction. */
   async engage(): Promise<void> {
-    for (const [program, table] of this.tables) {
-      const r = await nft(['-f', '-'], ruleset(table, this.conns.filter((c) => c.program === program)));
-      if (!r.ok) throw new Error(`cannot freeze the TCP connections of program ${program} (nft): ${r.text}`);
-    }
+    if (this.tables.size === 0) return;
+    const run = this.loader ?? (await nftStarted(['-f', '-']));
+    this.loader = null;
+    run.input([...this.tables].map(([program, table]) => ruleset(table, this.conns.filter((c) => c.program === program))).join(''));
+    const r = await run.done;
+    if (!r.ok) throw new Error(`cannot freeze the TCP connections (nft): ${r.text}`);
   }
 
   /** Deletes what is left of this move's tables (durun-restore deleted those of restored programs). */
   async release(): Promise<void> {
+    // a prepared nft that was never given its rules ends with nothing loaded
+    this.loader?.input('');
+    this.loader = null;
     if (this.tables.size === 0) return;
     const present = await existingTables(this.prefix);
     for (const table of this.tables.values()) {

@@ -62,8 +62,13 @@ export class Restorer {
     }
   }
 
-  /** netUnlock: a move's network lock table for a program's durun-restore to lift (net-lock.ts). */
-  async restore(name: string, from?: string, netUnlock: (program: number) => string | null = () => null): Promise<RestoreAnswer> {
+  /**
+   * A move (migrate.ts) passes netUnlock, its network lock table for a
+   * program's durun-restore to lift (net-lock.ts), and replacing: its old
+   * instance is dead already, its runners still reporting the end, and the
+   * move drops those programs itself.
+   */
+  async restore(name: string, from?: string, move?: { netUnlock: (program: number) => string | null; replacing: true }): Promise<RestoreAnswer> {
     const { dir, manifest } = this.coord.find(name, from);
     verifyQuick(manifest);
     // The files' copies are checked before anything is stopped or written.
@@ -80,7 +85,7 @@ export class Restorer {
       }
     }
     const group = this.registry.group(name);
-    if (group) {
+    if (group && !move?.replacing) {
       if (group.programs.some((p) => p.state === 'running' || p.state === 'restarting')) await this.stopGroup(group);
       // The restored programs replace the stopped ones (new runners, new program ids).
       group.programs = group.programs.filter((p) => p.state === 'running' || p.state === 'restarting');
@@ -94,7 +99,7 @@ export class Restorer {
         const procs = byProgram.get(prog.id) ?? [];
         const root = procs.find((p) => !procs.some((q) => q.innerPid === p.ppid)) ?? procs[0];
         if (!root) continue;
-        await this.launch(name, prog, root, procs, netUnlock(prog.id));
+        await this.launch(name, prog, root, procs, move?.netUnlock(prog.id) ?? null);
       }
       // a bad checksum need not wait for the restored processes to call home
       await Promise.race([this.allCalledHome(name, manifest, arrived), sums.then((bad) => (bad ? Promise.reject(bad) : new Promise<void>(() => {})))]);
