@@ -26,13 +26,14 @@ export function clusterSkipReason(): string | null {
 
 export interface Etcd { url: string; stop(): Promise<void> }
 
-/** etcd on 127.0.0.1:clientPort (peer clientPort+1), data in dir; resolves once it answers. */
-export async function startEtcd(dir: string, clientPort: number): Promise<Etcd> {
+/** etcd on 127.0.0.1:clientPort (and on each of alsoOn, e.g. a veth address; peer clientPort+1), data in dir; resolves once it answers. */
+export async function startEtcd(dir: string, clientPort: number, alsoOn: string[] = []): Promise<Etcd> {
   const url = `http://127.0.0.1:${clientPort}`;
+  const listen = [url, ...alsoOn.map((h) => `http://${h}:${clientPort}`)].join(',');
   const peer = `http://127.0.0.1:${clientPort + 1}`;
   const log = openSync(path.join(dir, 'etcd.log'), 'a');
   const child = spawn('etcd', [
-    '--name', 'test', '--data-dir', path.join(dir, 'etcd-data'), '--listen-client-urls', url, '--advertise-client-urls', url,
+    '--name', 'test', '--data-dir', path.join(dir, 'etcd-data'), '--listen-client-urls', listen, '--advertise-client-urls', url,
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `test=${peer}`,
   ], { stdio: ['ignore', log, log] });
   await waitFor('etcd to answer', () => {
@@ -62,6 +63,13 @@ export interface Node {
   kill9(): Promise<void>;
 }
 
+export interface NodeOptions {
+  lease?: string;
+  /** A network namespace to run the supervisor in (ip netns exec), and the etcd URL it reaches from there. */
+  netns?: string;
+  endpoint?: string;
+}
+
 export interface Cluster {
   base: string;
   /** Where every node sees its own state directory. */
@@ -69,31 +77,36 @@ export interface Cluster {
   /** Where every node sees a data directory of its own (outside durun's state, so a checkpoint carries its files); NAME.data outside. */
   data: string;
   etcd: Etcd;
-  start(name: string, replPort: number, lease?: string): Promise<Node>;
+  start(name: string, replPort: number, opts?: NodeOptions): Promise<Node>;
   cleanup(): Promise<void>;
 }
 
-export async function startCluster(prefix: string, etcdPort: number): Promise<Cluster> {
+export async function startCluster(prefix: string, etcdPort: number, etcdAlsoOn: string[] = []): Promise<Cluster> {
   const base = mkdtempSync(path.join(os.tmpdir(), prefix));
   const common = path.join(base, 'home');
   const data = path.join(base, 'data');
   mkdirSync(common, { mode: 0o700 });
   mkdirSync(data, { mode: 0o700 });
   writeFileSync(path.join(base, 'secret'), randomBytes(32), { mode: 0o600 });
-  const etcd = await startEtcd(base, etcdPort);
+  const etcd = await startEtcd(base, etcdPort, etcdAlsoOn);
   const nodes: Node[] = [];
   return {
     base, common, data, etcd,
-    async start(name, replPort, lease = '2s') {
+    async start(name, replPort, opts = {}) {
       const dir = path.join(base, name);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       mkdirSync(`${dir}.data`, { recursive: true, mode: 0o700 });
-      writeFileSync(path.join(dir, 'cluster.ini'), `[cluster]\nname = t\nnode = ${name}\nendpoints = ${etcd.url}\nlease = ${lease}\nsecret_file = ../secret\nlisten = 127.0.0.1:${replPort}\n`, { mode: 0o600 });
+      writeFileSync(path.join(dir, 'cluster.ini'), `[cluster]\nname = t\nnode = ${name}\nendpoints = ${opts.endpoint ?? etcd.url}\nlease = ${opts.lease ?? '2s'}\nsecret_file = ../secret\nlisten = 127.0.0.1:${replPort}\n`, { mode: 0o600 });
       const env: NodeJS.ProcessEnv = { ...process.env, DURUN_HOME: dir };
       delete env.LD_PRELOAD;
       const log = openSync(path.join(base, `${name}.out`), 'a');
       // The supervisor sees dir at the common path; its runners and programs inherit that view.
-      const supervisor = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$2" && mount --bind "$1.data" "$3" && exec "$4" "$5"', 'sh', dir, common, data, process.execPath, path.join(ROOT, 'dist', 'supervisor', 'src', 'main.js')], {
+      // In its netns (ip netns exec execs in place), then a mount namespace of its own; sh execs node: one pid throughout.
+      const argv = [
+        ...(opts.netns ? ['ip', 'netns', 'exec', opts.netns] : []), 'unshare', '--mount', '--propagation', 'private', '--',
+        'sh', '-c', 'mount --bind "$1" "$2" && mount --bind "$1.data" "$3" && exec "$4" "$5"', 'sh', dir, common, data, process.execPath, path.join(ROOT, 'dist', 'supervisor', 'src', 'main.js'),
+      ];
+      const supervisor = spawn(argv[0]!, argv.slice(1), {
         env: { ...env, DURUN_HOME: common }, stdio: ['ignore', log, log],
       });
       const node: Node = {
