@@ -28,6 +28,9 @@ test('a memfd (one process): name, size, seals, contents; its fd, a second read-
   const pid = await start('memfd1', [exe, 'alone']);
   const r = await checkpointKillRestore(as, 'memfd1', pid);
   assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
+  const shown = durunOk(as, ['inspect', r.cp.dir]);
+  assert.match(shown, /memfd +\d+ bytes +"durun-memfd" size 1048676 seals 0x6/);
+  assert.match(shown, /memfd +\d+ bytes +"durun-plain" size 5 seals 0x1/);
   await killAll(as, 'memfd1');
 });
 
@@ -50,6 +53,7 @@ test('inotify: every watch comes back on its path with its watch descriptor (a h
   const r = await checkpointKillRestore(as, 'inot', pid);
   assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
   assert.match(readFileSync(path.join(home.dir, 'logs', logFiles(home.dir, 'inot')[0]!), 'utf8'), /wds 1 2 4/);
+  assert.match(durunOk(as, ['inspect', r.cp.dir]), new RegExp(`inotify .* wd 4 ${dir}/b +wd 2 ${dir}/f +wd 1 ${dir}/a`));
   await killAll(as, 'inot');
 });
 

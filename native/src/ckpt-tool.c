@@ -28,6 +28,31 @@ static void count_pages(const struct li_vma *v, uint64_t *data, uint64_t *parent
 		*(v->runs[k].kind == 1 ? data : parent) += v->runs[k].npages;
 }
 
+static const char *kobj_name(uint32_t kind)
+{
+	static const char *const names[] = { "?", "socket", "epoll", "eventfd", "timerfd", "signalfd", "locks", "tcp", "memfd", "inotify" };
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+/* One line of what a KOBJ record holds: the memfd's name, size and seals, an inotify instance's watches. */
+static void kobj_line(const struct li_kobj *ko)
+{
+	printf("  fd %-4d %-9s %u bytes", ko->k.fd, kobj_name(ko->k.kind), ko->k.len);
+	if (ko->k.kind == KOBJ_MEMFD && ko->k.len >= sizeof(struct kobj_memfd)) {
+		const struct kobj_memfd *m = (const void *)ko->data;
+		printf("  \"%.*s\" size %llu seals %#x", (int)(m->name_len < sizeof(m->name) ? m->name_len : sizeof(m->name)), m->name,
+		       (unsigned long long)m->size, m->seals);
+	}
+	for (uint32_t off = 0; ko->k.kind == KOBJ_INOTIFY && ko->k.len - off >= sizeof(struct kobj_inotify_watch);) {
+		const struct kobj_inotify_watch *w = (const void *)(ko->data + off);
+		if (ko->k.len - off - sizeof(*w) < w->path_len)
+			break;
+		printf("  wd %d %.*s", w->wd, (int)w->path_len, (const char *)(w + 1));
+		off += (uint32_t)((sizeof(*w) + w->path_len + 7) & ~(size_t)7);
+	}
+	printf("\n");
+}
+
 static void print_text(const struct loaded_image *li, int ok, const char *err)
 {
 	printf("image      %s (%llu bytes)\n", li->path, (unsigned long long)li->file_size);
@@ -75,6 +100,9 @@ static void print_text(const struct loaded_image *li, int ok, const char *err)
 		       (unsigned long long)li->unixes[i].u.ino, li->unixes[i].u.type, (unsigned long long)li->unixes[i].u.peer_ino,
 		       li->unixes[i].u.len, li->unixes[i].u.nmsgs,
 		       li->unixes[i].u.flags & UNIX_UNSAVED ? " (peer or queue unreadable at dump: restored unpaired)" : "");
+	printf("kobjs      %zu\n", li->nkobj);
+	for (size_t i = 0; i < li->nkobj; i++)
+		kobj_line(&li->kobjs[i]);
 	if (ok)
 		printf("verdict    OK: every record checksum and the whole-file checksum (%08x) verified\n", li->end.file_crc);
 	else
@@ -138,6 +166,10 @@ static void print_json(const struct loaded_image *li, int ok, const char *err)
 		printf("%s{\"ino\":%llu,\"peer\":%llu,\"type\":%u,\"queued\":%u,\"messages\":%u,\"unsaved\":%s}", i ? "," : "",
 		       (unsigned long long)li->unixes[i].u.ino, (unsigned long long)li->unixes[i].u.peer_ino, li->unixes[i].u.type,
 		       li->unixes[i].u.len, li->unixes[i].u.nmsgs, li->unixes[i].u.flags & UNIX_UNSAVED ? "true" : "false");
+	printf("],\"kobjs\":[");
+	for (size_t i = 0; i < li->nkobj; i++)
+		printf("%s{\"fd\":%d,\"kind\":\"%s\",\"bytes\":%u}", i ? "," : "", li->kobjs[i].k.fd, kobj_name(li->kobjs[i].k.kind),
+		       li->kobjs[i].k.len);
 	printf("]}\n");
 }
 

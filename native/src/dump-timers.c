@@ -112,9 +112,9 @@ bad:
 	return -1;
 }
 
-/* Without /proc/self/timers (a kernel without CONFIG_CHECKPOINT_RESTORE) a
- * timer cannot be described: refuse if the low ids, where the kernel puts
- * them, hold one. */
+/* Without /proc/self/timers (a kernel without CONFIG_CHECKPOINT_RESTORE, or
+ * a file we may not read) a timer cannot be described: refuse if the low
+ * ids, where the kernel puts them, hold one. */
 static int refuse_if_any(struct dump_ctx *d)
 {
 	for (int id = 0; id < 64; id++) {
@@ -136,8 +136,8 @@ int timers_take(struct dump_ctx *d)
 	if (!buf)
 		return -1;
 	n = d_read_file("/proc/self/timers", buf, TIMERS_TEXT - 1);
-	if (n == -ENOENT)
-		rc = refuse_if_any(d);
+	if (n == -ENOENT || n == -EACCES || n == -EPERM)
+		rc = refuse_if_any(d); /* no CONFIG_CHECKPOINT_RESTORE, or closed to us */
 	else if (n < 0) {
 		ERR(&d->err, "timers", "read", "/proc/self/timers", (int)-n);
 		rc = -1;
