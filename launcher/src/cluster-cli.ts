@@ -13,7 +13,7 @@ export function formatCluster(s: ClusterStatus): string {
     ...s.nodes.map((n) => `${n.node.padEnd(15)} ${n.address.padEnd(23)} ${n.since}`),
   ];
   if (s.groups.length) {
-    lines.push('GROUP           OWNER           ROLES', ...s.groups.map((g) => `${g.group.padEnd(15)} ${(g.owner ?? '-').padEnd(15)} ${g.nodes.map((n) => `${n}:${g.roles[n]}${g.replicas[n] ? ` (replica ${g.replicas[n]!.id}, ${g.replicas[n]!.lagMs} ms)` : ''}`).join(' ')}`));
+    lines.push('GROUP           OWNER           ROLES', ...s.groups.map((g) => `${g.group.padEnd(15)} ${(g.owner ?? '-').padEnd(15)} ${g.nodes.map((n) => `${n}:${g.roles[n]}${g.replicas[n] ? ` (replica ${g.replicas[n]!.id}, ${g.replicas[n]!.lagMs} ms)` : ''}`).join(' ')}${g.vip ? `  vip ${g.vip.address}${g.vip.held ? ' held here' : ''}${g.vip.problem ? ` (${g.vip.problem})` : ''}` : ''}`));
   }
   return lines.join('\n');
 }

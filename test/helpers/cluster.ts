@@ -26,20 +26,22 @@ export function clusterSkipReason(): string | null {
 
 export interface Etcd { url: string; stop(): Promise<void> }
 
-/** etcd on 127.0.0.1:clientPort (and on each of alsoOn, e.g. a veth address; peer clientPort+1), data in dir; resolves once it answers. */
-export async function startEtcd(dir: string, clientPort: number, alsoOn: string[] = []): Promise<Etcd> {
+/** etcd on 127.0.0.1:clientPort (and on each of alsoOn, e.g. a veth address; peer clientPort+1), in netns if given, data in dir; resolves once it answers. */
+export async function startEtcd(dir: string, clientPort: number, alsoOn: string[] = [], netns?: string): Promise<Etcd> {
+  const inNs = netns ? ['ip', 'netns', 'exec', netns] : [];
   const url = `http://127.0.0.1:${clientPort}`;
   const listen = [url, ...alsoOn.map((h) => `http://${h}:${clientPort}`)].join(',');
   const peer = `http://127.0.0.1:${clientPort + 1}`;
   const log = openSync(path.join(dir, 'etcd.log'), 'a');
-  const child = spawn('etcd', [
+  const etcdArgv = [...inNs, 'etcd',
     '--name', 'test', '--data-dir', path.join(dir, 'etcd-data'), '--listen-client-urls', listen, '--advertise-client-urls', url,
-    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `test=${peer}`,
-  ], { stdio: ['ignore', log, log] });
+    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `test=${peer}`];
+  const child = spawn(etcdArgv[0]!, etcdArgv.slice(1), { stdio: ['ignore', log, log] });
   await waitFor('etcd to answer', () => {
     // Another etcd on these ports would answer for ours: ours must still run.
     if (!isAlive(child.pid!)) throw new Error(`etcd exited (ports ${clientPort}-${clientPort + 1} taken?); see ${dir}/etcd.log`);
-    return spawnSync('etcdctl', ['--endpoints', url, 'endpoint', 'health'], { env: { ...process.env, ETCDCTL_API: '3' } }).status === 0;
+    const ctl = [...inNs, 'etcdctl', '--endpoints', url, 'endpoint', 'health'];
+    return spawnSync(ctl[0]!, ctl.slice(1), { env: { ...process.env, ETCDCTL_API: '3' } }).status === 0;
   }, 20_000, 100);
   if (!isAlive(child.pid!)) throw new Error(`etcd exited (ports ${clientPort}-${clientPort + 1} taken?); see ${dir}/etcd.log`);
   return { url, stop: () => stopChild(child) };
@@ -81,14 +83,14 @@ export interface Cluster {
   cleanup(): Promise<void>;
 }
 
-export async function startCluster(prefix: string, etcdPort: number, etcdAlsoOn: string[] = []): Promise<Cluster> {
+export async function startCluster(prefix: string, etcdPort: number, etcdAlsoOn: string[] = [], etcdNetns?: string): Promise<Cluster> {
   const base = mkdtempSync(path.join(os.tmpdir(), prefix));
   const common = path.join(base, 'home');
   const data = path.join(base, 'data');
   mkdirSync(common, { mode: 0o700 });
   mkdirSync(data, { mode: 0o700 });
   writeFileSync(path.join(base, 'secret'), randomBytes(32), { mode: 0o600 });
-  const etcd = await startEtcd(base, etcdPort, etcdAlsoOn);
+  const etcd = await startEtcd(base, etcdPort, etcdAlsoOn, etcdNetns);
   const nodes: Node[] = [];
   return {
     base, common, data, etcd,

@@ -12,6 +12,7 @@ import { ClusterStore, type Change, type NodeInfo } from './store.js';
 import { Membership } from './membership.js';
 import { roles, successor } from './placement.js';
 import { ReplicaServer, replicate } from './replication.js';
+import { VipKeeper, vipText, type Vip } from './vip.js';
 import type { PolicyManager, PolicySharing } from '../groups/manager.js';
 import type { CheckpointService } from '../checkpoint/service.js';
 import type { Registry } from '../model/registry.js';
@@ -23,6 +24,8 @@ import { diag } from '../diag.js';
 
 /** Events of every node kept for `durun cluster events`. */
 const RECENT_EVENTS = 200;
+/** How often the virtual IPs are brought in line with ownership (each pass probes before it takes an address). */
+const VIP_EVERY_MS = 500;
 
 export interface ClusterDeps {
   registry: Registry;
@@ -47,6 +50,8 @@ export class ClusterService implements PolicySharing {
   private readonly takingOver = new Set<string>();
   /** Shutting down: nothing more is shared or taken over. */
   private closing = false;
+  private readonly vips = new VipKeeper();
+  private vipTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly cfg: ClusterConfig, private readonly store: ClusterStore, private readonly deps: ClusterDeps) {}
 
@@ -80,6 +85,7 @@ export class ClusterService implements PolicySharing {
     this.membership.start();
     this.deps.groups.sharing = this;
     this.deps.bus.follow((e) => this.localEvent(e));
+    this.vipTimer = setInterval(() => void this.vips.reconcile(this.wantedVips()), VIP_EVERY_MS);
     diag(`cluster: node ${this.cfg.node} of ${this.cfg.name} on ${this.cfg.endpoints.join(', ')}; replication on ${this.cfg.listen.host}:${this.cfg.listen.port}`);
   }
 
@@ -127,6 +133,17 @@ export class ClusterService implements PolicySharing {
         this.deps.fence(g.name);
       }
     }
+    void this.vips.dropAll();
+  }
+
+  /** The virtual IPs this node should hold: of the groups it owns, as a member, and runs. */
+  private wantedVips(): Map<string, Vip> {
+    const want = new Map<string, Vip>();
+    if (this.membership.state !== 'member' || this.closing) return want;
+    for (const g of this.placedSpecs()) {
+      if (g.vip && this.owner(g.name) === this.cfg.node && this.runsHere(g.name)) want.set(g.name, g.vip);
+    }
+    return want;
   }
 
   private runsHere(group: string): boolean {
@@ -292,6 +309,7 @@ export class ClusterService implements PolicySharing {
       const owner = this.owner(g.name);
       return {
         group: g.name, nodes: g.nodes, owner, roles: Object.fromEntries(roles({ nodes: g.nodes, owner, live })),
+        vip: g.vip && { address: vipText(g.vip), held: this.vips.holds(g.name), problem: this.vips.problems.get(g.name) ?? null },
         replicas: Object.fromEntries(this.store.under(`replicas/${g.name}/`).map(([n, v]) => [n, JSON.parse(v) as Replica])),
       };
     });
@@ -309,10 +327,12 @@ export class ClusterService implements PolicySharing {
   /** Shutdown: groups this node owns are stopped first (a backup takes them over), then the lease ends at once. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.vipTimer) clearInterval(this.vipTimer);
     for (const g of this.placedSpecs()) {
       if (this.owner(g.name) === this.cfg.node) await this.deps.stop(g.name).catch((err: Error) => diag(`cluster: stopping ${g.name} at shutdown: ${err.message}`));
     }
     this.replicas?.close();
+    await this.vips.dropAll();
     await this.membership.close(true).catch((err: Error) => diag(`cluster: revoking the lease at shutdown: ${err.message}`));
     await this.store.close();
   }

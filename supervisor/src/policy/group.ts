@@ -50,6 +50,8 @@ const KEYS: Record<string, Setter> = {
   'state.destination': (g, val, key) => set(v.destination(key, val), (d) => (g.state.destination = d)),
   'standby-of': (g, val, key) => set(v.groupName(key, val), (n) => (g.state.standbyOf = n)),
   nodes: (g, val, key) => set(v.nodeList(key, val), (l) => (g.nodes = l)),
+  vip: (g, val, key) => set(v.ipv4Prefix(key, val), (a) => (g.vip = { ...a, dev: g.vip?.dev ?? '' })),
+  'vip.dev': (g, val, key) => set(v.ifaceName(key, val), (dev) => (g.vip = { address: g.vip?.address ?? '', prefix: g.vip?.prefix ?? 32, dev })),
 };
 
 /** Every key spelling, for "did you mean". */
@@ -78,7 +80,7 @@ function emptyGroup(file: string, section: Section, name: string): GroupPolicy {
     restart: 'on-crash', backoffMs: DEFAULTS.backoffMs, backoffMaxMs: DEFAULTS.backoffMaxMs, maxRestarts: DEFAULTS.maxRestarts,
     restartWindowMs: DEFAULTS.restartWindowMs, autostart: false,
     health: parseGroupHealth(name, [], file).config, checkpoint: { intervalMs: null, keep: DEFAULTS.checkpointKeep, dir: null, files: [] },
-    state: { destination: null, standbyOf: null }, nodes: [],
+    state: { destination: null, standbyOf: null }, nodes: [], vip: null,
   };
 }
 
@@ -107,5 +109,7 @@ export function buildGroup(file: string, section: Section, name: string, errors:
   if (!g.command && !g.initScript && !('command' in g.keyLines) && !('init_script' in g.keyLines)) at(section.line, msg.needsCommand(name));
   if ('command' in g.keyLines && 'init_script' in g.keyLines) at(Math.max(g.keyLines.command!, g.keyLines.init_script!), msg.bothCommands(name));
   if (g.ready.kind === 'health' && g.health.checks.length === 0) at(g.keyLines.ready!, msg.readyNeedsCheck(name));
+  if (g.vip && (!g.vip.address || !g.vip.dev)) at(g.keyLines.vip ?? g.keyLines['vip.dev']!, msg.vipPair(name));
+  if (g.vip && g.nodes.length === 0) at(g.keyLines.vip!, msg.vipNeedsNodes(name));
   return errors.length === before ? g : null;
 }

@@ -69,6 +69,8 @@ export interface GroupPolicy {
   state: StatePolicy;
   /** nodes = PRIMARY, BACKUP...: where the group runs in cluster mode (supervisor/src/cluster/); empty: every node on its own. */
   nodes: string[];
+  /** vip = ADDRESS/PREFIX with vip.dev = IFACE: the group's virtual IP, held by the node that runs it (cluster mode). */
+  vip: { address: string; prefix: number; dev: string } | null;
 }
 
 export interface Policy {

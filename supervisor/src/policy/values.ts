@@ -112,6 +112,18 @@ export function nodeList(key: string, value: string): Parsed<string[]> {
   return new Set(names).size === names.length ? { ok: names } : { error: msg.repeatedNode(key, value) };
 }
 
+/** An IPv4 address with its prefix length (vip = 10.0.0.100/24). */
+export function ipv4Prefix(key: string, value: string): Parsed<{ address: string; prefix: number }> {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) < 1 || Number(m[5]) > 32) return { error: msg.badVip(key, value) };
+  return { ok: { address: m.slice(1, 5).map(Number).join('.'), prefix: Number(m[5]) } };
+}
+
+/** A network interface name as the kernel accepts it (1-15 bytes, no / or space). */
+export function ifaceName(key: string, value: string): Parsed<string> {
+  return /^[A-Za-z0-9_.:@-]{1,15}$/.test(value) ? { ok: value } : { error: msg.badIface(key, value) };
+}
+
 /** Group names separated by commas and/or spaces. */
 export function groupList(key: string, value: string): Parsed<string[]> {
   const names = value.split(/[\s,]+/).filter(Boolean);

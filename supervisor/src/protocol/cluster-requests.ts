@@ -21,6 +21,8 @@ export interface ClusterStatus {
   groups: Array<{
     group: string; nodes: string[]; owner: string | null; roles: Record<string, ClusterRole>;
     replicas: Record<string, { id: string; storedAt: string; lagMs: number }>;
+    /** The group's virtual IP on this node: held here, or why not although it should be. */
+    vip: { address: string; held: boolean; problem: string | null } | null;
   }>;
 }
 
