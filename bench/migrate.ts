@@ -29,17 +29,25 @@ class PingingClient {
     this.loop = this.run();
   }
 
+  /** One answer; '' if the connection ended or nothing came within 10 s (failure says which). */
   private ask(): Promise<string> {
     return new Promise((resolve) => {
       let got = '';
+      const done = (answer: string, why?: string) => {
+        if (why) this.failure ||= why;
+        clearTimeout(timer);
+        this.sock.off('data', onData);
+        this.sock.off('close', onClose);
+        resolve(answer);
+      };
       const onData = (d: Buffer) => {
         got += d.toString();
-        if (got.endsWith('\r\n')) {
-          this.sock.off('data', onData);
-          resolve(got);
-        }
+        if (got.endsWith('\r\n')) done(got);
       };
+      const onClose = () => done('', 'connection closed');
+      const timer = setTimeout(() => done('', `no answer within 10 s to request ${this.n + 1}`), 10_000);
       this.sock.on('data', onData);
+      this.sock.once('close', onClose);
       this.sock.write(resp('INCR', 'bench:n'));
     });
   }
@@ -48,6 +56,7 @@ class PingingClient {
     while (!this.stopped && !this.failure) {
       const t0 = process.hrtime.bigint();
       const answer = await this.ask();
+      if (this.failure) break;
       this.worst = Math.max(this.worst, Number(process.hrtime.bigint() - t0) / 1e6);
       if (answer !== `:${++this.n}\r\n`) this.failure = `answer ${JSON.stringify(answer)} where :${this.n} was due`;
       await new Promise((r) => setTimeout(r, 1));

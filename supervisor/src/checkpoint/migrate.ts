@@ -26,13 +26,29 @@ import type { Restorer } from './restore.js';
 import { NetLock, liveConnections, lockPrefix, nftPath } from './net-lock.js';
 import { proveRecord } from '../link-up.js';
 import { signalProven } from '../proof.js';
-import { isRunning } from '../procfs.js';
+import { readFileSync } from 'node:fs';
 
-/** Resolves once every pid is dead (a zombie holds no socket) or gone, or when ended settles first. */
+/**
+ * Whether every thread of pid has exited, so none of its fds is open any
+ * more: gone, or a zombie leader alone. A leader is a zombie as soon as it
+ * exits itself, while its other threads may still be on their way out
+ * (unmapping the memory they share comes before closing the fds they share).
+ */
+function fdsReleased(pid: number): boolean {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return true;
+  }
+  return /^State:\s+[ZX]/m.test(status) && /^Threads:\s+1$/m.test(status);
+}
+
+/** Resolves once no pid holds an fd any more (their sockets are closed), or when ended settles first. */
 async function deadOrGone(pids: number[], ended: Promise<unknown>): Promise<void> {
   let settled = false;
   void ended.then(() => (settled = true), () => (settled = true));
-  while (!settled && pids.some(isRunning)) await new Promise((r) => setTimeout(r, 2));
+  while (!settled && !pids.every(fdsReleased)) await new Promise((r) => setTimeout(r, 2));
   await (settled ? ended : undefined);
 }
 
@@ -96,10 +112,9 @@ export class Migrator {
       });
       const replaced = group.programs.slice();
       let restored: RestoreAnswer;
-      let frozenMs: number;
+      let frozenMs = 0;
       try {
-        restored = await this.restorer.restore(name, ckpt.id, { netUnlock: (program) => lock.tableOf(program), replacing: true });
-        frozenMs = since();
+        restored = await this.restorer.restore(name, ckpt.id, { netUnlock: (program) => lock.tableOf(program), replacing: true, running: () => (frozenMs = since()) });
       } finally {
         // The old instance's runners have reported its end by now or soon: its programs give way to the restored ones.
         await old.ended?.catch((err: Error) => diag(`${name}: the end of the moved instance: ${err.message}`));

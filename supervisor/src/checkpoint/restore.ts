@@ -64,11 +64,12 @@ export class Restorer {
 
   /**
    * A move (migrate.ts) passes netUnlock, its network lock table for a
-   * program's durun-restore to lift (net-lock.ts), and replacing: its old
+   * program's durun-restore to lift (net-lock.ts), replacing: its old
    * instance is dead already, its runners still reporting the end, and the
-   * move drops those programs itself.
+   * move drops those programs itself; and running, told once every
+   * restored process has called home.
    */
-  async restore(name: string, from?: string, move?: { netUnlock: (program: number) => string | null; replacing: true }): Promise<RestoreAnswer> {
+  async restore(name: string, from?: string, move?: { netUnlock: (program: number) => string | null; replacing: true; running: () => void }): Promise<RestoreAnswer> {
     const { dir, manifest } = this.coord.find(name, from);
     verifyQuick(manifest);
     // The files' copies are checked before anything is stopped or written.
@@ -103,6 +104,8 @@ export class Restorer {
       }
       // a bad checksum need not wait for the restored processes to call home
       await Promise.race([this.allCalledHome(name, manifest, arrived), sums.then((bad) => (bad ? Promise.reject(bad) : new Promise<void>(() => {})))]);
+      // every process runs again; the images' checksums may take longer (the answer waits for them)
+      move?.running();
     } catch (err) {
       if (err === (await sums)) await this.stopAgain(name);
       throw err;
