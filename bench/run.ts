@@ -1,5 +1,5 @@
 // Runs the benchmarks and prints the results table for bench/README.md.
-// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle, checkpoint, scale, history, migrate)
+// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle, checkpoint, scale, history, migrate, cluster)
 import { launchOverhead } from './launch-overhead.js';
 import { forkExec } from './fork-exec.js';
 import { restartLatency } from './restart-latency.js';
@@ -7,6 +7,7 @@ import { idleFootprint } from './idle-footprint.js';
 import { checkpointBench } from './checkpoint.js';
 import { historyBench, scaleBench } from './scale.js';
 import { migrateBench } from './migrate.js';
+import { clusterFailoverBench } from './cluster-failover.js';
 import type { Row } from './lib.js';
 
 const all: Record<string, () => Row | Row[] | Promise<Row | Row[]>> = {
@@ -18,6 +19,7 @@ const all: Record<string, () => Row | Row[] | Promise<Row | Row[]>> = {
   scale: () => scaleBench(),
   history: () => historyBench(),
   migrate: () => migrateBench(),
+  cluster: () => clusterFailoverBench(),
 };
 
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(all);
