@@ -3,6 +3,7 @@
 // the primary node dies (its supervisor and programs SIGKILLed) its lease
 // ends, and the backup restores the group from its latest replicated
 // checkpoint: the program goes on counting from there, its state intact.
+// With failback = yes, the repaired primary gets it back with its state.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,13 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { clusterSkipReason, startCluster, type Cluster, type Node } from './helpers/cluster.js';
 import { durunSync, group } from './helpers/durun.js';
-import { compile, lastTick, ticks, waitTick } from './helpers/checkpoint.js';
+import { compile, lastTick, logMark, ticks, waitTick } from './helpers/checkpoint.js';
 import { removeTree } from './helpers/home.js';
 import { waitFor } from './helpers/wait.js';
 
 const skip = clusterSkipReason();
 let cluster: Cluster;
 let bin = '';
+let b: Node;
 
 test.after(async () => {
   await cluster?.cleanup();
@@ -37,10 +39,10 @@ test('checkpoints replicate to the backup; when the primary dies the backup rest
   const counter = compile('counter.c', 'counter', bin);
   cluster = await startCluster('durun-cl2-', 19403);
   const a = await cluster.start('a', 19420);
-  const b = await cluster.start('b', 19421);
+  b = await cluster.start('b', 19421);
   const policy = path.join(cluster.base, 'count.ini');
   // The counter's file is in the node's own data directory (one path on every node): it rolls back with the checkpoint.
-  writeFileSync(policy, `[group count]\ncommand = ${counter} ${path.join(cluster.data, 'count.out')} 50\nnodes = a, b\nautostart = yes\n`);
+  writeFileSync(policy, `[group count]\ncommand = ${counter} ${path.join(cluster.data, 'count.out')} 50\nnodes = a, b\nfailback = yes\nautostart = yes\n`);
   const up = durunSync(a.env, ['up', '-f', policy]);
   assert.is(up.code, 0, up.stderr);
   await waitTick(a.dir, 'count', 5);
@@ -72,6 +74,22 @@ test('checkpoints replicate to the backup; when the primary dies the backup rest
   const ev = JSON.parse(durunSync(b.env, ['events', '--json', '--group', 'count', '--type', 'recovery-step']).stdout) as { events: Array<{ reason: string; data?: { step?: string; from?: string } }> };
   assert.ok(ev.events.some((e) => e.data?.step === 'failover' && e.data.from === 'a' && e.reason.includes(second.id)), JSON.stringify(ev.events));
   console.log(`  node death to the group running on b: ${Date.now() - killedAt} ms (lease 2 s)`);
+});
+
+test('failback: the repaired primary gets its group back with the state it had on the backup', async () => {
+  if (skip) return;
+  await waitTick(b.dir, 'count', lastTick(b.dir, 'count') + 5);
+  const onA = logMark(path.join(cluster.base, 'a'), 'count');
+  const a = await cluster.start('a', 19420);
+  await waitFor('count back on a', () => group(a.env, 'count')?.state === 'running' && a.status().groups[0]?.owner === 'a', 30_000, 100);
+  await waitFor('count gone from b', () => group(b.env, 'count')?.state !== 'running', 10_000);
+  const lastOnB = lastTick(b.dir, 'count');
+  await waitTick(a.dir, 'count', lastOnB + 3, undefined, onA);
+  const back = ticks(a.dir, 'count', onA);
+  assert.equal(back.fails, [], 'the counter came home with its state intact');
+  assert.ok(back.ticks[0]!.n > 5 && back.ticks[0]!.n <= lastOnB + 1, `first tick back on a ${back.ticks[0]!.n}, last on b ${lastOnB}`);
+  const ev = JSON.parse(durunSync(b.env, ['events', '--json', '--group', 'count', '--type', 'recovery-step']).stdout) as { events: Array<{ data?: { step?: string; to?: string } }> };
+  assert.ok(ev.events.some((e) => e.data?.step === 'failback' && e.data.to === 'a'));
 });
 
 test.run();

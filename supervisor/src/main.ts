@@ -114,7 +114,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   // A move interrupted by our predecessor's death must not leave its clients' connections black-holed.
   liftLeftoverLocks(home).catch((err: Error) => diag(`leftover network locks: ${err.message}`));
   groups.resume();
-  startCluster(home, env, cluster, { registry, groups, ckpt, bus: health.bus, stop: (name) => (registry.group(name) ? clients.stop(registry.group(name)!) : Promise.resolve()), fence: (name) => fence(registry, lifecycle, name) });
+  startCluster(home, env, cluster, { home, registry, groups, ckpt, bus: health.bus, stop: (name) => (registry.group(name) ? clients.stop(registry.group(name)!) : Promise.resolve()), fence: (name) => fence(registry, lifecycle, name) }, lifecycle);
   const scanner = setInterval(() => {
     scanOnce(registry, lifecycle, server!.linkedPids(), {
       vanished: (group, rec) => procs.vanished(group, rec),

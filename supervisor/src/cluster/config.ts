@@ -30,6 +30,9 @@ export interface ClusterConfig {
 
 export class ClusterConfigError extends Error {}
 
+/** The shared policy as this node last applied it (in DURUN_HOME), so placement is known before the node joins again. */
+export const SHARED_POLICY_FILE = 'cluster-policy.json';
+
 const KEYS = ['name', 'node', 'endpoints', 'lease', 'secret_file', 'listen', 'advertise', 'etcd_ca', 'etcd_cert', 'etcd_key', 'etcd_user', 'etcd_password_file'] as const;
 
 export function clusterConfigFile(home: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -102,6 +102,8 @@ export async function replicate(to: { host: string; port: number }, identity: st
 /** Accepts checkpoint streams from the cluster's supervisors (TLS-PSK), into this node's checkpoint directories. */
 export class ReplicaServer {
   private readonly server: tls.Server;
+  /** Per group, the stream being received: one at a time per group (a second waits, then finds what the first stored). */
+  private readonly receiving = new Map<string, Promise<void>>();
   /** The PSK identity each connection gave (its node's name). */
   private readonly identities = new WeakMap<object, string>();
   /** Called after a checkpoint was committed here from a stream. */
@@ -136,9 +138,22 @@ export class ReplicaServer {
     if (offer === null) return;
     const group = offer.group;
     if (offer.op !== 'offer' || typeof group !== 'string' || !GROUP_NAME.test(group) || !Array.isArray(offer.chain)) throw new Error('the stream does not start with an offer');
+    const before = this.receiving.get(group) ?? Promise.resolve();
+    let done!: () => void;
+    const turn = new Promise<void>((resolve) => (done = resolve));
+    this.receiving.set(group, before.then(() => turn));
+    await before;
+    try {
+      await this.sync(s, reader, group, from, offer.chain as unknown[]);
+    } finally {
+      done();
+    }
+  }
+
+  private async sync(s: tls.TLSSocket, reader: StreamReader, group: string, from: string, chain: unknown[]): Promise<void> {
     const groupDir = this.groupDirOf(group);
     const held = new Set(listManifests(groupDir).map((c) => c.manifest.id));
-    send(s, { op: 'have', ids: (offer.chain as unknown[]).filter((id): id is string => typeof id === 'string' && held.has(id)) });
+    send(s, { op: 'have', ids: chain.filter((id): id is string => typeof id === 'string' && held.has(id)) });
     for (;;) {
       const head = await reader.line();
       if (head === null) break;
@@ -148,7 +163,7 @@ export class ReplicaServer {
       send(s, { op: 'stored', id });
       this.onStored(group, id, from);
     }
-    prune(groupDir, offer.chain as string[]);
+    prune(groupDir, chain.filter((id): id is string => typeof id === 'string'));
   }
 
   private async receive(reader: StreamReader, group: string, groupDir: string, id: string, files: Array<{ name: string; size: number }>, manifestBytes: number): Promise<void> {

@@ -7,7 +7,6 @@
 // replication to the backups (replication.ts), failover when an owner's
 // lease ends, and events fanned out (`events/NODE`).
 import type { Lease } from 'etcd3';
-import type { ClusterConfig } from './config.js';
 import { ClusterStore, type Change, type NodeInfo } from './store.js';
 import { Membership } from './membership.js';
 import { roles, successor } from './placement.js';
@@ -21,6 +20,9 @@ import type { DurunEvent } from '../protocol/events.js';
 import type { SourceText } from '../policy/types.js';
 import type { ClusterStatus, ClusterEvent } from '../protocol/cluster-requests.js';
 import { diag } from '../diag.js';
+import { writeJsonAtomic } from '../persist.js';
+import path from 'node:path';
+import { SHARED_POLICY_FILE, type ClusterConfig } from './config.js';
 
 /** Events of every node kept for `durun cluster events`. */
 const RECENT_EVENTS = 200;
@@ -28,6 +30,7 @@ const RECENT_EVENTS = 200;
 const VIP_EVERY_MS = 500;
 
 export interface ClusterDeps {
+  home: string;
   registry: Registry;
   groups: PolicyManager;
   ckpt: CheckpointService;
@@ -39,6 +42,9 @@ export interface ClusterDeps {
 }
 
 interface Replica { id: string; storedAt: string; lagMs: number }
+
+/** HOST:PORT as a node announces its replication address. */
+const hostPort = (address: string) => ({ host: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)) });
 
 export class ClusterService implements PolicySharing {
   private membership!: Membership;
@@ -100,9 +106,6 @@ export class ClusterService implements PolicySharing {
   }
 
   private async joined(lease: Lease): Promise<void> {
-    const info: NodeInfo = { node: this.cfg.node, address: `${this.cfg.advertise.host}:${this.cfg.advertise.port}`, pid: process.pid, since: new Date().toISOString(), lease: this.membership.leaseId ?? '' };
-    await this.store.put(`nodes/${this.cfg.node}`, JSON.stringify(info), lease);
-    await this.campaign();
     // Groups running here that we own from an earlier lease are bound to this one; one someone else took meanwhile is fenced.
     for (const g of this.placedSpecs()) {
       if (!this.runsHere(g.name)) continue;
@@ -114,6 +117,10 @@ export class ClusterService implements PolicySharing {
     }
     const shared = this.store.get('policy');
     if (shared) await this.applyShared(shared);
+    // Announced only now: a node that hands a group back to us (failback) finds us knowing the policy.
+    const info: NodeInfo = { node: this.cfg.node, address: `${this.cfg.advertise.host}:${this.cfg.advertise.port}`, pid: process.pid, since: new Date().toISOString(), lease: this.membership.leaseId ?? '' };
+    await this.store.put(`nodes/${this.cfg.node}`, JSON.stringify(info), lease);
+    await this.campaign();
     // This node is the primary of groups no one runs: they start here (autostart only on the primary).
     const home = this.placedSpecs().filter((g) => g.autostart && g.nodes[0] === this.cfg.node && !this.owner(g.name) && !this.runsHere(g.name)).map((g) => g.name);
     for (const name of await this.placed(home)) await this.deps.groups.startPlaced(name).catch((err: Error) => diag(`cluster: starting ${name} on its primary: ${err.message}`));
@@ -144,6 +151,11 @@ export class ClusterService implements PolicySharing {
       if (g.vip && this.owner(g.name) === this.cfg.node && this.runsHere(g.name)) want.set(g.name, g.vip);
     }
     return want;
+  }
+
+  /** This node owns the group, as a member with a live lease. */
+  ownsHere(group: string): boolean {
+    return this.membership.state === 'member' && this.owner(group) === this.cfg.node;
   }
 
   private runsHere(group: string): boolean {
@@ -189,6 +201,7 @@ export class ClusterService implements PolicySharing {
   private async applyShared(value: string): Promise<void> {
     const texts = (JSON.parse(value) as { texts: SourceText[] }).texts;
     const r = await this.deps.groups.applyShared(texts);
+    writeJsonAtomic(path.join(this.deps.home, SHARED_POLICY_FILE), texts, true);
     if (r) diag(`cluster: shared policy applied: added [${r.added}] removed [${r.removed}] restarted [${r.restarted}] updated [${r.updated}]`);
   }
 
@@ -200,6 +213,7 @@ export class ClusterService implements PolicySharing {
     else if (c.key === 'master' && c.value === null) void this.campaign().catch(fail('master campaign'));
     else if (c.key.startsWith('owners/') && c.value === null) void this.ownerGone(c.key.slice('owners/'.length), c.prev).catch(fail(`taking over ${c.key.slice(7)}`));
     else if (c.key.startsWith('events/') && c.value !== null) this.remember(c.key.slice('events/'.length), c.value);
+    else if (c.key.startsWith('nodes/') && c.value !== null && c.prev === null) this.nodeCame(c.key.slice('nodes/'.length));
   }
 
   private remember(node: string, value: string): void {
@@ -219,13 +233,15 @@ export class ClusterService implements PolicySharing {
   private async ownerGone(group: string, prev: string | null): Promise<void> {
     const g = this.deps.groups.spec(group);
     if (!g || !g.nodes.includes(this.cfg.node) || prev === this.cfg.node || prev === null) return;
-    const next = successor(g.nodes, prev, this.live());
+    // A planned hand-over names its target; a lost owner is followed by the next live node in order.
+    const next = this.store.get(`handover/${group}`) ?? successor(g.nodes, prev, this.live());
     if (next !== this.cfg.node) return;
     const lease = this.membership.lease;
     if (!lease || this.membership.state !== 'member' || this.takingOver.has(group) || this.closing) return;
     if ((await this.store.claim(`owners/${group}`, this.cfg.node, lease)) !== this.cfg.node) return;
     this.takingOver.add(group);
     const started = Date.now();
+    await this.store.release(`handover/${group}`, this.cfg.node);
     try {
       const why = this.deps.ckpt.restorer.unavailable(group);
       let how: string;
@@ -244,6 +260,32 @@ export class ClusterService implements PolicySharing {
     } finally {
       this.takingOver.delete(group);
     }
+  }
+
+  /** A node joined: groups with failback = yes whose primary it is go home from here, with their state. */
+  private nodeCame(node: string): void {
+    for (const g of this.placedSpecs()) {
+      if (!g.failback || g.nodes[0] !== node || node === this.cfg.node || !this.ownsHere(g.name) || !this.runsHere(g.name) || this.takingOver.has(g.name)) continue;
+      this.takingOver.add(g.name);
+      void this.handBack(g.name, node)
+        .catch((err: Error) => diag(`cluster: handing ${g.name} back to ${node}: ${err.message}; it stays here`))
+        .finally(() => this.takingOver.delete(g.name));
+    }
+  }
+
+  /** Checkpoint, stream the chain to the primary, stop here, and release the group to it (it restores from what it just got). */
+  private async handBack(group: string, to: string): Promise<void> {
+    const info = this.store.get(`nodes/${to}`);
+    if (!info) throw new Error(`node ${to} left again`);
+    const address = (JSON.parse(info) as NodeInfo).address;
+    const began = Date.now();
+    const ckpt = await this.deps.ckpt.coord.checkpoint(group);
+    const r = await replicate(hostPort(address), this.cfg.node, this.cfg.secret, group, this.deps.ckpt.coord.trustedGroupDir(group));
+    if (r?.id !== ckpt.id) throw new Error(`node ${to} did not get checkpoint ${ckpt.id}`);
+    await this.store.put(`handover/${group}`, to);
+    await this.deps.stop(group);
+    if (!(await this.store.release(`owners/${group}`, this.cfg.node))) throw new Error(`${group} was no longer owned by ${this.cfg.node}`);
+    this.deps.bus.emit({ type: 'recovery-step', group, pid: null, reason: `failback: handed to its primary ${to} with checkpoint ${ckpt.id} (${Date.now() - began} ms)`, data: { step: 'failback', to, checkpoint: ckpt.id } });
   }
 
   /** Why the ladder's failover step cannot be taken for a group, or null. */
@@ -286,10 +328,9 @@ export class ClusterService implements PolicySharing {
     for (const target of g.nodes) {
       const info = nodes.get(target);
       if (target === this.cfg.node || !info) continue;
-      const [host, port] = [info.address.slice(0, info.address.lastIndexOf(':')), Number(info.address.slice(info.address.lastIndexOf(':') + 1))];
       const began = Date.now();
       try {
-        const r = await replicate({ host, port }, this.cfg.node, this.cfg.secret, group, dir);
+        const r = await replicate(hostPort(info.address), this.cfg.node, this.cfg.secret, group, dir);
         if (!r) continue;
         const replica: Replica = { id: r.id, storedAt: new Date().toISOString(), lagMs: Date.now() - began };
         await this.store.put(`replicas/${group}/${target}`, JSON.stringify(replica));

@@ -50,6 +50,7 @@ const KEYS: Record<string, Setter> = {
   'state.destination': (g, val, key) => set(v.destination(key, val), (d) => (g.state.destination = d)),
   'standby-of': (g, val, key) => set(v.groupName(key, val), (n) => (g.state.standbyOf = n)),
   nodes: (g, val, key) => set(v.nodeList(key, val), (l) => (g.nodes = l)),
+  failback: (g, val, key) => set(v.bool(key, val), (b) => (g.failback = b)),
   vip: (g, val, key) => set(v.ipv4Prefix(key, val), (a) => (g.vip = { ...a, dev: g.vip?.dev ?? '' })),
   'vip.dev': (g, val, key) => set(v.ifaceName(key, val), (dev) => (g.vip = { address: g.vip?.address ?? '', prefix: g.vip?.prefix ?? 32, dev })),
 };
@@ -80,7 +81,7 @@ function emptyGroup(file: string, section: Section, name: string): GroupPolicy {
     restart: 'on-crash', backoffMs: DEFAULTS.backoffMs, backoffMaxMs: DEFAULTS.backoffMaxMs, maxRestarts: DEFAULTS.maxRestarts,
     restartWindowMs: DEFAULTS.restartWindowMs, autostart: false,
     health: parseGroupHealth(name, [], file).config, checkpoint: { intervalMs: null, keep: DEFAULTS.checkpointKeep, dir: null, files: [] },
-    state: { destination: null, standbyOf: null }, nodes: [], vip: null,
+    state: { destination: null, standbyOf: null }, nodes: [], failback: false, vip: null,
   };
 }
 

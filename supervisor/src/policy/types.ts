@@ -69,6 +69,8 @@ export interface GroupPolicy {
   state: StatePolicy;
   /** nodes = PRIMARY, BACKUP...: where the group runs in cluster mode (supervisor/src/cluster/); empty: every node on its own. */
   nodes: string[];
+  /** failback = yes: when the primary (first of nodes) is back, the node running the group hands it home with its state. */
+  failback: boolean;
   /** vip = ADDRESS/PREFIX with vip.dev = IFACE: the group's virtual IP, held by the node that runs it (cluster mode). */
   vip: { address: string; prefix: number; dev: string } | null;
 }
