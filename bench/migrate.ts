@@ -6,14 +6,11 @@
 // each one's slowest answer being the freeze the client saw. Every answer
 // must be the next count on the same connection, or the run fails.
 import { execa } from 'execa';
-import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { DURUN, benchHome, fmt, median, run, type Row } from './lib.js';
+import type net from 'node:net';
+import { DURUN, benchHome, fmt, median, type Row } from './lib.js';
+import { connect, resp, startRedis } from './redis.js';
 
 const PORT = 19031;
-const resp = (...a: string[]) => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
 
 /** One connection, one INCR in flight, every ms; worstSince() is the slowest answer since a mark. */
 class PingingClient {
@@ -77,42 +74,14 @@ class PingingClient {
   }
 }
 
-function connect(): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.createConnection(PORT, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-async function populate(mib: number): Promise<void> {
-  const s = await connect();
-  const keys = Math.round((mib * 1024 * 1024) / 1100); // ~1 KiB values plus redis's own per-key cost
-  await new Promise<void>((resolve, reject) => {
-    s.once('data', (d: Buffer) => (d.toString().startsWith('+OK') ? resolve() : reject(new Error(`DEBUG POPULATE: ${d.toString().trim()}`))));
-    s.write(resp('DEBUG', 'POPULATE', String(keys), 'bench', '1000'));
-  });
-  s.destroy();
-}
-
 export async function migrateBench(moves = 5, mib = Number(process.env.DURUN_BENCH_MIGRATE_MIB) || 256): Promise<Row[]> {
   if (process.getuid?.() !== 0) throw new Error('the live-move benchmark needs root (TCP_REPAIR)');
   const home = benchHome();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'durun-bench-redis-'));
+  let redis: { stop(): void } | null = null;
   let client: PingingClient | null = null;
   try {
-    run(home.env, [DURUN, '--detach', '--restart', 'never', '--group', 'moved', '--', 'redis-server', '--port', String(PORT), '--save', '', '--appendonly', 'no',
-      '--dir', dir, '--enable-debug-command', 'yes']);
-    for (let i = 0; ; i++) {
-      try {
-        (await connect()).destroy();
-        break;
-      } catch (err) {
-        if (i > 200) throw err;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
-    await populate(mib);
-    client = new PingingClient(await connect());
+    redis = await startRedis(home, 'moved', PORT, mib);
+    client = new PingingClient(await connect(PORT));
     const baseline: number[] = [];
     const frozen: number[] = [];
     const cli: number[] = [];
@@ -139,6 +108,6 @@ export async function migrateBench(moves = 5, mib = Number(process.env.DURUN_BEN
   } finally {
     await client?.stop();
     home.close();
-    rmSync(dir, { recursive: true, force: true });
+    redis?.stop();
   }
 }

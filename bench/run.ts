@@ -1,5 +1,5 @@
 // Runs the benchmarks and prints the results table for bench/README.md.
-// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle, checkpoint, scale, history, migrate, cluster)
+// Usage: npm run bench [-- NAME...]   (names: launch, forkexec, restart, idle, checkpoint, scale, history, migrate, redis-restore, cluster)
 import { launchOverhead } from './launch-overhead.js';
 import { forkExec } from './fork-exec.js';
 import { restartLatency } from './restart-latency.js';
@@ -7,6 +7,7 @@ import { idleFootprint } from './idle-footprint.js';
 import { checkpointBench } from './checkpoint.js';
 import { historyBench, scaleBench } from './scale.js';
 import { migrateBench } from './migrate.js';
+import { redisRestoreBench } from './redis-restore.js';
 import { clusterFailoverBench } from './cluster-failover.js';
 import type { Row } from './lib.js';
 
@@ -19,6 +20,7 @@ const all: Record<string, () => Row | Row[] | Promise<Row | Row[]>> = {
   scale: () => scaleBench(),
   history: () => historyBench(),
   migrate: () => migrateBench(),
+  'redis-restore': () => redisRestoreBench(),
   cluster: () => clusterFailoverBench(),
 };
 
