@@ -21,8 +21,9 @@ static void handler(int sig, siginfo_t *info, void *ctx)
 {
 	int saved = errno;
 	fork_child_catch_up();
-	/* A checkpoint request (ckpt.c) waits on the link; else call home. */
-	if (!ckpt_on_signal(sig, info, ctx) && !exit_reported() && link_reopen() == 0)
+	/* A checkpoint request (ckpt.c) waits on the link; else call home (a
+	 * lazy image or a silent fork child registers as it would have). */
+	if (!ckpt_on_signal(sig, info, ctx) && !exit_reported() && !link_register_pending() && link_reopen() == 0)
 		link_hello("callhome", 0);
 	errno = saved;
 }

@@ -14,6 +14,7 @@
 #define DURUN_ENV_EXEC_COUNT "DURUN_EXEC_COUNT" /* execs since the program's root started */
 #define DURUN_ENV_LIB        "DURUN_LIB"        /* absolute path of libdurun.so */
 #define DURUN_ENV_SIGNAL     "DURUN_SIGNAL"     /* call-home signal number */
+#define DURUN_ENV_LAZY       "DURUN_LAZY"       /* this image was announced by its exec: register only when needed */
 #define DURUN_ENV_FAULT      "DURUN_FAULT"      /* fault injection (tests only) */
 
 #define DURUN_SOCK_NAME      "supervisor.sock"

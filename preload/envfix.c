@@ -24,7 +24,8 @@ static int is_ours(const char *e)
 	for (int i = 0; i < SV_COUNT; i++)
 		if (has_name(e, conf.var[i].name, conf.var[i].name_len))
 			return 1;
-	return has_name(e, DURUN_ENV_EXEC_COUNT, sizeof DURUN_ENV_EXEC_COUNT - 1);
+	return has_name(e, DURUN_ENV_EXEC_COUNT, sizeof DURUN_ENV_EXEC_COUNT - 1) ||
+	       has_name(e, DURUN_ENV_LAZY, sizeof DURUN_ENV_LAZY - 1);
 }
 
 /* envp names another supervisor, group, program or instance (a nested
@@ -75,7 +76,7 @@ size_t env_slots(char *const envp[])
 	size_t n = 0;
 	while (envp && envp[n])
 		n++;
-	return n + SV_COUNT + 3;
+	return n + SV_COUNT + 4; /* ours, the count, LD_PRELOAD, the lazy mark, NULL */
 }
 
 size_t env_preload_len(char *const envp[])
@@ -147,4 +148,36 @@ char **env_repair(char *const envp[], char **out, char *count_buf, char *preload
 		out[k++] = build_preload(preload_buf, lib, NULL);
 	out[k] = NULL;
 	return out;
+}
+
+#define LAZY_ENTRY DURUN_ENV_LAZY "=1"
+
+int env_is_ours(char **env)
+{
+	for (size_t k = 0; env[k]; k++)
+		if (env[k] == conf.var[SV_SOCK].entry)
+			return 1;
+	return 0;
+}
+
+void env_mark_lazy(char **env)
+{
+	size_t k = 0;
+	while (env[k])
+		k++;
+	env[k] = (char *)LAZY_ENTRY;
+	env[k + 1] = NULL;
+}
+
+int env_take_lazy(char **envp)
+{
+	for (size_t i = 0; envp && envp[i]; i++) {
+		if (!starts_with(envp[i], LAZY_ENTRY, sizeof LAZY_ENTRY))
+			continue;
+		/* Shift the rest down over it (the array is on our stack). */
+		for (; envp[i]; i++)
+			envp[i] = envp[i + 1];
+		return 1;
+	}
+	return 0;
 }

@@ -46,10 +46,27 @@ static const char *fd_path(char *out, size_t cap, int dirfd, const char *path)
 /* The exec message. Apart, so the PATH_MAX buffer of execveat/fexecve is
  * not part of every exec's stack frame (each stack page a fork child writes
  * is a copy-on-write fault). */
-__attribute__((noinline)) static void announce_by_fd(int dirfd, const char *path, char *const argv[])
+__attribute__((noinline)) static void report_by_fd(int dirfd, const char *path, char *const argv[])
 {
 	char shown[PATH_MAX];
 	msg_exec(fd_path(shown, sizeof shown, dirfd, path), argv);
+}
+
+__attribute__((noinline)) static int announce_by_fd(int dirfd, const char *path, char *const argv[])
+{
+	char shown[PATH_MAX];
+	return msg_exec_announce(fd_path(shown, sizeof shown, dirfd, path), argv);
+}
+
+/* The new image's end will be reported by its parent's `reaped`: SIGCHLD
+ * is not ignored (nor SA_NOCLDWAIT) here, which a fork child inherits from
+ * its parent. The raw call: the kernel's sigaction, no libc page. */
+static int reaped_by_parent(void)
+{
+	struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } ka;
+	if (sys4(SYS_rt_sigaction, SIGCHLD, 0, (long)&ka, 8) != 0)
+		return 0;
+	return ka.handler != (void *)SIG_IGN && !(ka.flags & SA_NOCLDWAIT);
 }
 
 static int exec_common(enum how how, int dirfd, const char *path, char *const argv[],
@@ -63,12 +80,21 @@ static int exec_common(enum how how, int dirfd, const char *path, char *const ar
 		}
 	}
 	ENV_REPAIRED(env, envp);
-	/* A fork child that has not registered says nothing: the new image
-	 * registers itself, and an image that cannot (static, setuid) is found
-	 * in /proc by the supervisor, which knows the child from the parent. */
+	/* A fork child that has not registered announces the exec on the copy
+	 * of its parent's link it kept, and the new image starts lazy: it
+	 * registers only when it must speak (ARCHITECTURE.md, role `proc`). If
+	 * it cannot (no copy, a long argv, a parent that lets the kernel reap
+	 * its children so no `reaped` would tell the end), it says nothing and
+	 * the new image registers itself; an image that cannot (static,
+	 * setuid) is found in /proc by the supervisor, which knows the child
+	 * from the parent. */
 	int quiet = link_deferred();
-	if (!quiet && how == BY_FD)
-		announce_by_fd(dirfd, path, argv);
+	int announced = quiet && env_is_ours(env) && reaped_by_parent() &&
+			(how == BY_FD ? announce_by_fd(dirfd, path, argv) : msg_exec_announce(path, argv)) == 0;
+	if (announced)
+		env_mark_lazy(env);
+	else if (!quiet && how == BY_FD)
+		report_by_fd(dirfd, path, argv);
 	else if (!quiet)
 		msg_exec(path, argv);
 	if (conf.signo > 0)
@@ -81,7 +107,9 @@ static int exec_common(enum how how, int dirfd, const char *path, char *const ar
 	int err = errno;
 	if (conf.signo > 0)
 		callhome_hold(0);
-	if (!quiet)
+	if (announced)
+		msg_exec_failed_announced(err);
+	else if (!quiet)
 		msg_exec_failed(err);
 	errno = err;
 	return -1;

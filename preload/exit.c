@@ -12,7 +12,8 @@ static _Atomic pid_t reported;
 
 static void report(int status)
 {
-	if (!conf.active)
+	/* A lazy image that never spoke: its parent's `reaped` tells its end. */
+	if (!conf.active || atomic_load(&conf.lazy_image))
 		return;
 	pid_t me = durun_getpid();
 	if (atomic_exchange(&reported, me) == me)

@@ -22,8 +22,20 @@ static int is_link(int fd)
 	return fd >= 3 && fd == link_fd();
 }
 
+/* A silent fork child's copy of its parent's link is not the program's
+ * either: a close of it, a range over it or a dup2/dup3 onto its number
+ * first really closes it (it only serves to announce an exec), so nothing
+ * is ever sent into a number the program reuses. */
+static void drop_inherited_in(unsigned first, unsigned last)
+{
+	int fd = link_inherited_fd();
+	if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
+		link_drop_inherited();
+}
+
 DURUN_EXPORT int close(int fd)
 {
+	drop_inherited_in((unsigned)fd, (unsigned)fd);
 	if (!is_link(fd))
 		return REAL(close)(fd);
 	if (atomic_exchange(&pretend_closed, fd) == fd) {
@@ -35,6 +47,8 @@ DURUN_EXPORT int close(int fd)
 
 DURUN_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		drop_inherited_in(first, last);
 	int l = link_fd();
 	/* CLOSE_RANGE_CLOEXEC only marks fds; the link is close-on-exec anyway. */
 	if (l < 0 || (unsigned)l < first || (unsigned)l > last || (flags & CLOSE_RANGE_CLOEXEC))
@@ -55,6 +69,7 @@ DURUN_EXPORT int close_range(unsigned first, unsigned last, int flags)
 
 DURUN_EXPORT void closefrom(int lowfd)
 {
+	drop_inherited_in((unsigned)lowfd, ~0U);
 	int l = link_fd();
 	if (l < 0 || l < lowfd) {
 		REAL(closefrom)(lowfd);
@@ -72,6 +87,7 @@ DURUN_EXPORT void closefrom(int lowfd)
  * of the link is still at newfd: close it, the number must look free. */
 static int guarded_dup(int oldfd, int newfd, int flags, int three)
 {
+	drop_inherited_in((unsigned)newfd, (unsigned)newfd);
 	int moving = is_link(newfd) && oldfd != newfd;
 	if (moving) {
 		int saved = errno;

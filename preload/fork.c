@@ -39,6 +39,7 @@ void fork_child(void)
 	conf.pid = durun_getpid();
 	conf.started_ms = now_ms();
 	atomic_store(&conf.lazy_parent, 0);
+	link_drop_inherited();
 	/* Even when the supervisor is unreachable, link_reopen drops the
 	 * parent's copy. */
 	if (link_reopen() == 0)

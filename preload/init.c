@@ -1,6 +1,7 @@
 /* The constructor: resolve the real functions, read our identity, and when
  * DURUN_SOCK is set, register (hello reason "load") and arm the exit report
- * and the call-home signal. Without DURUN_SOCK the library stays inert: every
+ * and the call-home signal; a lazy image (DURUN_LAZY, set by the exec that
+ * announced it) registers later, when it must speak. Without DURUN_SOCK the library stays inert: every
  * interposed call passes straight through. Never waits for the supervisor:
  * registration costs one connect and one send. */
 #include "preload.h"
@@ -14,10 +15,14 @@ __attribute__((constructor)) static void durun_init(int argc, char **argv, char 
 	real_resolve();
 	conf_load(argc, argv, envp);
 	if (conf.active) {
+		int lazy = env_take_lazy(envp);
 		callhome_install();
 		exit_install();
 		fork_install();
-		if (link_reopen() == 0)
+		/* Announced by the exec: registers when it must speak. */
+		if (lazy)
+			atomic_store(&conf.lazy_image, 1);
+		else if (link_reopen() == 0)
 			link_hello("load", 0);
 	}
 	errno = saved;

@@ -19,6 +19,10 @@
 #include <unistd.h>
 
 static _Atomic int link_cur = -1;
+/* A silent fork child's copy of its parent's link, kept (never read) only
+ * to announce an exec on it; closed when the child registers, and by the
+ * kernel at exec (close-on-exec). -1: none. */
+static _Atomic int inherited = -1;
 
 int link_fd(void)
 {
@@ -98,33 +102,62 @@ static void send_now(const char *line, size_t len)
 
 void link_defer(pid_t parent)
 {
-	link_replace(-1);
+	/* A child forked by a silent child gets no copy: its parent's link
+	 * is not open yet, and the grandparent's would not prove it. */
+	int older = atomic_exchange(&inherited, atomic_exchange(&link_cur, -1));
+	if (older >= 0)
+		sys1(SYS_close, older);
 	atomic_store_explicit(&conf.lazy_parent, parent, memory_order_relaxed);
 }
 
-/* A deferred fork child registers now, as its parent's child. Two threads
- * (or a signal handler) racing here may both connect: the later link
- * replaces the earlier, and the supervisor takes the second hello for the
- * same process. */
-static void register_deferred(void)
+void link_drop_inherited(void)
+{
+	int fd = atomic_exchange(&inherited, -1);
+	if (fd >= 0)
+		sys1(SYS_close, fd);
+}
+
+int link_inherited_fd(void)
+{
+	return atomic_load_explicit(&inherited, memory_order_relaxed);
+}
+
+int link_announce(const char *line, size_t len)
+{
+	int fd = atomic_load(&inherited);
+	struct wbuf b = { (char *)line, len, len, 0 };
+	return fd >= 0 && wire_send(fd, &b) == 0 ? 0 : -1;
+}
+
+/* A deferred fork child (hello "fork", as its parent's child) or a lazy
+ * image (hello "load", as it would have said at load) registers now. Two
+ * threads (or a signal handler) racing here may both connect: the later
+ * link replaces the earlier, and the supervisor takes the second hello for
+ * the same process. */
+int link_register_pending(void)
 {
 	pid_t parent = atomic_load(&conf.lazy_parent);
-	if (!parent)
-		return;
+	int lazy = atomic_load(&conf.lazy_image);
+	if (!parent && !lazy)
+		return 0;
 	int saved = errno;
-	conf.started_ms = now_ms();
+	link_drop_inherited();
+	if (parent)
+		conf.started_ms = now_ms();
 	if (link_reopen() == 0)
-		link_hello("fork", parent);
+		link_hello(parent ? "fork" : "load", parent);
 	atomic_compare_exchange_strong(&conf.lazy_parent, &parent, 0);
+	atomic_store(&conf.lazy_image, 0);
 	errno = saved;
+	return 1;
 }
 
 void link_send(pid_t pid, const char *line, size_t len)
 {
 	if (pid != conf.pid)
 		fork_child();
-	else if (link_deferred())
-		register_deferred();
+	else
+		link_register_pending();
 	send_now(line, len);
 }
 
@@ -178,9 +211,13 @@ void link_hello(const char *reason, pid_t ppid)
 	wb_strv(&b, "argv", conf.argv, 32);
 	if (wb_end(&b) != 0)
 		return;
-	/* Registered now, whatever the reason: no longer a deferred fork child. */
+	/* Registered now, whatever the reason: no longer a deferred fork child
+	 * nor a lazy image. */
 	if (link_deferred())
 		atomic_store(&conf.lazy_parent, 0);
+	if (atomic_load_explicit(&conf.lazy_image, memory_order_relaxed))
+		atomic_store(&conf.lazy_image, 0);
+	link_drop_inherited();
 	if (pid != conf.pid)
 		conf.pid = pid; /* a fork nobody saw, found by a signal handler's hello */
 	send_now(b.mem, b.len);

@@ -69,3 +69,37 @@ void msg_exec(const char *path, char *const argv[])
 	send_built(pid, &b);
 	errno = saved;
 }
+
+int msg_exec_announce(const char *path, char *const argv[])
+{
+	int saved = errno;
+	size_t need = 192 + wb_escaped_len(path ? path : "");
+	for (size_t i = 0; argv && argv[i] && need <= DURUN_ANNOUNCE_MAX; i++)
+		need += wb_escaped_len(argv[i]) + 1;
+	if (need > DURUN_ANNOUNCE_MAX)
+		return -1; /* a long argv: the new image registers itself, with all of it */
+	char mem[need];
+	struct wbuf b;
+	wb_init(&b, mem, need);
+	wb_begin(&b, "exec");
+	wb_int(&b, "pid", durun_getpid());
+	wb_str(&b, "path", path);
+	wb_int(&b, "execCount", conf.exec_count + 1);
+	wb_bool(&b, "lazy", 1);
+	wb_strv(&b, "argv", argv, 0);
+	int rc = wb_end(&b) == 0 ? link_announce(b.mem, b.len) : -1;
+	errno = saved;
+	return rc;
+}
+
+void msg_exec_failed_announced(int err)
+{
+	char mem[128];
+	struct wbuf b;
+	wb_init(&b, mem, sizeof mem);
+	wb_begin(&b, "exec-failed");
+	wb_int(&b, "pid", durun_getpid());
+	wb_int(&b, "errno", err);
+	if (wb_end(&b) == 0)
+		link_announce(b.mem, b.len);
+}

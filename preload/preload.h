@@ -57,6 +57,23 @@ static inline long sys1(long nr, long a1)
 	return r;
 #endif
 }
+/* The same with four arguments. */
+static inline long sys4(long nr, long a1, long a2, long a3, long a4)
+{
+#if defined(__x86_64__)
+	long r;
+	register long r10 __asm__("r10") = a4;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10) : "rcx", "r11", "memory");
+	return r;
+#else
+	int saved = errno;
+	long r = syscall(nr, a1, a2, a3, a4);
+	if (r < 0)
+		r = -errno;
+	errno = saved;
+	return r;
+#endif
+}
 /* Cannot fail. */
 #define durun_getpid() ((pid_t)sys1(SYS_getpid, 0))
 #define durun_getppid() ((pid_t)sys1(SYS_getppid, 0))
@@ -102,6 +119,10 @@ struct conf {
 	 * pid of that parent. Such a child has no link of its own until it has
 	 * something to say; link_send opens it then (hello reason "fork"). */
 	_Atomic pid_t lazy_parent;
+	/* Non-zero in a lazy image: the fork child that exec'd it announced it
+	 * on its parent's link (`exec`), so it has not registered; link_send and
+	 * the call-home signal register it (hello "load") when it must speak. */
+	_Atomic int lazy_image;
 	long long started_ms;  /* when this process (image, or fork child) began */
 	int argc;
 	char **argv;           /* main's argv, as glibc passed it to the constructor */
@@ -171,9 +192,20 @@ int link_move_off(int fd);
  * fork nobody saw: the child registers first; so does a fork child whose
  * registration was deferred (link_defer). */
 void link_send(pid_t pid, const char *line, size_t len);
-/* In a fork child its parent reports: drop the inherited copy of the
- * parent's link and register only when there is something to send. */
+/* In a fork child its parent reports: set the inherited copy of the
+ * parent's link aside (only an exec is announced on it) and register only
+ * when there is something to send. */
 void link_defer(pid_t parent);
+/* Closes that inherited copy, if any. */
+void link_drop_inherited(void);
+/* The inherited copy's number, or -1. */
+int link_inherited_fd(void);
+/* Sends one line on the inherited copy: 0, or -1 when there is none or the
+ * send failed. */
+int link_announce(const char *line, size_t len);
+/* A deferred fork child or a lazy image registers now (hello "fork" or
+ * "load"); returns 1 if it was one of them, 0 if already registered. */
+int link_register_pending(void);
 /* This process is such a child and has not registered yet. */
 static inline int link_deferred(void)
 {
@@ -202,6 +234,15 @@ void msg_exit(int status);
 void msg_fork(pid_t child);
 void msg_reaped(pid_t child, int is_signal, int value);
 void msg_exec(const char *path, char *const argv[]);
+/* A silent fork child announces its exec on its parent's link, so the new
+ * image can start lazy. 0 when sent (one atomic send of at most
+ * DURUN_ANNOUNCE_MAX bytes), -1 when the new image must register itself. */
+int msg_exec_announce(const char *path, char *const argv[]);
+/* exec-failed for an announced exec, on the same link. */
+void msg_exec_failed_announced(int err);
+/* The longest announce line: small enough to be one skb, so the lines of
+ * the parent and its children on the shared link never interleave. */
+#define DURUN_ANNOUNCE_MAX 4096
 void msg_exec_failed(int err);
 
 /* ---- envfix.c ---- */
@@ -223,7 +264,15 @@ char **env_repair(char *const envp[], char **out, char *count_buf, char *preload
 	char *name##_slots[env_slots(envp)];                        \
 	char name##_count[48];                                      \
 	char name##_preload[env_preload_len(envp)];                 \
-	char *const *name = env_repair(envp, name##_slots, name##_count, name##_preload)
+	char **name = env_repair(envp, name##_slots, name##_count, name##_preload)
+/* The repaired environment is this program's (not a nested runner's). */
+int env_is_ours(char **env);
+/* Marks a repaired environment (one free slot is kept for it) for a lazy
+ * image: DURUN_LAZY=1 before the terminating NULL. */
+void env_mark_lazy(char **env);
+/* The constructor of a lazy image: 1 when envp carries the mark, which is
+ * removed from it in place (the program and its children never see it). */
+int env_take_lazy(char **envp);
 
 /* ---- callhome.c ---- */
 

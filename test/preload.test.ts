@@ -122,6 +122,9 @@ function output(child: ChildProcess): () => string {
 const argvIs = (m: Msg, ...argv: string[]): boolean => JSON.stringify(m.argv) === JSON.stringify(argv);
 const hello = (reason: string, ...argv: string[]) => (m: Msg): boolean =>
   m.op === 'hello' && m.reason === reason && argvIs(m, ...argv);
+/** A silent fork child's exec, announced on its parent's link: the new image starts lazy. */
+const announced = (...argv: string[]) => (m: Msg): boolean =>
+  m.op === 'exec' && m.lazy === true && argvIs(m, ...argv);
 
 /** Every process still carrying this test's DURUN_SOCK, registered or not
  * (a static binary never registers). */
@@ -202,20 +205,22 @@ wait
   assert.is(load.cwd, process.cwd());
   assert.ok(typeof load.startedAt === 'number' && Math.abs((load.startedAt as number) - Date.now()) < 60_000);
 
-  // Background job: a fork of the script, then the exec'd sleep.
-  const bg = await col.wait('sleep 31', hello('load', 'sleep', '31'));
-  assert.is(bg.ppid, rootPid);
+  // Background job: a fork of the script, then the exec'd sleep. The child,
+  // which only execs, announces its exec on the copy of the script's link it
+  // kept (one send, with its own pid), and the new image starts lazy: no
+  // connect, no hello, no exit of its own (lazy registration).
+  const bg = await col.wait('sleep 31', announced('sleep', '31'));
   assert.is(bg.execCount, 1);
-  // The parent reports the fork; the child, which only execs, says nothing itself (lazy registration).
   assert.ok(col.find((m) => m.op === 'fork' && m.pid === rootPid && m.child === bg.pid), 'fork report of the job by the script');
-  assert.not.ok(col.find((m) => m.op === 'hello' && m.reason === 'fork' && m.pid === bg.pid), 'no fork hello: the child never had to connect');
-  assert.not.ok(col.find((m) => m.op === 'exec' && m.pid === bg.pid), 'no exec message from a child without a link');
+  assert.is(readlinkSync(`/proc/${bg.pid}/exe`), '/usr/bin/sleep');
+  assert.is(Number(readFileSync(`/proc/${bg.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]), rootPid, 'the announcer is the script\'s child');
+  assert.not.ok(col.find((m) => m.op === 'hello' && m.pid === bg.pid), 'no hello: the job never had to connect');
+  assert.ok([...fdTable(bg.pid).keys()].every((fd) => fd < 900), 'no link: the copy of the script\'s link went with the exec');
 
-  // Pipeline: tr is a child of the script and exits 0, reaped by it.
-  const tr = await col.wait('tr', hello('load', 'tr', 'a', 'b'));
-  assert.is(tr.ppid, rootPid);
-  await col.wait('tr exit 0', (m) => m.op === 'exit' && m.pid === tr.pid && m.status === 0);
+  // Pipeline: tr is a child of the script and exits 0, reaped by it: the reaped report is its end.
+  const tr = await col.wait('tr', announced('tr', 'a', 'b'));
   await col.wait('tr reaped', (m) => m.op === 'reaped' && m.pid === rootPid && m.child === tr.pid && m.status === 0);
+  assert.not.ok(col.find((m) => m.op === 'exit' && m.pid === tr.pid), 'a lazy image that never spoke sends no exit');
 
   // (setsid sleep 32 &): subshell forks the job, which execs setsid, then sleep.
   const daemon = await col.wait('sleep 32', hello('load', 'sleep', '32'));
@@ -245,8 +250,8 @@ wait
   assert.ok(environ.includes('DURUN_EXEC_COUNT=3'));
   assert.ok(environ.includes(`DURUN_SOCK=${col.sock}`));
 
-  // A planned non-zero exit.
-  const six = await col.wait('sh exit 6', (m) => m.op === 'exit' && m.status === 6);
+  // A non-zero exit of a lazy image: its parent's reaped tells the status.
+  const six = await col.wait('sh -c exit 6', announced('sh', '-c', 'exit 6'));
   await col.wait('sh reaped with 6', (m) => m.op === 'reaped' && m.pid === rootPid && m.child === six.pid && m.status === 6);
 
   root.kill('SIGKILL');
@@ -254,13 +259,17 @@ wait
 });
 
 test('SIGKILL: no exit message, the parent reports the signal', async () => {
-  const root = run(['bash', '-c', 'sleep 60 & wait; exit 0']);
-  const sl = await col.wait('sleep', hello('load', 'sleep', '60'));
+  // A registered process (it forked) and a lazy one (it only exec'd).
+  const root = run(['bash', '-c', '(sleep 60 & wait) & sleep 61 & wait; exit 0']);
+  const sl = await col.wait('sleep 60', hello('load', 'sleep', '60'));
+  const lazy = await col.wait('sleep 61', announced('sleep', '61'));
   process.kill(sl.pid, 'SIGKILL');
-  await col.wait('reaped by bash', (m) => m.op === 'reaped' && m.pid === root.pid && m.child === sl.pid && m.signal === 9);
+  process.kill(lazy.pid, 'SIGKILL');
+  await col.wait('sleep 60 reaped by the subshell', (m) => m.op === 'reaped' && m.child === sl.pid && m.signal === 9);
+  await col.wait('sleep 61 reaped by bash', (m) => m.op === 'reaped' && m.pid === root.pid && m.child === lazy.pid && m.signal === 9);
   await col.wait('bash exit', (m) => m.op === 'exit' && m.pid === root.pid && m.status === 0);
   await waitFor('sleep link closed', () => col.closedLinks.includes(sl));
-  assert.not.ok(col.find((m) => m.op === 'exit' && m.pid === sl.pid), 'a killed process sends no exit');
+  assert.not.ok(col.find((m) => m.op === 'exit' && (m.pid === sl.pid || m.pid === lazy.pid)), 'a killed process sends no exit');
   assert.is(await exited(root), 0);
 });
 
@@ -272,17 +281,19 @@ test('a static child is seen through exec and its parent\'s reaped', async (ctx)
   }
   const bin = compile('static-exit', '#include <stdlib.h>\nint main(int c, char **v) { return c > 1 ? atoi(v[1]) : 0; }\n', ['-static']);
   const root = run(['bash', '-c', `${bin} 7; exit 0`]);
-  // bash's fork child execs it without a word (it has no link yet): the supervisor knows it from the
-  // parent's report and its status from the parent's reaped (and exe/argv from /proc, test/tree.test.ts).
+  // bash's fork child announces the exec on the script's link (it has none of its own yet); the
+  // supervisor knows it from that and the parent's report, and its status from the parent's reaped
+  // (that the file is static, from the file: test/tree.test.ts).
   const fork = await col.wait('fork report of the static child', (m) => m.op === 'fork' && m.pid === root.pid);
+  await col.wait('announced exec', (m) => announced(bin, '7')(m) && m.pid === fork.child);
   await col.wait('reaped 7', (m) => m.op === 'reaped' && m.pid === root.pid && m.child === fork.child && m.status === 7);
   assert.is(await exited(root), 0);
   assert.not.ok(col.find((m) => m.op === 'hello' && m.pid === fork.child), 'a static image cannot register');
 
-  // A fork child that has registered already announces its exec.
+  // A fork child that has registered already reports its exec on its own link.
   const sub = run(['bash', '-c', `(sleep 0.01 & wait; ${bin} 5); exit 0`]);
-  const exec = await col.wait('exec of the static binary', (m) => m.op === 'exec' && m.path === bin);
-  assert.equal(exec.argv, [bin, '5']);
+  const exec = await col.wait('exec of the static binary', (m) => m.op === 'exec' && m.path === bin && argvIs(m, bin, '5'));
+  assert.is(exec.lazy, undefined);
   await col.wait('reaped 5', (m) => m.op === 'reaped' && m.child === exec.pid && m.status === 5);
   assert.is(await exited(sub), 0);
 });
@@ -431,7 +442,8 @@ test('daemon(3): the parent\'s end is planned, it reports the child, which conne
   assert.not.ok(col.find((m) => m.op === 'hello' && m.pid === daemonPid), 'no link before it has something to say');
   process.kill(daemonPid, callhomeSignal());
   const d = await col.wait('daemon child hello', (m) => m.op === 'hello' && m.pid === daemonPid);
-  assert.is(d.reason, 'callhome');
+  assert.is(d.reason, 'fork', 'it registers as what it is: a fork child of its parent');
+  assert.is(d.ppid, child.pid);
   assert.is(d.group, 'g');
 });
 

@@ -3,8 +3,9 @@ import type { Registry } from './model/registry.js';
 import type { GroupRecord, ProcRecord } from './model/types.js';
 import type { ProcHello, ProcMessage } from './protocol/messages.js';
 import type { RunnerEvents } from './runner-events.js';
-import { decodeWaitStatus, isRunning, readExe, readStat } from './procfs.js';
+import { decodeWaitStatus, hasInterceptor, isRunning, readExe, readStat } from './procfs.js';
 import { refreshUnlinked } from './watch.js';
+import { loadsInterceptor } from './elf-interp.js';
 import { diag } from './diag.js';
 
 /** How long a new image has to register after `exec` before we call it un-preloaded (static, setuid). */
@@ -16,8 +17,17 @@ const PARENT_REPORT_MS = 15_000;
 /** A `fork` report read this long after the child's record ended is a late report of that child, not a new process. */
 const FORK_REPORT_LATE_MS = 2000;
 
-/** State one interceptor link carries between its messages. */
-export interface ProcLinkState { pid: number; group: string; exiting: boolean; execing: boolean }
+/** Announced execs of children gone before their parent's `fork` report was read, kept per link at most this many. */
+const ANNOUNCED_KEEP = 64;
+
+/**
+ * State one interceptor link carries between its messages. announced: execs
+ * its silent fork children announced on it (`exec` with their own pid)
+ * before the parent's `fork` report of them arrived, applied when it does.
+ */
+export interface ProcLinkState { pid: number; group: string; exiting: boolean; execing: boolean; announced?: Map<number, AnnouncedExec> }
+
+type AnnouncedExec = Extract<ProcMessage, { op: 'exec' }>;
 
 export class ProcEvents {
   /** A process said its group is ready (op `ready`); main.ts hands it to the policy groups' start. */
@@ -36,7 +46,7 @@ export class ProcEvents {
     const group = this.registry.ensureGroup(h.group);
     const program = this.registry.program(group, h.program);
     const live = this.registry.liveProcess(h.pid);
-    const link = { pid: h.pid, group: group.name, exiting: false, execing: false };
+    const link: ProcLinkState = { pid: h.pid, group: group.name, exiting: false, execing: false };
     if (!live && h.reason === 'callhome') {
       // A call home from a process whose end we already have (the signal met it on its way out) is not a new process.
       const prior = this.registry.findProcess(group, h.pid);
@@ -85,23 +95,37 @@ export class ProcEvents {
     if (!group) return;
     switch (msg.op) {
       case 'exec': {
+        if (msg.pid !== link.pid) return this.announcedExec(group, link, msg);
         const rec = this.registry.liveProcess(msg.pid)?.rec;
         if (rec) rec.pendingExec = { path: msg.path, argv: msg.argv, at: Date.now() };
-        if (msg.pid === link.pid) link.execing = true;
+        link.execing = true;
         return;
       }
       case 'exec-failed': {
+        if (msg.pid !== link.pid) return this.announcedExecFailed(group, link, msg.pid);
         const rec = this.registry.liveProcess(msg.pid)?.rec;
         if (rec) rec.pendingExec = null;
-        if (msg.pid === link.pid) link.execing = false;
+        link.execing = false;
         return;
       }
-      case 'fork':
-        return this.forked(group, msg.pid, msg.child);
+      case 'fork': {
+        const rec = this.forked(group, msg.pid, msg.child);
+        const early = link.announced?.get(msg.child);
+        if (early) {
+          link.announced!.delete(msg.child);
+          if (rec && msg.pid === link.pid) this.applyAnnounced(rec, early);
+        }
+        return;
+      }
       case 'exit': {
         const rec = this.registry.liveProcess(msg.pid)?.rec;
         if (rec) rec.plannedExit = msg.status;
-        if (msg.pid === link.pid) link.exiting = true;
+        if (msg.pid === link.pid) {
+          link.exiting = true;
+          // A silent fork child may hold a copy of this link until it speaks or execs: the
+          // link's close is then late, so the end is also looked for in /proc.
+          setTimeout(() => this.endedWithLinkOpen(link), EXEC_REGISTER_MS).unref();
+        }
         return;
       }
       case 'reaped':
@@ -146,6 +170,90 @@ export class ProcEvents {
   }
 
   /**
+   * A process that said `exit` but whose link is still open (a silent fork
+   * child holds a copy): once /proc shows it gone or a zombie, judged as if
+   * the link had closed.
+   */
+  private endedWithLinkOpen(link: ProcLinkState): void {
+    const rec = this.registry.liveProcess(link.pid)?.rec;
+    if (!rec || rec.state !== 'running') return;
+    const st = readStat(link.pid);
+    if (st && st.state !== 'Z' && st.state !== 'X' && (rec.startTime === null || st.startTime === rec.startTime)) {
+      setTimeout(() => this.endedWithLinkOpen(link), EXEC_REGISTER_MS).unref();
+      return;
+    }
+    this.closed(link);
+  }
+
+  /**
+   * A silent fork child announced its exec on its parent's link (`exec`
+   * with its own pid): the new image registers only when it must speak.
+   * The pid is believed only when /proc shows it a child of the link's
+   * pid (peer credentials); one already gone (a short-lived command, read
+   * late) only names the record its parent's `fork` report on this same
+   * link made, or will make, and that record is proven like any fork
+   * child's before anything signals it. Anything else changes nothing.
+   */
+  private announcedExec(group: GroupRecord, link: ProcLinkState, msg: AnnouncedExec): void {
+    if (!msg.lazy) return;
+    const st = readStat(msg.pid);
+    if (st) {
+      if (st.ppid !== link.pid) {
+        diag(`${group.name}: pid ${link.pid} announced an exec of pid ${msg.pid}, which is not its child; ignored`);
+        return;
+      }
+      const live = this.registry.liveProcess(msg.pid);
+      if (live && live.group !== group) return;
+      const rec = live?.rec ?? this.forked(group, link.pid, msg.pid);
+      if (!rec) return;
+      rec.startTime = st.startTime;
+      return this.applyAnnounced(rec, msg);
+    }
+    const live = this.registry.liveProcess(msg.pid);
+    if (live) {
+      if (live.group === group && live.rec.ppid === link.pid) this.applyAnnounced(live.rec, msg);
+      return;
+    }
+    // Before the parent's `fork` report (the child ran first): kept until it arrives.
+    link.announced ??= new Map();
+    if (link.announced.size >= ANNOUNCED_KEEP) link.announced.delete(link.announced.keys().next().value!);
+    link.announced.set(msg.pid, msg);
+  }
+
+  private applyAnnounced(rec: ProcRecord, msg: AnnouncedExec): void {
+    rec.execChain.push({ path: msg.path, argv: msg.argv, at: Date.now() });
+    rec.exe = msg.path;
+    rec.argv = msg.argv;
+    rec.execCount = msg.execCount ?? rec.execCount + 1;
+    rec.preloaded = loadsInterceptor(msg.path);
+    rec.pendingExec = null;
+    this.reported.delete(rec);
+    this.registry.changed();
+    // What the file said may not be what runs (a relative path, a file replaced): /proc tells.
+    setTimeout(() => {
+      if (rec.state === 'running' && rec.preloaded && isRunning(rec.pid) && !hasInterceptor(rec.pid)) {
+        rec.preloaded = false;
+        refreshUnlinked(this.registry, rec);
+        this.registry.changed();
+      }
+    }, EXEC_REGISTER_MS).unref();
+  }
+
+  /** The announced exec failed: the child runs on as the copy of its parent it was. */
+  private announcedExecFailed(group: GroupRecord, link: ProcLinkState, pid: number): void {
+    link.announced?.delete(pid);
+    const live = this.registry.liveProcess(pid);
+    if (!live || live.group !== group || live.rec.ppid !== link.pid || live.rec.execChain.length < 2) return;
+    const rec = live.rec;
+    rec.execChain.pop();
+    const before = rec.execChain[rec.execChain.length - 1]!;
+    rec.exe = before.path;
+    rec.argv = before.argv;
+    rec.execCount = Math.max(0, rec.execCount - 1);
+    this.registry.changed();
+  }
+
+  /**
    * Gone and reaped already: its reaper's report (the parent's `reaped`, the
    * runner's child-exit) is on its way. A parent that is alive and linked
    * will send it, however long it is held (parked at a checkpoint barrier,
@@ -167,12 +275,14 @@ export class ProcEvents {
    * when it has something to say, and an exec'd image registers itself), so
    * it starts as a copy of its parent. Its own hello may have come first.
    */
-  private forked(group: GroupRecord, parentPid: number, child: number): void {
-    if (child <= 0 || this.registry.liveProcess(child)) return;
+  private forked(group: GroupRecord, parentPid: number, child: number): ProcRecord | undefined {
+    if (child <= 0) return undefined;
+    const live = this.registry.liveProcess(child);
+    if (live) return live.group === group ? live.rec : undefined;
     const prior = this.registry.findProcess(group, child);
-    if (prior && prior.endedAt !== null && Date.now() - prior.endedAt < FORK_REPORT_LATE_MS) return;
+    if (prior && prior.endedAt !== null && Date.now() - prior.endedAt < FORK_REPORT_LATE_MS) return undefined;
     const parent = this.registry.liveProcess(parentPid)?.rec ?? this.registry.findProcess(group, parentPid);
-    if (!parent) return;
+    if (!parent) return undefined;
     const now = Date.now();
     const rec: ProcRecord = {
       pid: child, ppid: parentPid, exe: parent.exe, argv: parent.argv, cwd: parent.cwd, execCount: parent.execCount,
@@ -188,6 +298,7 @@ export class ProcEvents {
       if (rec.state === 'running' && this.reported.has(rec)) refreshUnlinked(this.registry, rec);
     }, EXEC_REGISTER_MS).unref();
     this.onForked(group.name, child);
+    return rec;
   }
 
   /** A parent reaped a child: the authoritative status of that child. */

@@ -183,6 +183,7 @@ export class ControlServer {
           if (m.pid === role.inner) m.pid = role.link.pid;
           if (m.op === 'reaped') m.child = this.h.ckpt?.coord.outerOf(role.link.group, m.child) ?? m.child;
           if (m.op === 'fork') m.child = childByInnerPid(role.link.pid, m.child) ?? 0; // not registered yet: found in /proc
+          if ((m.op === 'exec' || m.op === 'exec-failed') && m.pid !== role.link.pid) m.pid = childByInnerPid(role.link.pid, m.pid) ?? 0; // a child's announce
         }
         if (!this.h.ckpt?.message(role.link.pid, m)) this.h.procs.message(role.link, m);
         return role;

@@ -143,16 +143,22 @@ export function isDurunOwn(pid: number): boolean {
 
 /**
  * A process without a link of its own (a fork child that has said nothing
- * yet) whose /proc/PID/exe is not what we know ran exec on an image that
- * could not load the interceptor (static, setuid): take exe and argv from
- * /proc. A dynamic image registers itself and its hello wins later.
+ * yet, or a lazy image) whose /proc/PID/exe is not what we know: it ran
+ * exec on an image that could not load the interceptor (static, setuid),
+ * or it is the lazy image its announce named by another path (a symlink,
+ * a PATH search): take exe and argv from /proc. A dynamic image registers
+ * itself and its hello wins later.
  */
 export function refreshUnlinked(registry: Registry, rec: ProcRecord): void {
   const exe = readExe(rec.pid);
   if (exe === null || exe === rec.exe) return;
   const argv = readCmdline(rec.pid);
-  rec.execChain.push({ path: exe, argv, at: Date.now() });
-  Object.assign(rec, { exe, argv, execCount: rec.execCount + 1, preloaded: false });
+  if (rec.preloaded && hasInterceptor(rec.pid) && argv.join('\0') === rec.argv.join('\0')) {
+    rec.exe = exe; // the announced image itself
+  } else {
+    rec.execChain.push({ path: exe, argv, at: Date.now() });
+    Object.assign(rec, { exe, argv, execCount: rec.execCount + 1, preloaded: hasInterceptor(rec.pid) });
+  }
   registry.changed();
 }
 

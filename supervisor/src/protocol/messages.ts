@@ -30,7 +30,8 @@ export interface StateHello { op: 'hello'; role: 'state' }
 export interface WriterHello { op: 'hello'; role: 'writer'; pid: number; group: string; id: string }
 
 export type ProcMessage =
-  | { op: 'exec'; pid: number; path: string; argv: string[] }
+  /** lazy: a silent fork child announces its exec on its parent's link; the new image (exec count execCount) registers only when it must speak. */
+  | { op: 'exec'; pid: number; path: string; argv: string[]; lazy?: boolean; execCount?: number }
   | { op: 'exec-failed'; pid: number; errno: number }
   | { op: 'exit'; pid: number; status: number }
   | { op: 'fork'; pid: number; child: number }
@@ -141,7 +142,10 @@ export function parseHello(msg: Obj): ProcHello | RunnerHello | ClientHello | Wr
 export function parseProcMessage(msg: Obj): ProcMessage {
   const pid = field<number>(msg, 'pid', 'number');
   switch (msg.op) {
-    case 'exec': return { op: 'exec', pid, path: field(msg, 'path', 'string'), argv: strings(msg, 'argv') };
+    case 'exec': return {
+      op: 'exec', pid, path: field(msg, 'path', 'string'), argv: strings(msg, 'argv'),
+      lazy: field(msg, 'lazy', 'boolean', true), execCount: field(msg, 'execCount', 'number', true),
+    };
     case 'exec-failed': return { op: 'exec-failed', pid, errno: field(msg, 'errno', 'number') };
     case 'exit': return { op: 'exit', pid, status: field(msg, 'status', 'number') };
     case 'fork': return { op: 'fork', pid, child: field(msg, 'child', 'number') };
