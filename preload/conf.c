@@ -31,13 +31,13 @@ static size_t store_used;
 
 static char *save_entry(const char *name, const char *value)
 {
-	size_t nl = strlen(name), vl = strlen(value);
+	size_t nl = str_len(name), vl = str_len(value);
 	if (store_used + nl + vl + 2 > sizeof store)
 		return NULL;
 	char *e = store + store_used;
-	memcpy(e, name, nl);
+	mem_copy(e, name, nl);
 	e[nl] = '=';
-	memcpy(e + nl + 1, value, vl + 1);
+	mem_copy(e + nl + 1, value, vl + 1);
 	store_used += nl + vl + 2;
 	return e;
 }
@@ -72,7 +72,7 @@ static long long to_int(const char *s, long long dflt)
 long long now_ms(void)
 {
 	struct timespec ts;
-	if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) != 0)
+	if (sys4(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0) != 0)
 		return 0;
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
@@ -106,7 +106,7 @@ void conf_load(int argc, char **argv, char **envp)
 		return;
 	/* The image never changes until the next exec: every hello reuses it. */
 	size_t room = sizeof store - store_used;
-	ssize_t n = room > 1 ? readlink("/proc/self/exe", store + store_used, room - 1) : -1;
+	long n = room > 1 ? sys4(SYS_readlink, (long)"/proc/self/exe", (long)(store + store_used), (long)(room - 1), 0) : -1;
 	conf.exe = store + store_used;
 	store_used += n > 0 ? (size_t)n + 1 : 1;
 	store[store_used - 1] = '\0';

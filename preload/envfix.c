@@ -39,7 +39,7 @@ static int is_foreign(char *const envp[])
 			continue;
 		for (size_t i = 0; i < sizeof ident / sizeof ident[0]; i++) {
 			const struct saved_var *v = &conf.var[ident[i]];
-			if (v->entry && has_name(envp[k], v->name, v->name_len) && strcmp(envp[k], v->entry) != 0)
+			if (v->entry && has_name(envp[k], v->name, v->name_len) && !str_eq(envp[k], v->entry))
 				return 1;
 		}
 	}
@@ -49,7 +49,7 @@ static int is_foreign(char *const envp[])
 /* Is lib one of the ':' or ' ' separated entries of list? */
 static int list_has(const char *list, const char *lib)
 {
-	size_t ll = strlen(lib);
+	size_t ll = str_len(lib);
 	for (const char *p = list; *p;) {
 		size_t n = 0;
 		while (p[n] && p[n] != ':' && p[n] != ' ')
@@ -83,22 +83,22 @@ size_t env_preload_len(char *const envp[])
 {
 	const char *lib = conf_value(SV_LIB);
 	const char *pre = find_preload(envp);
-	return (lib ? strlen(lib) : 0) + (pre ? strlen(pre) : sizeof LD_PRELOAD_EQ) + 2;
+	return (lib ? str_len(lib) : 0) + (pre ? str_len(pre) : sizeof LD_PRELOAD_EQ) + 2;
 }
 
 /* LD_PRELOAD=<lib>[:<user's list>] into buf. */
 static char *build_preload(char *buf, const char *lib, const char *pre)
 {
 	const char *rest = pre ? pre + sizeof LD_PRELOAD_EQ - 1 : "";
-	size_t ll = strlen(lib), rl = strlen(rest);
+	size_t ll = str_len(lib), rl = str_len(rest);
 	char *p = buf;
-	memcpy(p, LD_PRELOAD_EQ, sizeof LD_PRELOAD_EQ - 1);
+	mem_copy(p, LD_PRELOAD_EQ, sizeof LD_PRELOAD_EQ - 1);
 	p += sizeof LD_PRELOAD_EQ - 1;
-	memcpy(p, lib, ll);
+	mem_copy(p, lib, ll);
 	p += ll;
 	if (rl)
 		*p++ = ':';
-	memcpy(p, rest, rl + 1);
+	mem_copy(p, rest, rl + 1);
 	return buf;
 }
 
@@ -111,8 +111,8 @@ static char *build_count(char *buf, long long v)
 		digits[--i] = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
-	memcpy(buf, EXEC_COUNT_EQ, sizeof EXEC_COUNT_EQ - 1);
-	memcpy(buf + sizeof EXEC_COUNT_EQ - 1, digits + i, sizeof digits - (size_t)i);
+	mem_copy(buf, EXEC_COUNT_EQ, sizeof EXEC_COUNT_EQ - 1);
+	mem_copy(buf + sizeof EXEC_COUNT_EQ - 1, digits + i, sizeof digits - (size_t)i);
 	buf[sizeof EXEC_COUNT_EQ - 1 + sizeof digits - (size_t)i] = '\0';
 	return buf;
 }

@@ -1,34 +1,29 @@
 /* New processes that are copies of this one.
  *
- * fork(), _Fork() and vfork() are interposed: the parent reports the new
- * child on its own link (`fork{pid,child}`: one send, no connect), and the
- * child registers lazily. It drops its inherited copy of the parent's link
- * (anything sent there would be taken for the parent's, and a child holding
- * it would keep the parent's link open after the parent died) and connects
- * only when it has something to say: its exit, a child it forks or reaps,
- * the call-home signal (a checkpoint reaches it that way). A child that
- * execs sends nothing at all: the new image registers itself (hello "load").
- * So a fork+exec costs one send in the parent instead of a connect and a
- * hello in the child.
+ * fork(), _Fork(), vfork() and forkpty() are interposed: the parent reports
+ * the new child on its own link (`fork{pid,child}`: one send, no connect),
+ * and the child registers lazily. It sets its inherited copy of the parent's
+ * link aside (anything sent there as the child's own would be taken for the
+ * parent's) and connects only when it has something to say: its exit, a
+ * child it forks or reaps, the call-home signal (a checkpoint reaches it
+ * that way). A child that execs announces the exec on that copy (one send,
+ * `exec` with its own pid), and the new image starts lazy (exec.c). So a
+ * fork+exec costs the parent one send and the child one, and nobody
+ * connects.
  *
- * A pthread_atfork child handler sees every fork that runs the handlers,
- * glibc-internal ones too (forkpty). Those have no parent report, so their
- * child registers at once as before (hello reason "fork", ppid = the forking
- * process: the parent may already be gone in a `(setsid cmd &)` double
- * fork). A fork nothing here saw (a raw clone syscall) is caught by
- * link_send, which notices the pid changed. */
+ * The child's part runs in our wrapper, after the real fork returned: no
+ * pthread_atfork handler, whose registration alone costs every new image
+ * two page faults. A fork inside glibc we do not interpose, or a raw clone
+ * syscall, is noticed later by its changed pid: at its first message
+ * (link_send) or at the call-home signal (fork_child_catch_up), where the
+ * child registers as hello "fork" with ppid = the forking process (the
+ * parent may already be gone in a `(setsid cmd &)` double fork). */
 #include "preload.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include <pty.h>
+#include <utmp.h>
 #include <unistd.h>
-
-/* Set around the real fork in our wrapper to the forking process's pid:
- * tells the atfork child handler that the parent will report this child.
- * A pid rather than a flag, so the child needs not write it back (every
- * page a fork child writes is a copy-on-write fault): in the child it is
- * stale at once, since the child's conf.pid changes. */
-static DURUN_TLS pid_t reporting_for;
 
 void fork_child(void)
 {
@@ -48,8 +43,8 @@ void fork_child(void)
 }
 
 /* The child of a fork its parent reports: nothing to send yet. Raw
- * syscalls only (getpid, close of the inherited link): errno stays as it
- * was and no libc page is touched. */
+ * syscalls only (getpid, close): errno stays as it was and no libc page is
+ * touched. */
 static void fork_child_deferred(void)
 {
 	if (conf.pid == durun_getpid())
@@ -59,60 +54,37 @@ static void fork_child_deferred(void)
 	link_defer(parent);
 }
 
-static void at_fork_child(void)
+/* Called first by the call-home handler. The signal may reach a fork child
+ * before our wrapper has done the child's part (the parent reports the
+ * child, and the supervisor signals it, while the child has not run yet),
+ * or in the child of a fork nobody reported: the child still holds its
+ * parent's link, and reading it would take the parent's checkpoint
+ * command. Register as the parent's child now. */
+void fork_child_catch_up(void)
 {
-	if (!conf.active || conf.pid == durun_getpid())
-		return; /* not a fork child, or fork_child_catch_up did it already */
-	if (reporting_for == conf.pid)
-		fork_child_deferred();
-	else
+	if (conf.active && conf.pid != durun_getpid())
 		fork_child();
 }
 
-/* Called first by the call-home handler. The kernel may deliver a signal
- * to a fork child before glibc's fork has run our atfork handler (the
- * parent reports the child, and the supervisor signals it, while the child
- * has not run yet): the child still holds its parent's link, and reading it
- * would take the parent's checkpoint command. Do the child's part now. */
-void fork_child_catch_up(void)
+static pid_t reported(pid_t pid)
 {
-	at_fork_child();
-}
-
-void fork_install(void)
-{
-	pthread_atfork(NULL, NULL, at_fork_child);
-}
-
-static pid_t reporting_fork(void)
-{
-	if (!conf.active)
-		return REAL(fork)();
-	reporting_for = conf.pid;
-	pid_t pid = REAL(fork)();
-	if (pid != 0) {
-		reporting_for = 0;
-		if (pid > 0)
-			msg_fork(pid);
-	}
-	return pid;
-}
-
-DURUN_EXPORT pid_t fork(void)
-{
-	return reporting_fork();
-}
-
-DURUN_EXPORT pid_t _Fork(void)
-{
-	pid_t pid = REAL(_Fork)();
-	if (!conf.active)
-		return pid;
 	if (pid == 0)
 		fork_child_deferred();
 	else if (pid > 0)
 		msg_fork(pid);
 	return pid;
+}
+
+DURUN_EXPORT pid_t fork(void)
+{
+	pid_t pid = REAL(fork)();
+	return conf.active ? reported(pid) : pid;
+}
+
+DURUN_EXPORT pid_t _Fork(void)
+{
+	pid_t pid = REAL(_Fork)();
+	return conf.active ? reported(pid) : pid;
 }
 
 /* vfork as fork: a vfork child may only exec or _exit, which a fork child
@@ -122,5 +94,33 @@ DURUN_EXPORT pid_t _Fork(void)
  * the suspended parent's.) */
 DURUN_EXPORT pid_t vfork(void)
 {
-	return reporting_fork();
+	return fork();
+}
+
+/* glibc's forkpty forks inside libc, past our name: the same function built
+ * on our fork, so its child is reported like any other. */
+DURUN_EXPORT pid_t forkpty(int *amaster, char *name, const struct termios *termp, const struct winsize *winp)
+{
+	if (!conf.active)
+		return REAL(forkpty)(amaster, name, termp, winp);
+	int master, slave;
+	if (openpty(&master, &slave, name, termp, winp) == -1)
+		return -1;
+	pid_t pid = fork();
+	if (pid == -1) {
+		int err = errno;
+		close(master);
+		close(slave);
+		errno = err;
+		return -1;
+	}
+	if (pid == 0) {
+		close(master);
+		if (login_tty(slave) != 0)
+			_exit(1);
+		return 0;
+	}
+	*amaster = master;
+	close(slave);
+	return pid;
 }

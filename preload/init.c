@@ -18,7 +18,6 @@ __attribute__((constructor)) static void durun_init(int argc, char **argv, char 
 		int lazy = env_take_lazy(envp);
 		callhome_install();
 		exit_install();
-		fork_install();
 		/* Announced by the exec: registers when it must speak. */
 		if (lazy)
 			atomic_store(&conf.lazy_image, 1);

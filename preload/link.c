@@ -124,9 +124,19 @@ int link_inherited_fd(void)
 
 int link_announce(const char *line, size_t len)
 {
+	/* One raw send, errno untouched: a fork child about to exec should
+	 * not fault in libc's send and errno pages for this. A short send
+	 * (only with a full socket buffer) leaves a partial line: the
+	 * supervisor drops the link's garbled line, and the new image
+	 * registers itself. */
 	int fd = atomic_load(&inherited);
-	struct wbuf b = { (char *)line, len, len, 0 };
-	return fd >= 0 && wire_send(fd, &b) == 0 ? 0 : -1;
+	if (fd < 0)
+		return -1;
+	long n;
+	do
+		n = sys6(SYS_sendto, fd, (long)line, (long)len, MSG_NOSIGNAL, 0, 0);
+	while (n == -EINTR);
+	return n == (long)len ? 0 : -1;
 }
 
 /* A deferred fork child (hello "fork", as its parent's child) or a lazy

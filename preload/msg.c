@@ -70,9 +70,10 @@ void msg_exec(const char *path, char *const argv[])
 	errno = saved;
 }
 
+/* errno is left alone without saving it: nothing here touches it (its
+ * page would be one more fault in the fork child). */
 int msg_exec_announce(const char *path, char *const argv[])
 {
-	int saved = errno;
 	size_t need = 192 + wb_escaped_len(path ? path : "");
 	for (size_t i = 0; argv && argv[i] && need <= DURUN_ANNOUNCE_MAX; i++)
 		need += wb_escaped_len(argv[i]) + 1;
@@ -87,9 +88,7 @@ int msg_exec_announce(const char *path, char *const argv[])
 	wb_int(&b, "execCount", conf.exec_count + 1);
 	wb_bool(&b, "lazy", 1);
 	wb_strv(&b, "argv", argv, 0);
-	int rc = wb_end(&b) == 0 ? link_announce(b.mem, b.len) : -1;
-	errno = saved;
-	return rc;
+	return wb_end(&b) == 0 ? link_announce(b.mem, b.len) : -1;
 }
 
 void msg_exec_failed_announced(int err)

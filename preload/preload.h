@@ -19,6 +19,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <termios.h>
+#include <sys/ioctl.h>
 
 #include "durun_env.h"
 
@@ -36,6 +38,29 @@ static inline int starts_with(const char *s, const char *p, size_t len)
 		if (s[i] != p[i])
 			return 0;
 	return 1;
+}
+
+/* strlen and memcpy, ours for the same reason: the constructor of every
+ * new image and a fork child about to exec use them. */
+static inline size_t str_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+static inline int str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static inline void mem_copy(char *dst, const char *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = src[i];
 }
 
 /* A one-argument syscall as one instruction: libc's wrappers sit on pages
@@ -57,23 +82,26 @@ static inline long sys1(long nr, long a1)
 	return r;
 #endif
 }
-/* The same with four arguments. */
-static inline long sys4(long nr, long a1, long a2, long a3, long a4)
+/* The same with up to six arguments. */
+static inline long sys6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 {
 #if defined(__x86_64__)
 	long r;
 	register long r10 __asm__("r10") = a4;
-	__asm__ volatile("syscall" : "=a"(r) : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10) : "rcx", "r11", "memory");
+	register long r8 __asm__("r8") = a5;
+	register long r9 __asm__("r9") = a6;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
 	return r;
 #else
 	int saved = errno;
-	long r = syscall(nr, a1, a2, a3, a4);
+	long r = syscall(nr, a1, a2, a3, a4, a5, a6);
 	if (r < 0)
 		r = -errno;
 	errno = saved;
 	return r;
 #endif
 }
+#define sys4(nr, a1, a2, a3, a4) sys6(nr, a1, a2, a3, a4, 0, 0)
 /* Cannot fail. */
 #define durun_getpid() ((pid_t)sys1(SYS_getpid, 0))
 #define durun_getppid() ((pid_t)sys1(SYS_getppid, 0))
@@ -148,6 +176,7 @@ struct real_fns {
 			    const posix_spawnattr_t *, char *const[], char *const[]);
 	pid_t (*fork)(void);
 	pid_t (*_Fork)(void);
+	pid_t (*forkpty)(int *, char *, const struct termios *, const struct winsize *);
 	int (*daemon)(int, int);
 	void (*_exit)(int) __attribute__((noreturn));
 	void (*_Exit)(int) __attribute__((noreturn));
@@ -217,7 +246,6 @@ void link_hello(const char *reason, pid_t ppid);
 
 /* ---- fork.c ---- */
 
-void fork_install(void);
 /* In a child of a fork nobody reported (glibc-internal, raw clone): take
  * over conf.pid, open our own link, send hello "fork". */
 void fork_child(void);
@@ -277,7 +305,8 @@ int env_take_lazy(char **envp);
 /* ---- callhome.c ---- */
 
 void callhome_install(void);
-/* In a fork child whose atfork handler has not run yet: drop the parent's link first. */
+/* In a fork child whose child part has not run yet (or of a fork nobody
+ * reported): register as the parent's child first. */
 void fork_child_catch_up(void);
 /* This process has sent its `exit`: it must not call home any more (a
  * hello after it would be taken for a new process). */

@@ -13,7 +13,7 @@ struct real_fns real;
 static const struct { const char *name; size_t off; } slots[] = {
 	SLOT(execve), SLOT(execvpe), SLOT(fexecve), SLOT(execveat),
 	SLOT(posix_spawn), SLOT(posix_spawnp),
-	SLOT(fork), SLOT(_Fork), SLOT(daemon), SLOT(_exit), SLOT(_Exit),
+	SLOT(fork), SLOT(_Fork), SLOT(forkpty), SLOT(daemon), SLOT(_exit), SLOT(_Exit),
 	SLOT(wait), SLOT(waitpid), SLOT(wait3), SLOT(wait4), SLOT(waitid),
 	SLOT(close), SLOT(close_range), SLOT(closefrom), SLOT(dup2), SLOT(dup3),
 	SLOT(sigaction), SLOT(signal), SLOT(sigprocmask), SLOT(pthread_sigmask),

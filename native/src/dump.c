@@ -18,7 +18,19 @@
 
 #define WRITE_BUF (1u << 20)
 
-struct dump_state durun_g = { .uffd = -1 };
+/* Zero-filled (bss), not initialized data: libdurun.so links this engine,
+ * and 400 KiB of .data would put the library's bss on a page of its own,
+ * one more page fault in every process started under durun. The fields
+ * that must not start at zero are set by the first checkpoint. */
+struct dump_state durun_g;
+
+static void state_init_once(struct dump_state *g)
+{
+	if (g->initialized)
+		return;
+	g->uffd = -1;
+	g->initialized = 1;
+}
 
 extern char **environ;
 
@@ -452,6 +464,7 @@ int durun_ckpt_stop(const struct durun_ckpt_req *req, struct durun_ckpt_result *
 	struct dump_ctx *d;
 	int rc = DURUN_CKPT_ERROR;
 
+	state_init_once(g);
 	memset(res, 0, sizeof(*res));
 	struct derr early = { res->error, sizeof(res->error) };
 	if (bad_request(req, &early))
@@ -528,6 +541,7 @@ int durun_ckpt_dump(const struct durun_ckpt_req *req, struct durun_ckpt_result *
 	struct sb s;
 	struct derr early;
 
+	state_init_once(g);
 	memset(res, 0, sizeof(*res));
 	early.buf = res->error;
 	early.size = sizeof(res->error);

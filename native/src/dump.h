@@ -38,6 +38,7 @@ struct range {
 struct dump_ctx;
 
 struct dump_state {
+	int initialized;              /* state_init_once() ran (the struct starts zero-filled) */
 	volatile int active;          /* a dump is in progress */
 	volatile int arrived;         /* futex: threads parked */
 	volatile int departed;        /* threads that left the handler */

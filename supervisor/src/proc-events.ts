@@ -6,6 +6,7 @@ import type { RunnerEvents } from './runner-events.js';
 import { decodeWaitStatus, hasInterceptor, isRunning, readExe, readStat } from './procfs.js';
 import { refreshUnlinked } from './watch.js';
 import { loadsInterceptor } from './elf-interp.js';
+import { proveDescendant } from './proof.js';
 import { diag } from './diag.js';
 
 /** How long a new image has to register after `exec` before we call it un-preloaded (static, setuid). */
@@ -25,7 +26,12 @@ const ANNOUNCED_KEEP = 64;
  * its silent fork children announced on it (`exec` with their own pid)
  * before the parent's `fork` report of them arrived, applied when it does.
  */
-export interface ProcLinkState { pid: number; group: string; exiting: boolean; execing: boolean; announced?: Map<number, AnnouncedExec> }
+export interface ProcLinkState {
+  pid: number; group: string; program: number; exiting: boolean; execing: boolean;
+  announced?: Map<number, AnnouncedExec>;
+  /** The link's pid was found in its program's runner tree (at its first announce). */
+  inTree?: boolean;
+}
 
 type AnnouncedExec = Extract<ProcMessage, { op: 'exec' }>;
 
@@ -46,7 +52,7 @@ export class ProcEvents {
     const group = this.registry.ensureGroup(h.group);
     const program = this.registry.program(group, h.program);
     const live = this.registry.liveProcess(h.pid);
-    const link: ProcLinkState = { pid: h.pid, group: group.name, exiting: false, execing: false };
+    const link: ProcLinkState = { pid: h.pid, group: group.name, program: h.program, exiting: false, execing: false };
     if (!live && h.reason === 'callhome') {
       // A call home from a process whose end we already have (the signal met it on its way out) is not a new process.
       const prior = this.registry.findProcess(group, h.pid);
@@ -196,7 +202,13 @@ export class ProcEvents {
    */
   private announcedExec(group: GroupRecord, link: ProcLinkState, msg: AnnouncedExec): void {
     if (!msg.lazy) return;
-    const st = readStat(msg.pid);
+    if (!this.linkInTree(group, link)) {
+      diag(`${group.name}: pid ${link.pid} announced an exec of pid ${msg.pid} but is not in its program's tree; ignored`);
+      return;
+    }
+    // A process being reaped right now reads as state X with ppid 0: as good as gone.
+    const read = readStat(msg.pid);
+    const st = read && read.state !== 'X' && read.ppid !== 0 ? read : null;
     if (st) {
       if (st.ppid !== link.pid) {
         diag(`${group.name}: pid ${link.pid} announced an exec of pid ${msg.pid}, which is not its child; ignored`);
@@ -218,6 +230,20 @@ export class ProcEvents {
     link.announced ??= new Map();
     if (link.announced.size >= ANNOUNCED_KEEP) link.announced.delete(link.announced.keys().next().value!);
     link.announced.set(msg.pid, msg);
+  }
+
+  /**
+   * The link's own pid descends from its program's proven runner. Walked
+   * once per link (its children announce often); a refusal is not kept (a
+   * runner re-attaching after a supervisor restart is proven only then).
+   */
+  private linkInTree(group: GroupRecord, link: ProcLinkState): boolean {
+    if (!link.inTree) {
+      const program = this.registry.program(group, link.program);
+      link.inTree = program !== undefined && program.runnerStartTime !== null
+        && proveDescendant(link.pid, { pid: program.runnerPid, startTime: program.runnerStartTime }) !== null;
+    }
+    return link.inTree;
   }
 
   private applyAnnounced(rec: ProcRecord, msg: AnnouncedExec): void {
