@@ -207,7 +207,15 @@ class ActOn implements Act {
   runnerDead(wasStopping: boolean): Phase {
     const p = this.program;
     const left = this.provenTree();
-    if (left.length) this.signalAll(left, 9, 0);
+    if (left.length) {
+      this.signalAll(left, 9, 0);
+      // A member without a link (a lazy image, a silent fork child, a static binary) has no close to
+      // tell its end, and its reaper is gone with the runner: the SIGKILL just sent is its end.
+      const killed = new Set(left.map((t) => t.pid));
+      for (const rec of this.registry.liveProcessesOf(this.group, p.id)) {
+        if (killed.has(rec.pid) && !this.lc.isLinked(rec.pid)) this.registry.endProcess(rec, { state: 'killed', status: null, signal: 9 });
+      }
+    }
     if (wasStopping) return 'stopped';
     const ended = left.length ? `; its ${left.length} remaining process(es) were ended` : '';
     if (!p.detached) {
