@@ -79,8 +79,9 @@ test('lazy restore (root): fork, MADV_DONTNEED, mremap, kernel-mode faults, thre
     assert.match(r.err, /durun-restore: lazy restore: [\d.]+ MiB of private memory will come through userfaultfd/, 'the lazy path was taken');
     assert.match(r.err, new RegExp(`^harness: restored counter=\\d+ pid=${d.pid} `, 'm'));
     const back = r.err.match(/^durun-restore: all memory back (\d+) ms after start \(lazy restore: ([\d.]+) MiB copied, (\d+) faults served, (\d+) zero pages, (\d+) forks followed/m);
-    assert.ok(back, `the filler reported completion (stderr: ${r.err})`);
-    assert.ok(Number(back![2]) >= 64, 'at least the 64 MiB of the heap were streamed in');
+    if (back) assert.ok(Number(back[2]) >= 64, 'at least the 64 MiB of the heap were streamed in');
+    // A program that touched every page itself and ended before the filler got to the rest (a loaded machine) needed nothing more.
+    else assert.match(r.err, /lazy: the restored processes ended before all their memory was back/, `the filler reported completion or the program's end (stderr: ${r.err})`);
     assert.match(r.out, new RegExp(`^PASS lazy pid=${d.pid} heap=64 MiB threads=3$`, 'm'), `program checked itself (stdout: ${r.out})`);
     assert.not.match(r.out, /FAIL/);
   } finally {
