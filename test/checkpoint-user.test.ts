@@ -67,4 +67,20 @@ test('unprivileged: a memfd shared by two processes, inotify watches, POSIX time
   assert.not.match(after(), /FAIL/);
 });
 
+test('unprivileged: an inotify watch added by a raw system call (path unknown, its file handle closed to us) is refused at checkpoint time, naming it', async () => {
+  if (!as) return console.log(`skipped: ${String(user)}`);
+  // SYS_inotify_add_watch (254 on x86_64) straight from python: the interceptor never sees the path
+  const code = 'import ctypes,os,time\nc=ctypes.CDLL(None)\nfd=c.inotify_init()\nwd=c.syscall(254,fd,b"/tmp",0x100)\nprint(f"tick 1 pid {os.getpid()} wd {wd}",flush=True)\ntime.sleep(600)';
+  durunOk(as, ['run', '--detach', '--group', 'urawino', '--restart', 'never', '--', '/usr/bin/python3', '-c', code]);
+  const pid = await waitFor('urawino running', () => runningPids(as, 'urawino')[0], 10_000);
+  await waitFor('its watch is added', () => /wd 1/.test(logFiles(as.home, 'urawino').map((f) => readFileSync(path.join(as.home, 'logs', f), 'utf8')).join('')), 10_000);
+  const r = durun(as, ['checkpoint', 'urawino']);
+  assert.is(r.code, 1, r.stdout);
+  assert.match(r.stderr, /inotify watch whose path is unknown/);
+  assert.match(r.stderr, /wd 1\b/);
+  const list = JSON.parse(durunOk(as, ['checkpoints', 'urawino', '--json'])) as { checkpoints: unknown[] };
+  assert.is(list.checkpoints.length, 0, 'nothing is committed');
+  assert.is(runningPids(as, 'urawino')[0], pid, 'the program runs on');
+});
+
 test.run();

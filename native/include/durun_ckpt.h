@@ -67,8 +67,8 @@ struct durun_ckpt_req {
 	/* The path the program watches as inotify watch `wd` of fd (the kernel
 	 * keeps only the inode: ino, dev), written to path (size bytes, NUL
 	 * ended); *flags gets IN_DONT_FOLLOW/IN_ONLYDIR as it was added. Returns
-	 * the path's length, or -1 if unknown: the checkpoint is refused. NULL:
-	 * a process holding an inotify watch cannot be checkpointed. Called in
+	 * the path's length, or -1 if unknown: the dump then opens the watch's
+	 * file handle (CAP_DAC_READ_SEARCH), else refuses the checkpoint. Called in
 	 * the dump (a signal handler, other threads parked): async-signal-safe,
 	 * lock-free. */
 	long (*inotify_path)(int fd, int wd, uint64_t ino, uint64_t dev, char *path, unsigned long size, uint32_t *flags);

@@ -198,9 +198,10 @@ static void probe_kernel_objects(struct probe *p)
 	p->ok = 1;
 	snprintf(p->detail, sizeof(p->detail), "read from /proc/self/fdinfo, getsockopt and /proc/thread-self/status; inotify paths recorded by the interceptor");
 	p->verdict = "Carried: sockets (listening, bound, unbound), epoll, eventfd, timerfd, signalfd, file locks, named FIFOs, memfds (contents, seals; "
-		     "one object across fds, mappings and processes), inotify watches added through libc (same paths and watch descriptors; events "
-		     "queued but unread are lost), pending signals of the process and of each thread with their siginfo. Refused at checkpoint time: "
-		     "an inotify watch added by a raw system call, a memfd of 4 GiB or more, other anon_inode objects, devices.";
+		     "one object across fds, mappings and processes), inotify watches (paths recorded as libc adds them, else from the file handle "
+		     "for root; same paths and watch descriptors; events queued but unread are lost), pending signals of the process and of each thread with their siginfo. Refused at checkpoint time: "
+		     "an inotify watch added by a raw system call without CAP_DAC_READ_SEARCH (its path is then unknown), a memfd of 4 GiB or more, "
+		     "other anon_inode objects, devices.";
 }
 
 /* Runs fn in a child; returns its exit code (0 = success) and errno text via pipe. */

@@ -4,7 +4,8 @@
 // new runner's stdin/stdout/stderr. Pipes, sockets, epoll, eventfd, timerfd,
 // signalfd, inotify and memfds travel with the image (ARCHITECTURE.md,
 // "On-disk image format"); an inotify watch whose path the interceptor did
-// not see added is refused by the dump itself, naming the wd.
+// not see added, and whose file handle the process may not open, is refused
+// by the dump itself, naming the wd.
 import { readdirSync, readlinkSync } from 'node:fs';
 
 interface Fd { pid: number; fd: number; target: string }
