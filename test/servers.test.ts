@@ -6,6 +6,7 @@
 // sees the end of its stream and connects again.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import http from 'node:http';
 import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -110,7 +111,15 @@ test('a node http server and a python asyncio server keep their state and serve 
   ].join('\n'));
   durunOk(as, ['--detach', '--restart', 'never', '--group', 'nodeweb', '--', process.execPath, nodeApp]);
   durunOk(as, ['--detach', '--restart', 'never', '--group', 'pyaio', '--', 'python3', pyApp]);
-  const get = () => fetch('http://127.0.0.1:19073/').then((r) => r.text());
+  // A new connection per request: a kept-alive one the server times out (5 s) while a slow checkpoint runs
+  // would be reused just as it closes ("fetch failed" on a loaded machine).
+  const get = () => new Promise<string>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: 19073, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
   const ask = async () => {
     const s = await connect(19074);
     try {
