@@ -162,12 +162,17 @@ int link_register_pending(void)
 	return 1;
 }
 
-void link_send(pid_t pid, const char *line, size_t len)
+void link_register_now(pid_t pid)
 {
 	if (pid != conf.pid)
 		fork_child();
 	else
 		link_register_pending();
+}
+
+void link_send(pid_t pid, const char *line, size_t len)
+{
+	link_register_now(pid);
 	send_now(line, len);
 }
 

@@ -235,6 +235,10 @@ int link_announce(const char *line, size_t len);
 /* A deferred fork child or a lazy image registers now (hello "fork" or
  * "load"); returns 1 if it was one of them, 0 if already registered. */
 int link_register_pending(void);
+/* Whatever this process is (a fork nobody reported: pid differs from
+ * conf.pid; a silent fork child; a lazy image), it is registered after
+ * this, if the supervisor is reachable. */
+void link_register_now(pid_t pid);
 /* This process is such a child and has not registered yet. */
 static inline int link_deferred(void)
 {

@@ -290,8 +290,15 @@ export class Coordinator {
     if (procs.length === 0) throw new RequestError(`group ${name} has no running process to checkpoint`);
     if (this.barriers.has(name)) throw new RequestError(`a checkpoint of ${name} is already under way`);
     for (const p of procs) {
-      if (p.preloaded && this.ports.has(p.pid)) continue;
       const uid = readUid(p.pid);
+      if (p.preloaded && this.ports.has(p.pid)) {
+        // Linked before it dropped its privileges (preload/privdrop.c): it could take part in the barrier, but
+        // it writes its own image from its signal handler, into this supervisor's private directory.
+        if (uid !== null && uid !== process.getuid!()) {
+          throw new RequestError(`cannot checkpoint ${name}: process ${p.pid} (${p.exe}) dropped its privileges to uid ${uid} after it started; it stays linked and supervised, but it cannot write its image into this supervisor's private checkpoint directory, and restoring a process's credentials is not supported yet`);
+        }
+        continue;
+      }
       if (uid !== null && uid !== process.getuid!()) {
         throw new RequestError(`cannot checkpoint ${name}: process ${p.pid} (${p.exe}) runs as uid ${uid} (user = in its policy), and its interceptor cannot reach this supervisor's socket, which is private to uid ${process.getuid!()}; checkpoint such a program with a supervisor of its own user (DURUN_HOME of that user)`);
       }
