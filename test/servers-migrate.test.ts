@@ -211,7 +211,7 @@ test('a move that fails after the connections were frozen lets them go on: same 
   assert.equal(moveLocksLeft(), []);
 });
 
-test('without root, moving a group with a live TCP connection is refused with the reason, and nothing changes', async () => {
+test('without root, moving a group with a live TCP connection is refused with the reason, and nothing changes; with none, it moves', async () => {
   const u = unprivilegedUser();
   if (typeof u === 'string') {
     console.log(`  skipped: ${u}`);
@@ -238,6 +238,21 @@ test('without root, moving a group with a live TCP connection is refused with th
       idle.write('GET / HTTP/1.0\r\n\r\n');
     });
     assert.match(answer, /^HTTP\/1\.0 200/, 'the connection still works');
+    // With no live connection left, the same user's move goes through: a new instance serves.
+    await waitFor('the connection is gone', () => spawnSync('ss', ['-Htn', 'state', 'established', `sport = :${port}`], { encoding: 'utf8' }).stdout.trim() === '');
+    const moved = await durunLive(user, ['migrate', 'mig-user', '--json']);
+    assert.is(moved.code, 0, `durun migrate without connections, unprivileged: ${moved.stderr}`);
+    assert.is((JSON.parse(moved.stdout) as { connections: number }).connections, 0);
+    const after = runningPids(user, 'mig-user');
+    assert.ok(after.length === 1 && !before.includes(after[0]!), `a new instance (before ${before}, after ${after})`);
+    const again = await new Promise<string>((resolve, reject) => {
+      const s = net.createConnection(port, '127.0.0.1', () => s.write('GET / HTTP/1.0\r\n\r\n'));
+      let got = '';
+      s.on('data', (d: Buffer) => (got += d.toString()));
+      s.on('close', () => resolve(got));
+      s.on('error', reject);
+    });
+    assert.match(again, /^HTTP\/1\.0 200/, 'the moved server answers');
   } finally {
     durun(user, ['shutdown', '--stop-all']);
     endUserProcesses(u.uid);
