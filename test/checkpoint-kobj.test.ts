@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from './helpers/wait.js';
-import { checkpoint, checkpointKillRestore, compile, durunOk, killAll, lastTick, logFiles, logMark, rootWorkspace, runningPids, ticks, waitTick } from './helpers/checkpoint.js';
+import { checkpoint, checkpointKillRestore, compile, durun, durunOk, killAll, lastTick, logFiles, logMark, rootWorkspace, runningPids, ticks, waitTick } from './helpers/checkpoint.js';
 
 const { home, as, bin, cleanup } = rootWorkspace('durun-kobj');
 test.after(cleanup);
@@ -90,6 +90,21 @@ test('POSIX timers: ids (with a hole), clocks, signal and thread notifications, 
   const r = await checkpointKillRestore(as, 'timers', pid);
   assert.ok(r.resumed > r.before && r.resumed <= r.after + 1, `resumed at ${r.resumed}: not between ${r.before} and ${r.after + 1}`);
   await killAll(as, 'timers');
+});
+
+test('a SIGEV_THREAD timer: checkpoint refused, naming glibc\'s helper thread that blocks every signal', async () => {
+  const exe = compile('timers.c', 'timers', bin, ['-pthread']);
+  const pid = await start('sevthread', [exe, 'sigev-thread']);
+  await waitTick(home.dir, 'sevthread', 2, pid);
+  const r = durun(as, ['checkpoint', 'sevthread']);
+  assert.is(r.code, 1, r.stdout);
+  assert.match(r.stderr, /a thread blocks the checkpoint signal/);
+  assert.match(r.stderr, /SIGEV_THREAD/);
+  const list = JSON.parse(durunOk(as, ['checkpoints', 'sevthread', '--json'])) as { checkpoints: unknown[] };
+  assert.is(list.checkpoints.length, 0, 'nothing is committed');
+  await waitTick(home.dir, 'sevthread', lastTick(home.dir, 'sevthread', pid) + 3, pid);
+  assert.equal(ticks(home.dir, 'sevthread').fails, [], 'the program runs on, its timers intact');
+  await killAll(as, 'sevthread');
 });
 
 test('pending signals: the process\'s and each thread\'s, real-time ones with every instance, value and order', async () => {

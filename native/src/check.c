@@ -185,7 +185,8 @@ static void probe_posix_timers(struct probe *p)
 	if (fd >= 0)
 		close(fd);
 	p->verdict = p->ok ? "POSIX timers (timer_create) are carried: same id, clock, signal or thread notification, value, time left and interval. "
-			     "Their overrun count is not; a timer's signal pending at the checkpoint comes back as an ordinary queued signal."
+			     "Their overrun count is not; a timer's signal pending at the checkpoint comes back as an ordinary queued signal. "
+			     "SIGEV_THREAD timers are refused (glibc's helper thread for them blocks every signal, so it cannot be stopped)."
 			   : "No /proc/self/timers (a kernel without CONFIG_CHECKPOINT_RESTORE): a process holding a POSIX timer is refused at checkpoint time.";
 }
 

@@ -178,9 +178,58 @@ static int signal_new_threads(struct dump_ctx *d, int *sent, int *nsent)
 	return added;
 }
 
+static int is_parked(int tid)
+{
+	struct dump_state *g = &durun_g;
+	for (int k = 1; k < g->nslots && k < DUMP_MAX_THREADS; k++)
+		if (g->slots[k].tid == tid && g->slots[k].ready)
+			return 1;
+	return 0;
+}
+
 static int thread_alive(int tid)
 {
 	return syscall(SYS_tgkill, getpid(), tid, 0) == 0;
+}
+
+/* Names a thread that can never arrive because it blocks the checkpoint
+ * signal (glibc's helper thread for SIGEV_THREAD timers blocks every signal
+ * and waits in sigwaitinfo); 1 if tid is one, 0 if not or unknown. */
+static int blocks_our_signal(struct dump_ctx *d, int tid)
+{
+	char path[64], buf[4096], who[64];
+	struct sb s;
+	sb_init(&s, path, sizeof(path));
+	sb_str(&s, "/proc/self/task/");
+	sb_u64(&s, (uint64_t)tid);
+	sb_str(&s, "/status");
+	long n = d_read_file(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *blk = strstr(buf, "SigBlk:"), *name = strstr(buf, "Name:");
+	if (!blk)
+		return 0;
+	blk += 7;
+	while (*blk == '\t' || *blk == ' ')
+		blk++;
+	if (!(d_parse_hex(&blk) & (1ull << (d->req->thread_signal - 1))))
+		return 0;
+	sb_init(&s, who, sizeof(who));
+	sb_u64(&s, (uint64_t)tid);
+	if (name) {
+		for (name += 5; *name == '\t' || *name == ' '; name++)
+			;
+		const char *e = strchr(name, '\n');
+		sb_str(&s, " (");
+		sb_mem(&s, name, e ? (size_t)(e - name) : d_strlen(name));
+		sb_str(&s, ")");
+	}
+	ERR(&d->err, "threads",
+	    "a thread blocks the checkpoint signal, so it cannot be stopped (glibc's helper thread for SIGEV_THREAD timers does: such a "
+	    "program cannot be checkpointed); thread",
+	    who, 0);
+	return 1;
 }
 
 int dump_stop_threads(struct dump_ctx *d)
@@ -203,17 +252,16 @@ int dump_stop_threads(struct dump_ctx *d)
 			if (d_now_ns(CLOCK_MONOTONIC) > deadline) {
 				/* Threads that exited before handling the signal never arrive. */
 				int gone = 0;
-				for (int i = 0; i < nsent; i++) {
-					int parked = 0;
-					for (int k = 1; k < g->nslots && k < DUMP_MAX_THREADS; k++)
-						parked |= g->slots[k].tid == sent[i] && g->slots[k].ready;
-					if (!parked && !thread_alive(sent[i]))
+				for (int i = 0; i < nsent; i++)
+					if (!is_parked(sent[i]) && !thread_alive(sent[i]))
 						gone++;
-				}
 				if (g->arrived + gone >= expect) {
 					expect -= gone;
 					break;
 				}
+				for (int i = 0; i < nsent; i++) /* a parked one blocks it too: inside its handler */
+					if (!is_parked(sent[i]) && blocks_our_signal(d, sent[i]))
+						return -1;
 				ERR(&d->err, "threads",
 				    "a thread did not stop in time (is the checkpoint signal blocked or its handler not calling durun_ckpt_on_signal?)",
 				    "", 0);
