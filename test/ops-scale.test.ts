@@ -119,6 +119,39 @@ test('a runner that started the next supervisor stops only its own program, not 
   assert.is(stop.code, 0, stop.stderr);
   assert.ok(isAlive(secondRunner), 'the other group\'s runner was not signalled');
   assert.is(group(home.env, 'second')?.state, 'running');
+
+});
+
+test('the supervisor\'s own walk of an unlinked runner\'s tree leaves out the runners that runner adopted', async () => {
+  assert.is(durunSync(home.env, ['--detach', '--group', 'held', '--', 'sleep', '4895']).code, 0);
+  const held = (await waitGroup(home.env, 'held', 'running', (g) => g.programs.every((p) => p.runnerConnected) && g.processes.some((p) => p.state === 'running'))).programs[0]!.runnerPid;
+  await killSupervisor();
+  await waitFor('a supervisor started by the held group\'s runner', () => {
+    const pid = existsSync(path.join(home.dir, 'supervisor.sock')) ? supervisorPid() : 0;
+    return pid && isAlive(pid) && ppidOf(pid) === held;
+  }, 15_000);
+  policyUp(home.env, dir, 'adopted', '[group adopted]\ncommand = sleep 4894\n');
+  const adopted = await waitGroup(home.env, 'adopted', 'running', (g) => g.processes.some((p) => p.state === 'running' && p.argv.join(' ') === 'sleep 4894'));
+  const adoptedRunner = adopted.programs[0]!.runnerPid;
+  const sleep = adopted.processes.find((p) => p.state === 'running' && p.argv.join(' ') === 'sleep 4894')!.pid;
+  assert.is(ppidOf(adoptedRunner), held, 'the adopted runner lives in the held runner\'s tree');
+  // Held, the runner cannot re-attach: the next supervisor stops its program by walking the runner's tree itself.
+  process.kill(held, 'SIGSTOP');
+  try {
+    const before = supervisorPid();
+    process.kill(before, 'SIGKILL');
+    // The adopted runner starts the next one; no durun command until then.
+    await waitFor('the next supervisor, started by the adopted runner', () => {
+      const pid = existsSync(path.join(home.dir, 'supervisor.sock')) ? supervisorPid() : 0;
+      return pid !== before && pid && isAlive(pid) && ppidOf(pid) === adoptedRunner;
+    }, 15_000);
+    const stop = durunSync(home.env, ['stop', 'held']);
+    assert.is(stop.code, 0, stop.stderr);
+    assert.ok(isAlive(sleep), 'the adopted group\'s program was not signalled');
+    await waitGroup(home.env, 'adopted', 'still running', (g) => g.state === 'running' && g.processes.some((p) => p.pid === sleep && p.state === 'running'));
+  } finally {
+    process.kill(held, 'SIGCONT');
+  }
 });
 
 test.run();

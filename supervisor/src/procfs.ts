@@ -3,8 +3,8 @@
 // interceptor (static or setuid binaries).
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 
-/** cpuTicks: utime + stime in USER_HZ ticks; rssPages: resident pages. */
-export interface ProcStat { pid: number; ppid: number; state: string; startTime: number; exitCode: number | null; threads: number; cpuTicks: number; rssPages: number }
+/** session: its session id; cpuTicks: utime + stime in USER_HZ ticks; rssPages: resident pages. */
+export interface ProcStat { pid: number; ppid: number; session: number; state: string; startTime: number; exitCode: number | null; threads: number; cpuTicks: number; rssPages: number }
 
 /** USER_HZ, the unit of times in /proc/PID/stat (100 on every Linux build durun runs on), and the page size of rss there. */
 export const TICKS_PER_SECOND = 100;
@@ -49,7 +49,7 @@ export function readStat(pid: number): ProcStat | null {
   const field = (n: number) => Number(rest[n - 3]);
   const exit = rest.length >= 50 ? field(52) : NaN;
   return {
-    pid, state: rest[0]!, ppid: field(4), startTime: field(22), exitCode: Number.isNaN(exit) ? null : exit, threads: field(20),
+    pid, state: rest[0]!, ppid: field(4), session: field(6), startTime: field(22), exitCode: Number.isNaN(exit) ? null : exit, threads: field(20),
     cpuTicks: field(14) + field(15), rssPages: field(24),
   };
 }
@@ -171,21 +171,22 @@ export function childByInnerPid(parent: number, inner: number): number | null {
 /**
  * All live descendants of root (root excluded), each with its stat. Walks the
  * kernel's children lists, so the cost follows the size of the tree, not of
- * the whole machine; falls back to reading every /proc/PID/stat.
+ * the whole machine; falls back to reading every /proc/PID/stat. A process
+ * for which leaveOut holds is left out with its own descendants.
  */
-export function descendants(root: number): ProcStat[] {
+export function descendants(root: number, leaveOut: (st: ProcStat) => boolean = () => false): ProcStat[] {
   const out: ProcStat[] = [];
   const queue: Array<[pid: number, threads: number]> = [[root, 0]];
   while (queue.length) {
     const [pid, threads] = queue.shift()!;
     const kids = childrenOf(pid, threads);
-    if (kids === null) return descendantsByFullScan(root);
+    if (kids === null) return descendantsByFullScan(root, leaveOut);
     for (const kid of kids) {
       // A runner that lost its supervisor starts the next one as its own
       // child: this supervisor and what it runs (checks, hooks) are never the program's.
       if (kid === process.pid) continue;
       const st = readStat(kid);
-      if (!st) continue;
+      if (!st || leaveOut(st)) continue;
       out.push(st);
       queue.push([kid, st.threads]);
     }
@@ -193,7 +194,7 @@ export function descendants(root: number): ProcStat[] {
   return out;
 }
 
-function descendantsByFullScan(root: number): ProcStat[] {
+function descendantsByFullScan(root: number, leaveOut: (st: ProcStat) => boolean): ProcStat[] {
   const stats = listPids().map(readStat).filter((s): s is ProcStat => s !== null);
   const children = new Map<number, ProcStat[]>();
   for (const s of stats) {
@@ -205,7 +206,7 @@ function descendantsByFullScan(root: number): ProcStat[] {
   const queue = [root];
   while (queue.length) {
     for (const child of children.get(queue.shift()!) ?? []) {
-      if (child.pid === process.pid) continue; // as in descendants()
+      if (child.pid === process.pid || leaveOut(child)) continue; // as in descendants()
       out.push(child);
       queue.push(child.pid);
     }

@@ -5,7 +5,7 @@
 // matches; and it is never pid 1, the supervisor, nor a runner.
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { DURUN_BIN } from './detached-runner.js';
-import { readExe, readStat } from './procfs.js';
+import { descendants, readComm, readExe, readStat, type ProcStat } from './procfs.js';
 import { diag } from './diag.js';
 
 /** A pid together with the start time (field 22 of /proc/PID/stat) it had when it was proven. */
@@ -45,6 +45,18 @@ function sameBuild(pid: number): boolean {
 /** True when pid runs durun's runner: this install's binary, or a byte-identical copy (another install of the same build). */
 export function runsRunnerBinary(pid: number): boolean {
   return readExe(pid) === durunRunnerExe() || sameBuild(pid);
+}
+
+/**
+ * The subtree of a runner as the runner itself sees it (launcher/c/tree.c):
+ * another durun runner in a session of its own is left out, with whatever it
+ * runs. A detached runner whose starter exited re-parents to the nearest
+ * subreaper, which is this runner when this runner started the supervisor
+ * that started the other one: a program of its own, never this program's.
+ */
+export function runnerTree(runnerPid: number): ProcStat[] {
+  const session = readStat(runnerPid)?.session;
+  return descendants(runnerPid, (st) => st.session !== session && readComm(st.pid) === 'durun' && runsRunnerBinary(st.pid));
 }
 
 /** Pids never to be signalled; runners of every program are added per call (a runner may be our parent: it started us). */

@@ -6,8 +6,8 @@ import type { GroupRecord, ProcRecord } from './model/types.js';
 import type { Lifecycle } from './lifecycle/machine.js';
 import { FINAL } from './lifecycle/phases.js';
 import { callHomeSignal } from './signals.js';
-import { decodeWaitStatus, descendants, hasInterceptor, readCmdline, readComm, readCwd, readExe, readStat } from './procfs.js';
-import { runsRunnerBinary, signalProven } from './proof.js';
+import { decodeWaitStatus, hasInterceptor, readCmdline, readComm, readCwd, readExe, readStat } from './procfs.js';
+import { runnerTree, runsRunnerBinary, signalProven } from './proof.js';
 import { proveRecord } from './link-up.js';
 import { diag } from './diag.js';
 
@@ -52,7 +52,7 @@ export function adoptSurvivors(registry: Registry, lifecycle: Lifecycle): void {
  */
 export function callHomeSubtree(runnerPid: number, linked: ReadonlySet<number>, runners: ReadonlySet<number>): void {
   const signal = callHomeSignal();
-  for (const d of descendants(runnerPid)) {
+  for (const d of runnerTree(runnerPid)) {
     if (linked.has(d.pid) || d.state === 'Z' || isDurunOwn(d.pid) || !hasInterceptor(d.pid)) continue;
     signalProven({ pid: d.pid, startTime: d.startTime }, signal, 'call home', runners);
   }
@@ -81,7 +81,7 @@ export function scanOnce(registry: Registry, lifecycle: Lifecycle, linked: Reado
       const runner = lifecycle.provenRunner(program);
       if (!runner) continue;
       const tree = new Map<number, number>();
-      for (const d of descendants(runner.pid)) if (d.state !== 'Z' && !registry.isInternal(d.pid) && !isDurunOwn(d.pid)) tree.set(d.pid, d.startTime);
+      for (const d of runnerTree(runner.pid)) if (d.state !== 'Z' && !registry.isInternal(d.pid) && !isDurunOwn(d.pid)) tree.set(d.pid, d.startTime);
       trees.set(program.id, tree);
     }
     for (const rec of registry.liveProcessesOf(group)) {

@@ -6,8 +6,8 @@ import type { Registry } from '../model/registry.js';
 import type { GroupRecord, ProgramRecord } from '../model/types.js';
 import { decide, describeEnd } from '../restart-policy.js';
 import { shellCode, signalName } from '../signals.js';
-import { descendants, readComm, readStat } from '../procfs.js';
-import { proveRunner, signalProven, type Proof } from '../proof.js';
+import { readComm, readStat } from '../procfs.js';
+import { proveRunner, runnerTree, signalProven, type Proof } from '../proof.js';
 import { diag } from '../diag.js';
 import { ruleFor, type Act } from './table.js';
 import { RelaunchQueue } from './relaunch-queue.js';
@@ -108,7 +108,7 @@ class ActOn implements Act {
   private provenTree(): Proof[] {
     const runner = this.lc.provenRunner(this.program);
     if (runner) {
-      return descendants(runner.pid)
+      return runnerTree(runner.pid)
         .filter((d) => d.state !== 'Z' && !this.registry.isInternal(d.pid) && readComm(d.pid) !== 'durun-writer')
         .map((d) => ({ pid: d.pid, startTime: d.startTime }));
     }
