@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { durunSync, group, policyUp, ps, waitGroup } from './helpers/durun.js';
+import { durunSync, group, policyUp, ps, shutdownAll, waitGroup } from './helpers/durun.js';
 import { isAlive, waitFor } from './helpers/wait.js';
 import { order, readyGroup, workspace } from './helpers/stamps.js';
 
@@ -101,6 +101,7 @@ test('shutdown --stop-all stops policy groups in reverse dependency order, ad-ho
 const ppidOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
 
 test('a runner that started the next supervisor stops only its own program, not the runners that supervisor started', async () => {
+  shutdownAll(home.env); // its runner alone may start the next supervisor
   assert.is(durunSync(home.env, ['--detach', '--group', 'first', '--', 'sleep', '4897']).code, 0);
   const first = await waitGroup(home.env, 'first', 'running', (g) => g.programs.every((p) => p.runnerConnected) && g.processes.some((p) => p.state === 'running'));
   const runner = first.programs[0]!.runnerPid;
@@ -123,6 +124,7 @@ test('a runner that started the next supervisor stops only its own program, not 
 });
 
 test('the supervisor\'s own walk of an unlinked runner\'s tree leaves out the runners that runner adopted', async () => {
+  shutdownAll(home.env); // no other runner left to start the next supervisor in the held one's place
   assert.is(durunSync(home.env, ['--detach', '--group', 'held', '--', 'sleep', '4895']).code, 0);
   const held = (await waitGroup(home.env, 'held', 'running', (g) => g.programs.every((p) => p.runnerConnected) && g.processes.some((p) => p.state === 'running'))).programs[0]!.runnerPid;
   await killSupervisor();
