@@ -49,6 +49,10 @@ test('a backup that boots first waits; the primary starts its group; both see on
   assert.ok(sa.lease.validForMs > 0 && sa.lease.validForMs <= 2000, `lease valid for ${sa.lease.validForMs} ms`);
   const text = durunSync(a.env, ['cluster']).stdout;
   assert.match(text, /web\s+a\s+a:primary b:secondary/);
+  // durun ps says where it runs and what this node is for each placed group.
+  const psB = validJson('ps', durunSync(b.env, ['ps', '--json']).stdout) as { cluster?: { node: string; roles: Record<string, string> } };
+  assert.equal(psB.cluster?.roles, { web: 'secondary' });
+  assert.match(durunSync(a.env, ['ps']).stdout, /node a of cluster t \(master [ab]\): primary for web/);
 });
 
 test('a policy change on one node is applied on the other', async () => {

@@ -8,7 +8,7 @@ import { Client, ClientError, SUPERVISOR_NODE_FLAGS } from '../../supervisor/src
 import { HomeError, resolveHome } from '../../supervisor/src/protocol/home.js';
 import type { PsView, StatusView } from '../../supervisor/src/protocol/views.js';
 import { USAGE, badOption, needsGroup, tuiNeedsTerminal, unknownCommand } from './messages.js';
-import { formatPs } from './format-ps.js';
+import { clusterLine, formatPs } from './format-ps.js';
 import { args, type CliIo, type Options } from './cli-io.js';
 import { runListed } from './command-table.js';
 import { jsonDoc } from './json-out.js';
@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
       if (positionals.length > 1) throw new UsageError(badOption('ps', 'takes at most one GROUP'));
       const view = await withClient((c) => c.request<PsView>('ps', { group: positionals[0], history: values.history === true }));
       if (values.names) for (const g of view.groups) print(g.name);
-      else print(values.json ? jsonDoc(view) : formatPs(view.groups, values.all === true, process.stdout.isTTY ? process.stdout.columns : undefined));
+      else print(values.json ? jsonDoc(view) : formatPs(view.groups, values.all === true, process.stdout.isTTY ? process.stdout.columns : undefined) + clusterLine(view));
       return 0;
     }
     case 'stop':

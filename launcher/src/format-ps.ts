@@ -1,5 +1,5 @@
 // Human-readable `durun ps`: one block per group, processes as a tree.
-import type { GroupView, ProcessView } from '../../supervisor/src/protocol/views.js';
+import type { GroupView, ProcessView, PsView } from '../../supervisor/src/protocol/views.js';
 import { commandOf, processState, treeRows } from '../../view/src/process-tree.js';
 import { memory } from '../../view/src/units.js';
 
@@ -25,4 +25,12 @@ export function formatPs(groups: GroupView[], showEnded: boolean, width?: number
     }
   }
   return (width ? out.map((line) => line.slice(0, width)) : out).join('\n');
+}
+
+/** In cluster mode, a closing line: which node this is and its role for each group placed on it; else nothing. */
+export function clusterLine(view: PsView): string {
+  const c = view.cluster;
+  if (!c) return '';
+  const roles = Object.entries(c.roles).map(([g, r]) => `${r} for ${g}`);
+  return `\nnode ${c.node} of cluster ${c.name} (master ${c.master ?? 'none'})${roles.length ? `: ${roles.join(', ')}` : ''}; durun cluster shows every node`;
 }

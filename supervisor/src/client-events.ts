@@ -3,7 +3,7 @@
 import type { Registry } from './model/registry.js';
 import type { GroupRecord, ProgramRecord } from './model/types.js';
 import type { ClientRequest } from './protocol/messages.js';
-import type { StatusView } from './protocol/views.js';
+import type { PsCluster, StatusView } from './protocol/views.js';
 import type { GroupRequest, PolicyStatus } from './protocol/group-requests.js';
 import { pace, relaunchPlan } from './groups/launch-plan.js';
 import { groupViews } from './views.js';
@@ -29,6 +29,8 @@ export class ClientEvents {
   launchSpecs: LaunchSpecs | null = null;
   /** Policy groups (issue 4: up, down, reload, notify, service), wired by main.ts. */
   groupRequests: { handle(req: GroupRequest): Promise<unknown>; status(): PolicyStatus } | null = null;
+  /** Cluster mode: this node and its roles, added to every ps answer. */
+  clusterView: () => PsCluster | null = () => null;
 
   constructor(private readonly registry: Registry, private readonly lifecycle: Lifecycle, private readonly home: string, private readonly startedAt: number, private readonly shutdown: (stopAll: boolean) => Promise<void>) {
     registry.onSettle = (group) => {
@@ -42,7 +44,8 @@ export class ClientEvents {
     switch (req.op) {
       case 'ps': {
         const groups = req.group ? [this.needGroup(req.group)] : [...this.registry.groups.values()];
-        return { groups: groupViews(this.registry, groups, req.history ?? false) };
+        const cluster = this.clusterView();
+        return { groups: groupViews(this.registry, groups, req.history ?? false), ...(cluster ? { cluster } : {}) };
       }
       case 'stop':
         return this.stop(this.needGroup(req.group));

@@ -104,6 +104,7 @@ export async function runSupervisor(env: NodeJS.ProcessEnv = process.env): Promi
   const state = new StateService(registry, home);
   groups.onPolicy((p) => state.setPolicy(p));
   health.bus.follow((e) => state.observe(e));
+  clients.clusterView = () => cluster.service?.psView() ?? null;
   server = new ControlServer(socketPath(home), { registry, procs, runners, clients, health, ckpt, ops, specs, state, cluster });
   lifecycle.isLinked = (pid) => server!.linked.has(pid);
   await server.listen();

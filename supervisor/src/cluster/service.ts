@@ -19,6 +19,7 @@ import type { EventBus } from '../events/bus.js';
 import type { DurunEvent } from '../protocol/events.js';
 import type { SourceText } from '../policy/types.js';
 import type { ClusterStatus, ClusterEvent } from '../protocol/cluster-requests.js';
+import type { PsCluster } from '../protocol/views.js';
 import { diag } from '../diag.js';
 import { writeJsonAtomic } from '../persist.js';
 import path from 'node:path';
@@ -72,10 +73,6 @@ export class ClusterService implements PolicySharing {
       throw err;
     }
     return svc;
-  }
-
-  get node(): string {
-    return this.cfg.node;
   }
 
   private async begin(): Promise<void> {
@@ -359,6 +356,13 @@ export class ClusterService implements PolicySharing {
       lease: { id: this.membership.leaseId, ttlSeconds: this.cfg.leaseSeconds, validForMs: Math.max(0, this.membership.validUntil - Date.now()) },
       nodes, groups,
     };
+  }
+
+  /** This node's role for each group placed on it, for `durun ps`. */
+  psView(): PsCluster {
+    const live = this.live();
+    const mine = this.placedSpecs().map((g) => [g.name, roles({ nodes: g.nodes, owner: this.owner(g.name), live }).get(this.cfg.node) ?? 'offline'] as const);
+    return { name: this.cfg.name, node: this.cfg.node, master: this.store.get('master'), roles: Object.fromEntries(mine) };
   }
 
   events(): ClusterEvent[] {

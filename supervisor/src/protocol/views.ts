@@ -30,6 +30,9 @@ export interface GroupView {
   programs: ProgramView[]; processes: ProcessView[]; history?: LaunchRecord[];
 }
 
-export interface PsView { groups: GroupView[] }
+/** In cluster mode: this node, and its role for each group placed on it (docs/cluster.md). */
+export interface PsCluster { name: string; node: string; master: string | null; roles: Record<string, 'primary' | 'secondary' | 'spare' | 'offline'> }
+
+export interface PsView { groups: GroupView[]; cluster?: PsCluster }
 
 export interface StatusView { pid: number; home: string; startedAt: string; groups: number; version: string; policy?: PolicyStatus }
