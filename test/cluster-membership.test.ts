@@ -4,7 +4,7 @@
 // boots first), roles, `durun cluster` and events fanned out.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clusterSkipReason, startCluster, type Cluster, type Node } from './helpers/cluster.js';
 import { durunSync, group } from './helpers/durun.js';
@@ -90,6 +90,29 @@ test('a node not in cluster mode says so', () => {
   durunSync({ ...process.env, DURUN_HOME: home }, ['shutdown']);
   assert.is.not(r.code, 0);
   assert.match(r.stderr, /not in cluster mode/);
+});
+
+test('a bad cluster.ini and bad placement keys are reported with file:line, and nothing joins', async () => {
+  if (skip) return;
+  const home = path.join(cluster.base, 'bad');
+  mkdirSync(home, { mode: 0o700 });
+  writeFileSync(path.join(home, 'cluster.ini'), '[cluster]\nnode = a b\nendpoints = 127.0.0.1:2379\nlease = 1500ms\nsecret_file = nowhere\n', { mode: 0o600 });
+  const env = { ...process.env, DURUN_HOME: home };
+  assert.is(durunSync(env, ['ps']).code, 0); // starts its supervisor
+  const r = durunSync(env, ['cluster']);
+  const file = path.join(home, 'cluster.ini');
+  assert.is.not(r.code, 0);
+  assert.match(r.stderr, `${file}:2: node: "a b" is not a node name`);
+  assert.match(r.stderr, `${file}:3: endpoints: "127.0.0.1:2379" is not an etcd client URL`);
+  assert.match(r.stderr, `${file}:4: lease: "1500ms" must be whole seconds, at least 2s`);
+  assert.match(r.stderr, `${file}:5: secret_file:`);
+  const policy = path.join(cluster.base, 'badvip.ini');
+  writeFileSync(policy, '[group v]\ncommand = sleep 1\nnodes = a, a\nvip = 10.0.0.300/24\n');
+  const up = durunSync(env, ['up', '-f', policy]);
+  durunSync(env, ['shutdown']);
+  assert.is.not(up.code, 0);
+  assert.match(up.stderr, `${policy}:3: nodes: "a, a" names a node twice`);
+  assert.match(up.stderr, `${policy}:4: vip: "10.0.0.300/24" is not an IPv4 address with its prefix length`);
 });
 
 test.run();
