@@ -88,21 +88,31 @@ test('a forged exec announce naming a pid outside the tree changes nothing', asy
   };
   const s = await forge([hello, announce(victim.pid!), announce(member.pid)]);
   await waitFor('both refused', () => supervisorLog().split('\n').filter((l) => l.includes(`pid ${process.pid} announced an exec of pid`) && l.includes('not in its program\'s tree')).length >= 2);
-  // From inside the tree: the member's pid names a process that is not its child.
+  // From inside the tree: a member names a process that is not its child, then (as the marker that the
+  // supervisor read that far) announces an exec of its own real child.
   const py = path.join(home.dir, 'forger.py');
   writeFileSync(py, `import json, os, socket, sys, time
+child = os.fork()
+if child == 0:
+    time.sleep(300)
+    os._exit(0)
 s = socket.socket(socket.AF_UNIX)
 s.connect(os.environ['DURUN_SOCK'])
 e = os.environ
-hello = dict(v=1, op='hello', role='proc', reason='callhome', pid=os.getpid(), ppid=os.getppid(), group=e['DURUN_GROUP'],
-             program=int(e['DURUN_PROGRAM']), instance=int(e['DURUN_INSTANCE']), execCount=0, exe=sys.executable,
-             argv=sys.argv, cwd=os.getcwd(), startedAt=int(time.time() * 1000))
-s.sendall((json.dumps(hello) + '\\n').encode())
-s.sendall((json.dumps(dict(v=1, op='exec', pid=int(sys.argv[1]), path='/bin/evil', argv=['evil'], lazy=True, execCount=1)) + '\\n').encode())
+def say(**m):
+    s.sendall((json.dumps(dict(v=1, **m)) + '\\n').encode())
+say(op='hello', role='proc', reason='callhome', pid=os.getpid(), ppid=os.getppid(), group=e['DURUN_GROUP'],
+    program=int(e['DURUN_PROGRAM']), instance=int(e['DURUN_INSTANCE']), execCount=0, exe=sys.executable,
+    argv=sys.argv, cwd=os.getcwd(), startedAt=int(time.time() * 1000))
+say(op='exec', pid=int(sys.argv[1]), path='/bin/evil', argv=['evil'], lazy=True, execCount=1)
+say(op='exec', pid=${member.pid}, path='/bin/evil', argv=['evil'], lazy=True, execCount=1)
+say(op='fork', pid=os.getpid(), child=child)
+say(op='exec', pid=child, path='/bin/marker', argv=['marker'], lazy=True, execCount=1)
 time.sleep(300)
 `);
   detach('forged2', ['python3', py, String(victim.pid)]);
-  await waitFor('refused: not its child', () => supervisorLog().includes(`announced an exec of pid ${victim.pid}, which is not its child; ignored`));
+  await waitGroup(home.env, 'forged2', 'the real child\'s announce applied', (g) => running(g, 'marker') !== undefined);
+  assert.ok(supervisorLog().includes(`announced an exec of pid ${member.pid}, which is not its child; ignored`), 'another group\'s member is not its child');
   const all = ps(home.env).groups;
   assert.not.ok(all.some((gr) => gr.processes.some((p) => p.pid === victim.pid)), 'the outsider has no record');
   assert.not.ok(all.some((gr) => gr.processes.some((p) => p.argv[0] === 'evil')), 'no record took the forged argv');

@@ -7,6 +7,7 @@ import { decodeWaitStatus, hasInterceptor, isRunning, readExe, readStat } from '
 import { refreshUnlinked } from './watch.js';
 import { loadsInterceptor } from './elf-interp.js';
 import { proveDescendant } from './proof.js';
+import { proveRecord } from './link-up.js';
 import { diag } from './diag.js';
 
 /** How long a new image has to register after `exec` before we call it un-preloaded (static, setuid). */
@@ -119,7 +120,7 @@ export class ProcEvents {
         const early = link.announced?.get(msg.child);
         if (early) {
           link.announced!.delete(msg.child);
-          if (rec && msg.pid === link.pid) this.applyAnnounced(rec, early);
+          if (rec && msg.pid === link.pid) this.applyAnnounced(group, rec, early);
         }
         return;
       }
@@ -194,11 +195,15 @@ export class ProcEvents {
   /**
    * A silent fork child announced its exec on its parent's link (`exec`
    * with its own pid): the new image registers only when it must speak.
-   * The pid is believed only when /proc shows it a child of the link's
-   * pid (peer credentials); one already gone (a short-lived command, read
-   * late) only names the record its parent's `fork` report on this same
-   * link made, or will make, and that record is proven like any fork
-   * child's before anything signals it. Anything else changes nothing.
+   * The link's pid must be in its program's tree, and the announced pid
+   * only names the record of that link's child (its `fork` report on this
+   * same link made it, or will: an announce read first waits for it);
+   * that record is proven like any fork child's (a walk up to the runner
+   * in /proc) before anything signals it. So an announce only sets the
+   * argv, exe and exec count of a record that was already believed, and
+   * reads nothing from /proc (a /proc/PID/stat read costs about 0.1 ms
+   * while the process execs; a fork/exec loop announces thousands a second).
+   * Anything else changes nothing.
    */
   private announcedExec(group: GroupRecord, link: ProcLinkState, msg: AnnouncedExec): void {
     if (!msg.lazy) return;
@@ -206,27 +211,13 @@ export class ProcEvents {
       diag(`${group.name}: pid ${link.pid} announced an exec of pid ${msg.pid} but is not in its program's tree; ignored`);
       return;
     }
-    // A process being reaped right now reads as state X with ppid 0: as good as gone.
-    const read = readStat(msg.pid);
-    const st = read && read.state !== 'X' && read.ppid !== 0 ? read : null;
-    if (st) {
-      if (st.ppid !== link.pid) {
-        diag(`${group.name}: pid ${link.pid} announced an exec of pid ${msg.pid}, which is not its child; ignored`);
-        return;
-      }
-      const live = this.registry.liveProcess(msg.pid);
-      if (live && live.group !== group) return;
-      const rec = live?.rec ?? this.forked(group, link.pid, msg.pid);
-      if (!rec) return;
-      rec.startTime = st.startTime;
-      return this.applyAnnounced(rec, msg);
-    }
     const live = this.registry.liveProcess(msg.pid);
     if (live) {
-      if (live.group === group && live.rec.ppid === link.pid) this.applyAnnounced(live.rec, msg);
+      if (live.group === group && live.rec.ppid === link.pid) return this.applyAnnounced(group, live.rec, msg);
+      diag(`${group.name}: pid ${link.pid} announced an exec of pid ${msg.pid}, which is not its child; ignored`);
       return;
     }
-    // Before the parent's `fork` report (the child ran first): kept until it arrives.
+    // Before the parent's `fork` report (the child ran first): kept until it arrives, never applied without it.
     link.announced ??= new Map();
     if (link.announced.size >= ANNOUNCED_KEEP) link.announced.delete(link.announced.keys().next().value!);
     link.announced.set(msg.pid, msg);
@@ -246,7 +237,7 @@ export class ProcEvents {
     return link.inTree;
   }
 
-  private applyAnnounced(rec: ProcRecord, msg: AnnouncedExec): void {
+  private applyAnnounced(group: GroupRecord, rec: ProcRecord, msg: AnnouncedExec): void {
     rec.execChain.push({ path: msg.path, argv: msg.argv, at: Date.now() });
     rec.exe = msg.path;
     rec.argv = msg.argv;
@@ -255,9 +246,13 @@ export class ProcEvents {
     rec.pendingExec = null;
     this.reported.delete(rec);
     this.registry.changed();
-    // What the file said may not be what runs (a relative path, a file replaced): /proc tells.
+    // Still running a moment later (most announced commands are gone by then): proven now, a walk up to
+    // its runner, so that the supervisor can end it with its program even without a link; and what the
+    // file said may not be what runs (a relative path, a file replaced): /proc tells.
     setTimeout(() => {
-      if (rec.state === 'running' && rec.preloaded && isRunning(rec.pid) && !hasInterceptor(rec.pid)) {
+      if (rec.state !== 'running' || !isRunning(rec.pid)) return;
+      if (rec.startTime === null) rec.startTime = proveRecord(this.registry, group, rec)?.startTime ?? null;
+      if (rec.preloaded && !hasInterceptor(rec.pid)) {
         rec.preloaded = false;
         refreshUnlinked(this.registry, rec);
         this.registry.changed();
