@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fit, layout, type Column } from '../tui/src/render/columns.js';
 import { groupLines } from '../tui/src/render/groups.js';
+import { headerLine } from '../tui/src/render/chrome.js';
 import { painter } from '../tui/src/render/paint.js';
 import { addEvents, eventShown, initialState, visibleGroups } from '../tui/src/state.js';
 import type { GroupView } from '../supervisor/src/protocol/views.js';
@@ -49,6 +50,15 @@ test('group list: marked selection, states in words, every line within the width
   assert.equal(visibleGroups(s).map((g) => g.name), ['web', 'db'], 'failed first');
   s.search = 'd';
   assert.equal(visibleGroups(s).map((g) => g.name), ['db']);
+});
+
+test('header: in cluster mode, this node and its role for each placed group', () => {
+  const s = initialState();
+  s.link.up = true;
+  s.groups = [group('web', 'running')];
+  assert.not.match(plain(headerLine(s, mono, '/h', 200, Date.now())), /node /);
+  s.cluster = { name: 'prod', node: 'b', master: 'a', roles: { web: 'secondary' } };
+  assert.match(plain(headerLine(s, mono, '/h', 200, Date.now())), /\| node b of prod \(secondary for web\) \|/);
 });
 
 test('colour only with a colour painter', () => {

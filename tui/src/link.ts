@@ -4,7 +4,7 @@
 // When the supervisor goes away it says so and tries again every second,
 // without starting one itself: an operator's `durun shutdown` stays done.
 import { Client, ClientError } from '../../supervisor/src/protocol/client.js';
-import type { PsView, StatusView } from '../../supervisor/src/protocol/views.js';
+import type { PsCluster, PsView, StatusView } from '../../supervisor/src/protocol/views.js';
 import type { ChecksAnswer, CheckStatus, EventsAnswer } from '../../supervisor/src/protocol/health-requests.js';
 import type { CheckpointsAnswer, CheckpointView } from '../../supervisor/src/protocol/checkpoint-requests.js';
 import type { DurunEvent } from '../../supervisor/src/protocol/events.js';
@@ -18,7 +18,7 @@ const EVENTS_ON_CONNECT = 300;
 export interface LinkListener {
   up(status: StatusView): void;
   down(reason: string): void;
-  figures(groups: GroupView[], checks: CheckStatus[]): void;
+  figures(groups: GroupView[], checks: CheckStatus[], cluster: PsCluster | null): void;
   events(events: DurunEvent[]): void;
   checkpoints(group: string, list: CheckpointView[]): void;
   /** A failure that is not the supervisor going away (a refused request of ours). */
@@ -117,7 +117,7 @@ export class SupervisorLink {
     try {
       const [ps, health] = await Promise.all([client.request<PsView>('ps'), client.request<ChecksAnswer>('health', { cached: true })]);
       if (client !== this.client) return;
-      this.listener.figures(ps.groups, health.checks);
+      this.listener.figures(ps.groups, health.checks, ps.cluster ?? null);
       for (const g of ps.groups) {
         if (this.knownCheckpoints.has(g.name)) continue;
         this.knownCheckpoints.add(g.name);

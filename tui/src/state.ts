@@ -1,7 +1,7 @@
 // Everything the screen shows, in one plain object: what the supervisor said
 // last, and what the operator chose (selection, focus, filters, modes).
 // Pure functions here decide what is visible; nothing touches the terminal.
-import type { GroupView } from '../../supervisor/src/protocol/views.js';
+import type { GroupView, PsCluster } from '../../supervisor/src/protocol/views.js';
 import type { CheckStatus } from '../../supervisor/src/protocol/health-requests.js';
 import type { CheckpointView } from '../../supervisor/src/protocol/checkpoint-requests.js';
 import type { DurunEvent } from '../../supervisor/src/protocol/events.js';
@@ -36,6 +36,8 @@ export interface UiState {
   link: Connection;
   groups: GroupView[];
   checks: CheckStatus[];
+  /** Cluster mode: this node and its role for each placed group (from ps). */
+  cluster: PsCluster | null;
   /** Committed checkpoints per group, oldest first, fetched when a group appears or checkpoints. */
   checkpoints: Map<string, CheckpointView[]>;
   events: DurunEvent[];
@@ -61,7 +63,7 @@ export interface UiState {
 export function initialState(): UiState {
   return {
     link: { up: false, pid: null, startedAt: null, error: null },
-    groups: [], checks: [], checkpoints: new Map(), events: [],
+    groups: [], checks: [], cluster: null, checkpoints: new Map(), events: [],
     selected: null, focus: 'groups', search: '', eventFilter: { groups: [], types: [] }, sort: 'name',
     logOf: null, scroll: { groups: 0, detail: 0, events: 0 }, detailCursor: 0, eventsFollow: true, lastG: 0,
     mode: { kind: 'normal' }, status: '', logLines: [],

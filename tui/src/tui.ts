@@ -85,9 +85,10 @@ export function runTui(home: string): Promise<number> {
         state.status = wasUp ? 'the supervisor went away; its programs keep running. Waiting for it to come back...' : reason;
         redraw();
       },
-      figures: (groups, checks) => {
+      figures: (groups, checks, cluster) => {
         state.groups = groups;
         state.checks = checks;
+        state.cluster = cluster;
         for (const name of state.checkpoints.keys()) if (!groups.some((g) => g.name === name)) state.checkpoints.delete(name);
         redraw();
       },

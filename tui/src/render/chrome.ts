@@ -20,6 +20,7 @@ export function headerLine(s: UiState, p: Painter, home: string, width: number, 
   const parts = [
     `durun: supervisor ${s.link.pid}${up}`,
     `${s.groups.length} group(s), ${procs} process(es)`,
+    ...(s.cluster ? [`node ${s.cluster.node} of ${s.cluster.name}${Object.keys(s.cluster.roles).length ? ` (${Object.entries(s.cluster.roles).map(([g, r]) => `${r} for ${g}`).join(', ')})` : ''}`] : []),
     `sort ${s.sort}`,
     ...(s.search ? [`search "${s.search}" (${visibleGroups(s).length} shown)`] : []),
     ...(eventFilterText(s) ? [`events: ${eventFilterText(s)}`] : []),
