@@ -10,23 +10,22 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { clusterSkipReason, startCluster, type Cluster } from './helpers/cluster.js';
+import { clusterSkipReason, makeLan, startCluster, type Cluster, type Lan } from './helpers/cluster.js';
 import { durunSync, group } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 
 const skip = clusterSkipReason() ?? (spawnSync('sh', ['-c', 'command -v arping']).status !== 0 ? 'arping is not installed (Debian: iputils-arping)' : null);
-const LAN = 'durun-cl4-lan';
 const HOSTS = { a: '10.213.9.2', b: '10.213.9.3', c: '10.213.9.4' } as const;
 const VIP = '10.213.9.100';
 let cluster: Cluster;
+let lan: Lan | null = null;
+const ns = (h: string) => lan!.ns(h);
+const holds = (h: string) => lan!.holds(h, VIP);
 
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-const ns = (h: string) => `durun-cl4-${h}`;
 
 test.after(async () => {
   await cluster?.cleanup();
-  if (skip) return;
-  for (const n of [LAN, ...Object.keys(HOSTS).map(ns)]) ip('netns', 'del', n);
+  lan?.remove();
 });
 
 /** What the client in namespace c gets for GET /who through the virtual IP, or null. */
@@ -35,25 +34,11 @@ function who(): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-const holds = (h: string) => ip('-n', ns(h), '-o', 'addr', 'show', 'dev', 'eth0').includes(`${VIP}/24`);
 
 test('the virtual IP follows its group to the backup, not while another host answers for it', async () => {
   if (skip) return void console.log(`skipped: ${skip}`);
-  ip('netns', 'add', LAN);
-  ip('-n', LAN, 'link', 'add', 'br0', 'type', 'bridge');
-  ip('-n', LAN, 'addr', 'add', '10.213.9.1/24', 'dev', 'br0');
-  ip('-n', LAN, 'link', 'set', 'br0', 'up');
-  ip('-n', LAN, 'link', 'set', 'lo', 'up');
-  for (const [h, addr] of Object.entries(HOSTS)) {
-    ip('netns', 'add', ns(h));
-    ip('-n', LAN, 'link', 'add', `p${h}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns(h));
-    ip('-n', LAN, 'link', 'set', `p${h}`, 'master', 'br0');
-    ip('-n', LAN, 'link', 'set', `p${h}`, 'up');
-    ip('-n', ns(h), 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
-    ip('-n', ns(h), 'link', 'set', 'eth0', 'up');
-    ip('-n', ns(h), 'link', 'set', 'lo', 'up');
-  }
-  cluster = await startCluster('durun-cl4-', 19407, ['10.213.9.1'], LAN);
+  lan = makeLan('durun-cl4-', '10.213.9', HOSTS);
+  cluster = await startCluster('durun-cl4-', 19407, ['10.213.9.1'], lan.name);
   const endpoint = 'http://10.213.9.1:19407';
   const a = await cluster.start('a', 19440, { netns: ns('a'), endpoint });
   const b = await cluster.start('b', 19441, { netns: ns('b'), endpoint });
@@ -73,7 +58,7 @@ test('the virtual IP follows its group to the backup, not while another host ans
   assert.match(refused, /held by/);
   assert.not.ok(holds('b'), 'b added the address while a still had it');
   // a's node is gone from the network now (its interface down): b takes the address and announces it.
-  ip('-n', ns('a'), 'link', 'set', 'eth0', 'down');
+  execFileSync('ip', ['-n', ns('a'), 'link', 'set', 'eth0', 'down']);
   await waitFor('the client served by b through the virtual IP', () => who() === 'b', 20_000, 200);
   assert.ok(holds('b'));
   const s = b.status().groups[0]!;

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { durun, durunOk, killAll, logFiles, rootWorkspace, runningPids } from './helpers/checkpoint.js';
 import { removeTree } from './helpers/home.js';
+import { ROOT } from './helpers/paths.js';
 import { waitFor } from './helpers/wait.js';
 
 const { as, cleanup } = rootWorkspace('durun-srv');
@@ -96,21 +97,8 @@ test('redis-server --daemonize yes: the daemon is checkpointed and restored unde
 test('a node http server and a python asyncio server keep their state and serve again', async () => {
   const nodeApp = path.join(work, 'app.mjs');
   writeFileSync(nodeApp, "import http from 'node:http'; let hits = 0;\nhttp.createServer((q, s) => s.end(String(++hits) + '\\n')).listen(19073, '127.0.0.1');\n");
-  const pyApp = path.join(work, 'app.py');
-  writeFileSync(pyApp, [
-    'import asyncio',
-    'hits = 0',
-    'async def serve(r, w):',
-    '    global hits',
-    '    while await r.readline():',
-    '        hits += 1; w.write(b"%d\\n" % hits); await w.drain()',
-    'async def main():',
-    '    s = await asyncio.start_server(serve, "127.0.0.1", 19074)',
-    '    await s.serve_forever()',
-    'asyncio.run(main())',
-  ].join('\n'));
   durunOk(as, ['--detach', '--restart', 'never', '--group', 'nodeweb', '--', process.execPath, nodeApp]);
-  durunOk(as, ['--detach', '--restart', 'never', '--group', 'pyaio', '--', 'python3', pyApp]);
+  durunOk(as, ['--detach', '--restart', 'never', '--group', 'pyaio', '--', 'python3', path.join(ROOT, 'test', 'fixtures', 'servers', 'counter.py'), '127.0.0.1', '19074']);
   // A new connection per request: a kept-alive one the server times out (5 s) while a slow checkpoint runs
   // would be reused just as it closes ("fetch failed" on a loaded machine).
   const get = () => new Promise<string>((resolve, reject) => {

@@ -108,10 +108,10 @@ export async function runCheckpointCommand(cmd: string, rest: string[], io: CliI
       return 0;
     }
     case 'migrate': {
-      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
+      const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' }, to: { type: 'string' } });
       const group = one(io, cmd, positionals);
-      const r = await io.withClient((cl) => cl.request<MigrateAnswer>('migrate', { group }));
-      io.print(values.json ? jsonDoc(r) : `durun: moved ${group} with checkpoint ${r.checkpoint}: ${r.connections} live TCP connection(s) carried, ${r.processes.length} process(es) (${r.processes.map((p) => `pid ${p.innerPid}, outside ${p.pid}`).join('; ')}), ${r.frozenMs} ms from barrier to running again`);
+      const r = await io.withClient((cl) => cl.request<MigrateAnswer>('migrate', { group, ...(values.to ? { to: values.to } : {}) }));
+      io.print(values.json ? jsonDoc(r) : `durun: moved ${group}${r.node ? ` to node ${r.node}` : ''} with checkpoint ${r.checkpoint}: ${r.connections} live TCP connection(s) carried, ${r.processes.length} process(es) (${r.processes.map((p) => `pid ${p.innerPid}, outside ${p.pid}`).join('; ')}), ${r.frozenMs} ms from barrier to running again`);
       return 0;
     }
     case 'inspect': {

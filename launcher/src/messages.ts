@@ -28,7 +28,7 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun checkpoint GROUP [--json] [--full]     checkpoint every process of a group behind one barrier
        durun checkpoints GROUP [--json]             a group's committed checkpoints
        durun restore GROUP [--from ID]              stop the group and bring it back from its latest (or the named) checkpoint
-       durun migrate GROUP [--json]                 move a running group to a new instance with its state and live TCP connections (root)
+       durun migrate GROUP [--to NODE] [--json]     move a running group to a new instance (here, or on NODE in a cluster) with its state and live TCP connections (root)
        durun inspect IMAGE|CHECKPOINT-DIR [--json]  decode checkpoint images
        durun check [--json]                         kernel features for checkpoint/restore, what each enables or costs
        durun cluster [events] [--json]              cluster mode: nodes, master, lease, group owners and replicas (docs/cluster.md)

@@ -17,7 +17,7 @@ import { CHECKPOINT_OPS, type CheckpointRequest } from './protocol/checkpoint-re
 import { HEALTH_OPS, type HealthRequest } from './protocol/health-requests.js';
 import { OPS_OPS, type OpsRequest } from './protocol/ops-requests.js';
 import { CLUSTER_OPS, type ClusterRequest } from './protocol/cluster-requests.js';
-import { handleClusterRequest, type ClusterSlot } from './cluster/requests.js';
+import { handleClusterRequest, handleMigrateTo, type ClusterSlot } from './cluster/requests.js';
 import type { OpsService } from './groups/ops-service.js';
 import type { LaunchSpecs } from './groups/launch-specs.js';
 import { addon } from './peercred.js';
@@ -204,7 +204,10 @@ export class ControlServer {
         return role;
       case 'client': {
         const req = parseClientRequest(msg);
-        const answer = HEALTH_OPS.has(req.op) && this.h.health
+        const moveTo = req.op === 'migrate' ? (req as CheckpointRequest & { op: 'migrate' }).to : undefined;
+        const answer = moveTo && this.h.cluster
+          ? handleMigrateTo(this.h.cluster, (req as CheckpointRequest).group, moveTo)
+          : HEALTH_OPS.has(req.op) && this.h.health
           ? this.h.health.handle(req as HealthRequest, { send, onClose: (f) => closers.push(f) })
           : CHECKPOINT_OPS.has(req.op) && this.h.ckpt
             ? this.h.ckpt.handle(req as CheckpointRequest)

@@ -4,7 +4,7 @@
 // (nodes of a cluster keep checkpoints at the same path: images name their
 // parents by absolute path). A node "dies" by SIGKILL of its supervisor and
 // its programs (pids it reported, all started by the test). Root only.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -70,6 +70,8 @@ export interface NodeOptions {
   /** A network namespace to run the supervisor in (ip netns exec), and the etcd URL it reaches from there. */
   netns?: string;
   endpoint?: string;
+  /** HOST where its replication server listens (the node's own address in its netns; default 127.0.0.1). */
+  listenHost?: string;
 }
 
 export interface Cluster {
@@ -98,7 +100,7 @@ export async function startCluster(prefix: string, etcdPort: number, etcdAlsoOn:
       const dir = path.join(base, name);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       mkdirSync(`${dir}.data`, { recursive: true, mode: 0o700 });
-      writeFileSync(path.join(dir, 'cluster.ini'), `[cluster]\nname = t\nnode = ${name}\nendpoints = ${opts.endpoint ?? etcd.url}\nlease = ${opts.lease ?? '2s'}\nsecret_file = ../secret\nlisten = 127.0.0.1:${replPort}\n`, { mode: 0o600 });
+      writeFileSync(path.join(dir, 'cluster.ini'), `[cluster]\nname = t\nnode = ${name}\nendpoints = ${opts.endpoint ?? etcd.url}\nlease = ${opts.lease ?? '2s'}\nsecret_file = ../secret\nlisten = ${opts.listenHost ?? '127.0.0.1'}:${replPort}\n`, { mode: 0o600 });
       const env: NodeJS.ProcessEnv = { ...process.env, DURUN_HOME: dir };
       delete env.LD_PRELOAD;
       const log = openSync(path.join(base, `${name}.out`), 'a');
@@ -142,6 +144,46 @@ export async function startCluster(prefix: string, etcdPort: number, etcdAlsoOn:
       }
       await etcd.stop();
       if (!process.env.DURUN_TEST_KEEP) removeTree(base); // kept for a post-mortem when asked
+    },
+  };
+}
+
+/** Hosts as network namespaces on one bridge, for tests of addresses between nodes. */
+export interface Lan {
+  /** The namespace holding the bridge (and, in the tests, etcd). */
+  name: string;
+  bridgeAddress: string;
+  /** The namespace of host h. */
+  ns(h: string): string;
+  /** Whether host h has address on its eth0. */
+  holds(h: string, address: string): boolean;
+  remove(): void;
+}
+
+/** `${prefix}lan` with bridge br0 at SUBNET.1/24, and per host `${prefix}HOST` with eth0 at its address /24, all up. */
+export function makeLan(prefix: string, subnet: string, hosts: Record<string, string>): Lan {
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const name = `${prefix}lan`;
+  const ns = (h: string) => `${prefix}${h}`;
+  ip('netns', 'add', name);
+  ip('-n', name, 'link', 'add', 'br0', 'type', 'bridge');
+  ip('-n', name, 'addr', 'add', `${subnet}.1/24`, 'dev', 'br0');
+  ip('-n', name, 'link', 'set', 'br0', 'up');
+  ip('-n', name, 'link', 'set', 'lo', 'up');
+  for (const [h, addr] of Object.entries(hosts)) {
+    ip('netns', 'add', ns(h));
+    ip('-n', name, 'link', 'add', `p${h}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns(h));
+    ip('-n', name, 'link', 'set', `p${h}`, 'master', 'br0');
+    ip('-n', name, 'link', 'set', `p${h}`, 'up');
+    ip('-n', ns(h), 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
+    ip('-n', ns(h), 'link', 'set', 'eth0', 'up');
+    ip('-n', ns(h), 'link', 'set', 'lo', 'up');
+  }
+  return {
+    name, bridgeAddress: `${subnet}.1`, ns,
+    holds: (h, address) => ip('-n', ns(h), '-o', 'addr', 'show', 'dev', 'eth0').includes(`${address}/24`),
+    remove: () => {
+      for (const n of [name, ...Object.keys(hosts).map(ns)]) spawnSync('ip', ['netns', 'del', n]);
     },
   };
 }

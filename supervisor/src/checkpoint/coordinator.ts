@@ -41,7 +41,7 @@ export class RequestError extends Error {}
  * killed there, their repaired sockets closing silently); `thawed` if the
  * checkpoint aborts after `frozen` (the members were let go).
  */
-export interface MoveSteps { frozen(): Promise<void>; ended(): Promise<void>; thawed(): Promise<void> }
+export interface MoveSteps { frozen(): Promise<void>; ended(id: string): Promise<void>; thawed(): Promise<void> }
 export interface CheckpointOptions { full?: boolean; move?: MoveSteps }
 class TransientAbort extends Error {}
 
@@ -359,7 +359,7 @@ export class Coordinator {
       this.chained.add(name);
       if (move) {
         b.phase = 'moved';
-        await move.ended();
+        await move.ended(id);
       }
       this.end(b);
       const s = summary(manifest, dir);

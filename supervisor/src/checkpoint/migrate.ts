@@ -23,7 +23,7 @@ import type { MigrateAnswer, RestoreAnswer } from '../protocol/checkpoint-reques
 import { diag } from '../diag.js';
 import { RequestError, type Coordinator } from './coordinator.js';
 import type { Restorer } from './restore.js';
-import { NetLock, liveConnections, lockPrefix, nftPath } from './net-lock.js';
+import { NetLock, liveConnections, lockPrefix, nftPath, type LiveConnection } from './net-lock.js';
 import { proveRecord } from '../link-up.js';
 import { signalProven } from '../proof.js';
 import { readFileSync } from 'node:fs';
@@ -52,6 +52,19 @@ async function deadOrGone(pids: number[], ended: Promise<unknown>): Promise<void
   await (settled ? ended : undefined);
 }
 
+/**
+ * A move to another node (cluster/move.ts) in place of the restore here:
+ * ship sends the group's checkpoints to the target (the pre-copy's chain,
+ * then the move's increment, while the members are parked); handOff, once
+ * the old instance is gone, has the target restore the move's checkpoint
+ * with these connections and resolves when the group runs there.
+ */
+export interface AwayMove {
+  node: string;
+  ship(checkpoint: string): Promise<void>;
+  handOff(checkpoint: string, conns: LiveConnection[]): Promise<{ processes: Array<{ pid: number; innerPid: number }> }>;
+}
+
 export class Migrator {
   private moves = 0;
 
@@ -63,7 +76,8 @@ export class Migrator {
     private readonly home: string,
   ) {}
 
-  async migrate(name: string): Promise<MigrateAnswer> {
+  /** Moves the group to a new instance here, or to another node (away). */
+  async migrate(name: string, away?: AwayMove): Promise<MigrateAnswer> {
     const group = this.registry.group(name);
     if (!group) throw new RequestError(`unknown group "${name}"`);
     const procs = this.registry.liveProcessesOf(group);
@@ -77,7 +91,8 @@ export class Migrator {
       throw new RequestError(`cannot move ${name} with its ${conns.length} live TCP connection(s): freezing them during the move needs nft (apt-get install nftables)`);
     }
     const lock = new NetLock(lockPrefix(this.home), ++this.moves, conns);
-    await this.coord.checkpoint(name).catch((err: Error) => Promise.reject(new RequestError(`cannot move ${name}: its pre-copy failed: ${err.message}`)));
+    const pre = await this.coord.checkpoint(name).catch((err: Error) => Promise.reject(new RequestError(`cannot move ${name}: its pre-copy failed: ${err.message}`)));
+    await away?.ship(pre.id);
     await lock.prepare();
     const started = Date.now();
     // The old instance's end as its runners report it (set once it is killed).
@@ -93,7 +108,9 @@ export class Migrator {
             await lock.engage();
             at.locked = since();
           },
-          ended: async () => {
+          ended: async (id) => {
+            // Away: the increment goes to the target before the old instance ends, so a failure here leaves it running.
+            await away?.ship(id);
             at.committed = since();
             // Marked as a stop first (no restart), then killed here at once rather than after a round trip to the
             // runners; the restore starts as soon as the processes are dead (their sockets closed), while the
@@ -111,10 +128,15 @@ export class Migrator {
         },
       });
       const replaced = group.programs.slice();
-      let restored: RestoreAnswer;
+      let restored: { processes: RestoreAnswer['processes'] };
       let frozenMs = 0;
       try {
-        restored = await this.restorer.restore(name, ckpt.id, { netUnlock: (program) => lock.tableOf(program), replacing: true, running: () => (frozenMs = since()) });
+        if (away) {
+          restored = await away.handOff(ckpt.id, conns);
+          frozenMs = since();
+        } else {
+          restored = await this.restorer.restore(name, ckpt.id, { netUnlock: (program) => lock.tableOf(program), replacing: true, running: () => (frozenMs = since()) });
+        }
       } finally {
         // The old instance's runners have reported its end by now or soon: its programs give way to the restored ones.
         await old.ended?.catch((err: Error) => diag(`${name}: the end of the moved instance: ${err.message}`));
@@ -123,10 +145,10 @@ export class Migrator {
       const steps = { parkMs: at.parked, lockMs: at.locked - at.parked, captureAndCommitMs: at.committed - at.locked, endMs: at.ended - at.committed, restoreMs: frozenMs - at.ended };
       this.registry.events.emit({
         type: 'recovery-step', group: name, pid: null,
-        reason: `moved with checkpoint ${ckpt.id}: ${conns.length} live TCP connection(s) carried, ${frozenMs} ms`,
-        data: { step: 'migrate', checkpoint: ckpt.id, connections: conns.length, frozenMs, ...steps },
+        reason: `moved${away ? ` to node ${away.node}` : ''} with checkpoint ${ckpt.id}: ${conns.length} live TCP connection(s) carried, ${frozenMs} ms`,
+        data: { step: 'migrate', checkpoint: ckpt.id, connections: conns.length, frozenMs, ...steps, ...(away ? { to: away.node } : {}) },
       });
-      return { group: name, checkpoint: ckpt.id, connections: conns.length, processes: restored.processes, frozenMs, steps };
+      return { group: name, checkpoint: ckpt.id, connections: conns.length, processes: restored.processes, frozenMs, steps, ...(away ? { node: away.node } : {}) };
     } finally {
       await lock.release();
     }

@@ -69,7 +69,7 @@ export class Restorer {
    * move drops those programs itself; and running, told once every
    * restored process has called home.
    */
-  async restore(name: string, from?: string, move?: { netUnlock: (program: number) => string | null; replacing: true; running: () => void }): Promise<RestoreAnswer> {
+  async restore(name: string, from?: string, move?: { netUnlock: (program: number) => string | null; replacing?: boolean; running?: () => void }): Promise<RestoreAnswer> {
     const { dir, manifest } = this.coord.find(name, from);
     verifyQuick(manifest);
     // The files' copies are checked before anything is stopped or written.
@@ -105,7 +105,7 @@ export class Restorer {
       // a bad checksum need not wait for the restored processes to call home
       await Promise.race([this.allCalledHome(name, manifest, arrived), sums.then((bad) => (bad ? Promise.reject(bad) : new Promise<void>(() => {})))]);
       // every process runs again; the images' checksums may take longer (the answer waits for them)
-      move?.running();
+      move?.running?.();
     } catch (err) {
       if (err === (await sums)) await this.stopAgain(name);
       throw err;

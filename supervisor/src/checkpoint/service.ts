@@ -9,7 +9,7 @@ import type { CheckpointRequest, CheckpointsAnswer, CheckpointView, MigrateAnswe
 import { Coordinator, RequestError, type CkptWord } from './coordinator.js';
 import { Restorer } from './restore.js';
 import { outsideHello } from './pids.js';
-import { Migrator } from './migrate.js';
+import { Migrator, type AwayMove } from './migrate.js';
 
 export { RequestError };
 
@@ -34,8 +34,14 @@ export class CheckpointService {
       case 'restore':
         return this.restorer.restore(req.group, req.from);
       case 'migrate':
+        if (req.to) return Promise.reject(new RequestError(`durun migrate --to ${req.to}: moving to another node needs cluster mode (docs/cluster.md); this supervisor is a single node`));
         return this.migrator.migrate(req.group);
     }
+  }
+
+  /** A move to another node (cluster/move.ts). */
+  moveAway(group: string, away: AwayMove): Promise<MigrateAnswer> {
+    return this.migrator.migrate(group, away);
   }
 
   setPolicy(p: Policy): void {

@@ -21,6 +21,9 @@ import type { SourceText } from '../policy/types.js';
 import type { ClusterStatus, ClusterEvent } from '../protocol/cluster-requests.js';
 import type { PsCluster } from '../protocol/views.js';
 import { diag } from '../diag.js';
+import type { MigrateAnswer } from '../protocol/checkpoint-requests.js';
+import { NetLock, lockPrefix } from '../checkpoint/net-lock.js';
+import { MOVE_IN_MS, parseHandover, type Handover, type MoveIn, type Moved } from './move.js';
 import { writeJsonAtomic } from '../persist.js';
 import path from 'node:path';
 import { SHARED_POLICY_FILE, type ClusterConfig } from './config.js';
@@ -58,6 +61,9 @@ export class ClusterService implements PolicySharing {
   /** Shutting down: nothing more is shared or taken over. */
   private closing = false;
   private readonly vips = new VipKeeper();
+  /** Groups moving in from another node (their address is held before they run), and a count for their lock tables. */
+  private readonly movingIn = new Set<string>();
+  private movesIn = 0;
   private vipTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly cfg: ClusterConfig, private readonly store: ClusterStore, private readonly deps: ClusterDeps) {}
@@ -145,7 +151,7 @@ export class ClusterService implements PolicySharing {
     const want = new Map<string, Vip>();
     if (this.membership.state !== 'member' || this.closing) return want;
     for (const g of this.placedSpecs()) {
-      if (g.vip && this.owner(g.name) === this.cfg.node && this.runsHere(g.name)) want.set(g.name, g.vip);
+      if (g.vip && this.owner(g.name) === this.cfg.node && (this.runsHere(g.name) || this.movingIn.has(g.name))) want.set(g.name, g.vip);
     }
     return want;
   }
@@ -230,19 +236,25 @@ export class ClusterService implements PolicySharing {
   private async ownerGone(group: string, prev: string | null): Promise<void> {
     const g = this.deps.groups.spec(group);
     if (!g || !g.nodes.includes(this.cfg.node) || prev === this.cfg.node || prev === null) return;
-    // A planned hand-over names its target; a lost owner is followed by the next live node in order.
-    const next = this.store.get(`handover/${group}`) ?? successor(g.nodes, prev, this.live());
+    // A planned hand-over names its target (and a move what it brings); a lost owner is followed by the next live node in order.
+    const planned = parseHandover(this.store.get(`handover/${group}`) ?? undefined);
+    const next = planned?.to ?? successor(g.nodes, prev, this.live());
     if (next !== this.cfg.node) return;
     const lease = this.membership.lease;
     if (!lease || this.membership.state !== 'member' || this.takingOver.has(group) || this.closing) return;
     if ((await this.store.claim(`owners/${group}`, this.cfg.node, lease)) !== this.cfg.node) return;
     this.takingOver.add(group);
     const started = Date.now();
-    await this.store.release(`handover/${group}`, this.cfg.node);
+    // The record as it was written (a node name, or a move's JSON naming us).
+    const written = this.store.get(`handover/${group}`);
+    if (written && planned?.to === this.cfg.node) await this.store.release(`handover/${group}`, written);
     try {
       const why = this.deps.ckpt.restorer.unavailable(group);
       let how: string;
-      if (why === null) {
+      if (planned?.move) {
+        const r = await this.moveIn(group, g.vip, planned.move);
+        how = `moved in from node ${planned.move.from} with checkpoint ${r.checkpoint} and ${planned.move.conns.length} live TCP connection(s)`;
+      } else if (why === null) {
         const r = await this.deps.ckpt.restorer.restore(group);
         how = `restored from replicated checkpoint ${r.id}`;
       } else {
@@ -283,6 +295,63 @@ export class ClusterService implements PolicySharing {
     await this.deps.stop(group);
     if (!(await this.store.release(`owners/${group}`, this.cfg.node))) throw new Error(`${group} was no longer owned by ${this.cfg.node}`);
     this.deps.bus.emit({ type: 'recovery-step', group, pid: null, reason: `failback: handed to its primary ${to} with checkpoint ${ckpt.id} (${Date.now() - began} ms)`, data: { step: 'failback', to, checkpoint: ckpt.id } });
+  }
+
+  // ---- live move between nodes (move.ts) ----
+
+  /** `durun migrate GROUP --to NODE` on the node that owns the group. */
+  async migrateTo(group: string, to: string): Promise<MigrateAnswer> {
+    const g = this.deps.groups.spec(group);
+    if (!g || g.nodes.length === 0) throw new Error(`group ${group} is not placed on several nodes (no nodes = in its policy)`);
+    if (!g.nodes.includes(to)) throw new Error(`node ${to} is not one of ${group}'s nodes (${g.nodes.join(', ')})`);
+    if (to === this.cfg.node) throw new Error(`${group} already runs on ${to}; durun migrate ${group} moves it to a new instance here`);
+    if (!this.ownsHere(group) || !this.runsHere(group)) throw new Error(`this node (${this.cfg.node}) does not run ${group}; run durun migrate on its owner (${this.owner(group) ?? 'none'})`);
+    const info = this.store.get(`nodes/${to}`);
+    if (!info) throw new Error(`node ${to} is not a live member of the cluster`);
+    const target = hostPort((JSON.parse(info) as NodeInfo).address);
+    const dir = this.deps.ckpt.coord.trustedGroupDir(group);
+    this.takingOver.add(group); // no failback or replication of our own meanwhile
+    try {
+      return await this.deps.ckpt.moveAway(group, {
+        node: to,
+        ship: async (checkpoint) => {
+          const r = await replicate(target, this.cfg.node, this.cfg.secret, group, dir);
+          if (r?.id !== checkpoint) throw new Error(`node ${to} did not get checkpoint ${checkpoint}`);
+        },
+        handOff: async (checkpoint, conns) => {
+          await this.vips.release(group);
+          const handover: Handover = { to, move: { from: this.cfg.node, checkpoint, conns } };
+          await this.store.put(`handover/${group}`, JSON.stringify(handover));
+          if (!(await this.store.release(`owners/${group}`, this.cfg.node))) throw new Error(`${group} was no longer owned by ${this.cfg.node}`);
+          for (const until = Date.now() + MOVE_IN_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 5))) {
+            const moved = this.store.get(`moved/${group}`);
+            const m = moved ? (JSON.parse(moved) as Moved) : null;
+            if (m?.checkpoint === checkpoint) return m;
+          }
+          throw new Error(`node ${to} did not say within ${MOVE_IN_MS / 1000} s that ${group} runs there (see its supervisor.log)`);
+        },
+      });
+    } finally {
+      this.takingOver.delete(group);
+    }
+  }
+
+  /** The target's side of a move: lock, address, restore (which lifts the lock), then tell the source. */
+  private async moveIn(group: string, vip: Vip | null, move: MoveIn): Promise<Moved> {
+    const lock = new NetLock(lockPrefix(this.deps.home), ++this.movesIn, move.conns);
+    this.movingIn.add(group);
+    try {
+      await lock.prepare();
+      await lock.engage();
+      if (vip) await this.vips.adopt(group, vip);
+      const r = await this.deps.ckpt.restorer.restore(group, move.checkpoint, { netUnlock: (program) => lock.tableOf(program) });
+      const moved: Moved = { checkpoint: move.checkpoint, processes: r.processes };
+      await this.store.put(`moved/${group}`, JSON.stringify(moved), this.membership.lease ?? undefined);
+      return moved;
+    } finally {
+      this.movingIn.delete(group);
+      await lock.release();
+    }
   }
 
   /** Why the ladder's failover step cannot be taken for a group, or null. */

@@ -66,16 +66,51 @@ export class VipKeeper {
         this.problems.set(group, `held by ${other}: not taken while it answers`);
         return;
       }
-      const add = await run(['ip', 'addr', 'add', `${v.address}/${v.prefix}`, 'dev', v.dev]);
-      if (add.code !== 0 && !/File exists/.test(add.output)) throw new Error(`ip addr add: ${add.output}`);
-      this.held.set(group, v);
-      this.problems.delete(group);
-      const ann = await run(['arping', '-U', '-c', '2', '-I', v.dev, v.address]);
-      diag(`cluster: ${group}: took ${vipText(v)}${ann.code === 0 ? ', announced' : `; gratuitous ARP failed: ${ann.output}`}`);
+      await this.add(group, v);
     } catch (err) {
       this.problems.set(group, (err as Error).message);
       diag(`cluster: ${group}: taking ${vipText(v)}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * A planned move: the node that held the address has just removed it, so
+   * it is taken at once, without duplicate detection (which waits seconds
+   * for an answer that cannot come); throws if it cannot be added.
+   */
+  async adopt(group: string, v: Vip): Promise<void> {
+    if (this.pass) await this.pass;
+    this.problems.delete(group);
+    // The first gratuitous ARP leaves at once; the program need not wait for the second, a second later.
+    void this.add(group, v).catch((err: Error) => {
+      this.problems.set(group, err.message);
+      diag(`cluster: ${group}: taking ${vipText(v)}: ${err.message}`);
+    });
+    await this.added(group);
+  }
+
+  /** Resolves once the address of group is on the interface (add() sets held right after `ip addr add`). */
+  private async added(group: string): Promise<void> {
+    for (let i = 0; i < 500 && !this.held.has(group) && !this.problems.has(group); i++) await new Promise((r) => setTimeout(r, 2));
+    const why = this.problems.get(group);
+    if (why) throw new Error(why);
+  }
+
+  /** A planned move away: the address goes now, before the target takes it. */
+  async release(group: string): Promise<void> {
+    if (this.pass) await this.pass;
+    const v = this.held.get(group);
+    if (v) await this.drop(group, v);
+  }
+
+  /** ip addr add, then two gratuitous ARPs (a second apart). */
+  private async add(group: string, v: Vip): Promise<void> {
+    const add = await run(['ip', 'addr', 'add', `${v.address}/${v.prefix}`, 'dev', v.dev]);
+    if (add.code !== 0 && !/File exists/.test(add.output)) throw new Error(`ip addr add: ${add.output}`);
+    this.held.set(group, v);
+    this.problems.delete(group);
+    const ann = await run(['arping', '-U', '-c', '2', '-I', v.dev, v.address]);
+    diag(`cluster: ${group}: took ${vipText(v)}${ann.code === 0 ? ', announced' : `; gratuitous ARP failed: ${ann.output}`}`);
   }
 
   private async drop(group: string, v: Vip): Promise<void> {

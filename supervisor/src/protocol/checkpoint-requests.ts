@@ -7,7 +7,7 @@ export type CheckpointRequest =
   | { op: 'checkpoint'; id: number; group: string; full?: boolean }
   | { op: 'checkpoints'; id: number; group: string }
   | { op: 'restore'; id: number; group: string; from?: string }
-  | { op: 'migrate'; id: number; group: string };
+  | { op: 'migrate'; id: number; group: string; to?: string };
 
 export const CHECKPOINT_OPS: ReadonlySet<string> = new Set(['checkpoint', 'checkpoints', 'restore', 'migrate']);
 
@@ -22,7 +22,8 @@ export interface CheckpointsAnswer { group: string; checkpoints: CheckpointView[
 export interface RestoreAnswer { group: string; id: string; programs: number; processes: Array<{ pid: number; innerPid: number }> }
 /** `durun migrate`: the checkpoint it moved with, the live TCP connections carried, and how long from the barrier to the restored group calling home. */
 export interface MigrateAnswer {
-  group: string; checkpoint: string; connections: number; processes: Array<{ pid: number; innerPid: number }>; frozenMs: number;
+  /** node: where the group runs now (a move to another node, cluster mode); absent for a move on this node. */
+  group: string; checkpoint: string; connections: number; processes: Array<{ pid: number; innerPid: number }>; frozenMs: number; node?: string;
   /** Where the time went: parking every member, the network lock, images and commit, ending the old instance, restore until every process called home. */
   steps: { parkMs: number; lockMs: number; captureAndCommitMs: number; endMs: number; restoreMs: number };
 }
@@ -31,6 +32,6 @@ export function parseCheckpointRequest(msg: Record<string, unknown>, id: number)
   const group = field<string>(msg, 'group', 'string');
   if (msg.op === 'checkpoint') return { op: 'checkpoint', id, group, full: field(msg, 'full', 'boolean', true) };
   if (msg.op === 'checkpoints') return { op: 'checkpoints', id, group };
-  if (msg.op === 'migrate') return { op: 'migrate', id, group };
+  if (msg.op === 'migrate') return { op: 'migrate', id, group, to: field(msg, 'to', 'string', true) };
   return { op: 'restore', id, group, from: field(msg, 'from', 'string', true) };
 }

@@ -1,0 +1,91 @@
+// Live migration across nodes (issue 10): `durun migrate GROUP --to NODE`.
+// Nodes a and b are network namespaces on one bridge (in a namespace of the
+// test's own, with etcd), a client in a third streams lines to a counter
+// server through the group's virtual IP on one TCP connection. The move
+// takes the server with its count and the connection to b, the address
+// follows, and the client's connection goes on: every answer the next
+// count, none lost or repeated.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { clusterSkipReason, makeLan, startCluster, type Cluster, type Lan } from './helpers/cluster.js';
+import { durunSync, group } from './helpers/durun.js';
+import { waitFor } from './helpers/wait.js';
+import { ROOT } from './helpers/paths.js';
+
+const skip = clusterSkipReason()
+  ?? (spawnSync('sh', ['-c', 'command -v arping']).status !== 0 ? 'arping is not installed (Debian: iputils-arping)' : null)
+  ?? (spawnSync('sh', ['-c', 'command -v nft']).status !== 0 ? 'nft is not installed (Debian: nftables)' : null);
+const HOSTS = { a: '10.213.10.2', b: '10.213.10.3', c: '10.213.10.4' } as const;
+const VIP = '10.213.10.100';
+const PORT = 8081;
+let cluster: Cluster;
+let lan: Lan | null = null;
+
+test.after(async () => {
+  await cluster?.cleanup();
+  lan?.remove();
+});
+
+// One connection; a line every 2 ms; each answer must be the next count. Runs until the file `stop` exists.
+const CLIENT = [
+  'import socket, sys, time, os',
+  'out, stop = sys.argv[1], sys.argv[2]',
+  `s = socket.create_connection(("${VIP}", ${PORT}), timeout=10)`,
+  'f = s.makefile("rb")',
+  'n = int(sys.argv[3]); worst = 0.0; sent = 0',
+  'open(out, "w").write("started\\n")',
+  'try:',
+  '    while not os.path.exists(stop):',
+  '        t = time.time(); s.sendall(b"x\\n"); got = f.readline(); sent += 1',
+  '        worst = max(worst, time.time() - t)',
+  '        n += 1',
+  '        if got.strip() != str(n).encode(): open(out, "w").write("bad %r where %d was due\\n" % (got, n)); sys.exit(1)',
+  '        time.sleep(0.002)',
+  '    open(out, "w").write("ok %d %d %.0f\\n" % (sent, n, worst * 1000))',
+  'except Exception as e:',
+  '    open(out, "w").write("error %s after %d\\n" % (e, sent))',
+].join('\n');
+
+test('durun migrate --to b: the group, its count, its address and a client\'s connection go to node b', async () => {
+  if (skip) return void console.log(`skipped: ${skip}`);
+  lan = makeLan('durun-cl5-', '10.213.10', HOSTS);
+  cluster = await startCluster('durun-cl5-', 19408, ['10.213.10.1'], lan.name);
+  const endpoint = 'http://10.213.10.1:19408';
+  const a = await cluster.start('a', 19450, { netns: lan!.ns('a'), endpoint, listenHost: HOSTS.a });
+  const b = await cluster.start('b', 19451, { netns: lan!.ns('b'), endpoint, listenHost: HOSTS.b });
+  const app = path.join(ROOT, 'test', 'fixtures', 'servers', 'counter.py');
+  const policy = path.join(cluster.base, 'counter.ini');
+  writeFileSync(policy, `[group counter]\ncommand = python3 ${app} 0.0.0.0 ${PORT}\nnodes = a, b\nautostart = yes\nvip = ${VIP}/24\nvip.dev = eth0\n`);
+  assert.is(durunSync(a.env, ['up', '-f', policy]).code, 0);
+  await waitFor('the counter running on a with its address', () => group(a.env, 'counter')?.state === 'running' && lan!.holds('a', VIP), 20_000, 100);
+
+  const out = path.join(cluster.base, 'client.out');
+  const stop = path.join(cluster.base, 'client.stop');
+  const client = spawn('ip', ['netns', 'exec', lan!.ns('c'), 'python3', '-c', CLIENT, out, stop, '0'], { stdio: 'ignore' });
+  const clientEnded = new Promise((r) => client.once('exit', r));
+  // A first connection may race the server's bind: the client writes "started" once connected.
+  await waitFor('the client connected and counting', () => readFileSync(out, 'utf8').startsWith('started'), 20_000, 50);
+  await new Promise((r) => setTimeout(r, 1000));
+
+  const mig = durunSync(a.env, ['migrate', 'counter', '--to', 'b', '--json'], { timeoutMs: 60_000 });
+  assert.is(mig.code, 0, `durun migrate --to b: ${mig.stderr}${mig.stdout}`);
+  const answer = JSON.parse(mig.stdout) as { node: string; connections: number };
+  assert.is(answer.node, 'b');
+  assert.is(answer.connections, 1, 'the client connection was carried');
+  await waitFor('the counter running on b', () => group(b.env, 'counter')?.state === 'running', 20_000, 100);
+  await new Promise((r) => setTimeout(r, 1000)); // the client goes on talking to b
+  writeFileSync(stop, '');
+  await clientEnded;
+  const verdict = readFileSync(out, 'utf8').trim();
+  assert.match(verdict, /^ok /, `the client's one connection across the move: ${verdict}`);
+  assert.ok(lan!.holds('b', VIP) && !lan!.holds('a', VIP), 'the address moved to b');
+  assert.is(b.status().groups.find((g) => g.group === 'counter')?.owner, 'b');
+  assert.not.ok(group(a.env, 'counter')?.processes.some((p) => p.state === 'running'), 'nothing of the counter runs on a');
+  const [, sent, count, worst] = verdict.split(' ');
+  console.log(`  ${sent} requests on one connection, count ${count}, slowest answer ${worst} ms (across the move); steps ${JSON.stringify((answer as unknown as { steps: unknown }).steps)}`);
+});
+
+test.run();
