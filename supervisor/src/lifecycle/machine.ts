@@ -3,11 +3,11 @@
 // (signals through proven pids only, words to the runner, events), and
 // records the new phase.
 import type { Registry } from '../model/registry.js';
-import type { GroupRecord, ProgramRecord } from '../model/types.js';
+import type { GroupRecord, ProcRecord, ProgramRecord } from '../model/types.js';
 import { decide, describeEnd } from '../restart-policy.js';
 import { shellCode, signalName } from '../signals.js';
 import { readComm, readStat } from '../procfs.js';
-import { proveRunner, runnerTree, signalProven, type Proof } from '../proof.js';
+import { proveRunner, runnerTree, signalProven, stillHolds, type Proof } from '../proof.js';
 import { diag } from '../diag.js';
 import { ruleFor, type Act } from './table.js';
 import { RelaunchQueue } from './relaunch-queue.js';
@@ -103,7 +103,8 @@ class ActOn implements Act {
   /**
    * What provably belongs to the program: the subtree of its proven runner,
    * or, once the runner is gone, the live records whose start time still
-   * matches (their pids came from peer credentials or such a walk).
+   * matches (their pids came from peer credentials or such a walk), and
+   * those known from a report whose /proc parent is still a proven member.
    */
   private provenTree(): Proof[] {
     const runner = this.lc.provenRunner(this.program);
@@ -112,13 +113,31 @@ class ActOn implements Act {
         .filter((d) => d.state !== 'Z' && !this.registry.isInternal(d.pid) && readComm(d.pid) !== 'durun-writer')
         .map((d) => ({ pid: d.pid, startTime: d.startTime }));
     }
-    const proofs: Proof[] = [];
+    const proven = new Map<number, Proof>();
+    const unproven: ProcRecord[] = [];
     for (const r of this.registry.liveProcessesOf(this.group, this.program.id)) {
       // A linked pid is its peer credentials: its start time is read now if the scan has not yet.
       const startTime = r.startTime ?? (this.lc.isLinked(r.pid) ? readStat(r.pid)?.startTime ?? null : null);
-      if (startTime !== null) proofs.push({ pid: r.pid, startTime });
+      if (startTime !== null) proven.set(r.pid, { pid: r.pid, startTime });
+      else unproven.push(r);
     }
-    return proofs;
+    // Known only from a report (a fork child, a lazy image): proven if /proc shows it still the child of a
+    // proven member (level by level: a child's parent may be proven by this very walk).
+    for (let grew = true; grew && unproven.length;) {
+      grew = false;
+      for (let i = unproven.length - 1; i >= 0; i--) {
+        const r = unproven[i]!;
+        const parent = proven.get(r.ppid);
+        if (!parent || !stillHolds(parent)) continue;
+        const st = readStat(r.pid);
+        if (st && st.state !== 'Z' && st.ppid === r.ppid) {
+          proven.set(r.pid, { pid: r.pid, startTime: st.startTime });
+          grew = true;
+        }
+        unproven.splice(i, 1);
+      }
+    }
+    return [...proven.values()];
   }
 
   private signalAll(targets: Proof[], signal: number, graceMs: number): void {
