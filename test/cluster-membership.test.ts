@@ -6,10 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { clusterSkipReason, startCluster, type Cluster, type Node } from './helpers/cluster.js';
+import { clusterSkipReason, startCluster, supervisorPid, type Cluster, type Node } from './helpers/cluster.js';
 import { durunSync, group } from './helpers/durun.js';
 import { validJson } from './helpers/schemas.js';
-import { waitFor } from './helpers/wait.js';
+import { isAlive, waitFor } from './helpers/wait.js';
 
 const skip = clusterSkipReason();
 let cluster: Cluster;
@@ -69,6 +69,26 @@ test('a policy change on one node is applied on the other', async () => {
   // An edit of the file on a (watched there) reaches b: tick's command changes, b restarts it.
   writeFileSync(extra, '[group tick]\ncommand = sleep 998\nautostart = yes\n');
   await waitFor('b runs the edited tick', () => group(b!.env, 'tick')?.programs.some((p) => p.argv.join(' ') === 'sleep 998' && p.state === 'running'), 15_000);
+});
+
+test('a primary whose supervisor alone is killed: its runners start a new one, and the group ends up running on exactly one node, its owner', async () => {
+  if (skip) return;
+  const [a, b] = ['a', 'b'].map((n) => ({ dir: path.join(cluster.base, n), env: { ...process.env, DURUN_HOME: path.join(cluster.base, n) } }));
+  const before = supervisorPid(a!.dir)!;
+  process.kill(before, 'SIGKILL');
+  await waitFor('a new supervisor on a, joined', () => {
+    const pid = supervisorPid(a!.dir);
+    const r = pid !== null && pid !== before && isAlive(pid) ? durunSync(a!.env, ['cluster', '--json']) : null;
+    return r?.code === 0 && (JSON.parse(r.stdout) as { state: string }).state === 'member';
+  }, 20_000, 100);
+  // Back within the lease, it rebinds the owner key and keeps web; later, b has taken web and a fences its copy as it joins.
+  const settled = await waitFor('web on its owner only', () => {
+    const owner = (JSON.parse(durunSync(b!.env, ['cluster', '--json']).stdout) as { groups: Array<{ group: string; owner: string | null }> }).groups.find((g) => g.group === 'web')?.owner;
+    const onA = group(a!.env, 'web')?.state === 'running';
+    const onB = group(b!.env, 'web')?.state === 'running';
+    return owner && onA !== onB && (owner === 'a') === onA ? owner : null;
+  }, 20_000, 200);
+  console.log(`  web runs on ${settled} after a's supervisor was killed`);
 });
 
 test('events of every node are fanned out through etcd', async () => {

@@ -6,7 +6,7 @@
 // its programs (pids it reported, all started by the test). Root only.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './paths.js';
@@ -45,6 +45,16 @@ export async function startEtcd(dir: string, clientPort: number, alsoOn: string[
   }, 20_000, 100);
   if (!isAlive(child.pid!)) throw new Error(`etcd exited (ports ${clientPort}-${clientPort + 1} taken?); see ${dir}/etcd.log`);
   return { url, stop: () => stopChild(child) };
+}
+
+/** The pid in a node's supervisor.pid, or null. */
+export function supervisorPid(dir: string): number | null {
+  try {
+    return Number(readFileSync(path.join(dir, 'supervisor.pid'), 'utf8')) || null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -138,9 +148,11 @@ export async function startCluster(prefix: string, etcdPort: number, etcdAlsoOn:
     },
     async cleanup() {
       for (const n of nodes) {
-        if (!isAlive(n.supervisor.pid!)) continue;
+        // The node's supervisor now: the one started here, or one its runners started after it was killed.
+        const pid = supervisorPid(n.dir);
+        if (pid === null || !isAlive(pid)) continue;
         durunSync(n.env, ['shutdown', '--stop-all']);
-        await waitFor(`node ${n.name} to exit`, () => !isAlive(n.supervisor.pid!), 30_000).catch(() => n.supervisor.kill('SIGKILL'));
+        await waitFor(`node ${n.name} to exit`, () => !isAlive(pid), 30_000);
       }
       await etcd.stop();
       if (!process.env.DURUN_TEST_KEEP) removeTree(base); // kept for a post-mortem when asked
