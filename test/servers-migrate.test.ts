@@ -176,7 +176,7 @@ test('a node http server: keep-alive requests on one connection across durun mig
     return t.includes('\r\n\r\n') && len !== null && Buffer.byteLength(body(t)) >= Number(len[1]);
   };
   const client = new StreamingClient(await connect(port), () => 'GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n', complete,
-    (t, n) => (t.startsWith('HTTP/1.1 200') && body(t) === String(n) ? null : `answer ${JSON.stringify(t.slice(0, 80))}…, expected hit ${n}`));
+    (t, n) => (t.startsWith('HTTP/1.1 200') && body(t) === String(n) ? null : `answer ${JSON.stringify(t.split('\r\n')[0])} with body ${JSON.stringify(body(t))}, expected hit ${n}`));
   await waitFor('the client is under way', () => client.sent > 20 || client.failure);
   const mig = await durunLive(as, ['migrate', 'mig-web']);
   assert.is(mig.code, 0, `durun migrate: ${mig.stderr}${mig.stdout}`);
