@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { clusterSkipReason, makeLan, startCluster, type Cluster, type Lan } from './helpers/cluster.js';
+import { clusterSkipReason, makeLan, startCluster, type Cluster, type Lan, type Node } from './helpers/cluster.js';
 import { durunSync, group } from './helpers/durun.js';
 import { waitFor } from './helpers/wait.js';
 import { ROOT } from './helpers/paths.js';
@@ -23,6 +23,8 @@ const VIP = '10.213.10.100';
 const PORT = 8081;
 let cluster: Cluster;
 let lan: Lan | null = null;
+/** Nodes a and b, started by the first test. */
+let nodes: Node[] = [];
 
 test.after(async () => {
   await cluster?.cleanup();
@@ -56,6 +58,7 @@ test('durun migrate --to b: the group, its count, its address and a client\'s co
   const endpoint = 'http://10.213.10.1:19408';
   const a = await cluster.start('a', 19450, { netns: lan!.ns('a'), endpoint, listenHost: HOSTS.a });
   const b = await cluster.start('b', 19451, { netns: lan!.ns('b'), endpoint, listenHost: HOSTS.b });
+  nodes = [a, b];
   const app = path.join(ROOT, 'test', 'fixtures', 'servers', 'counter.py');
   const policy = path.join(cluster.base, 'counter.ini');
   writeFileSync(policy, `[group counter]\ncommand = python3 ${app} 0.0.0.0 ${PORT}\nnodes = a, b\nautostart = yes\nvip = ${VIP}/24\nvip.dev = eth0\n`);
@@ -86,6 +89,59 @@ test('durun migrate --to b: the group, its count, its address and a client\'s co
   assert.not.ok(group(a.env, 'counter')?.processes.some((p) => p.state === 'running'), 'nothing of the counter runs on a');
   const [, sent, count, worst] = verdict.split(' ');
   console.log(`  ${sent} requests on one connection, count ${count}, slowest answer ${worst} ms (across the move); steps ${JSON.stringify((answer as unknown as { steps: unknown }).steps)}`);
+});
+
+// Each request retried on error (50 ms apart, up to 10 s); prints the answers seen, in order, without repeats, or "lost".
+const RETRYING = [
+  'import sys, time, os, urllib.request',
+  'url, out, stop = sys.argv[1], sys.argv[2], sys.argv[3]',
+  'seen = []',
+  'while not os.path.exists(stop):',
+  '    until = time.time() + 10',
+  '    while True:',
+  '        try:',
+  '            got = urllib.request.urlopen(url, timeout=1).read().decode().strip(); break',
+  '        except Exception as e:',
+  '            if time.time() > until: open(out, "w").write("lost %s\\n" % e); sys.exit(1)',
+  '            time.sleep(0.05)',
+  '    if not seen or seen[-1] != got: seen.append(got)',
+  '    time.sleep(0.01)',
+  'open(out, "w").write("ok " + ",".join(seen) + "\\n")',
+].join('\n');
+
+test('durun upgrade: the new version starts on the backup and takes the address, no request of a retrying client lost; refused without a backup', async () => {
+  if (skip) return void console.log(`skipped: ${skip}`);
+  const [a, b] = nodes;
+  if (!a || !b) throw new Error('the nodes of the first test are not up');
+  writeFileSync(`${a.dir}.data/who`, 'a v1\n');
+  writeFileSync(`${b.dir}.data/who`, 'b v2\n');
+  const vip2 = '10.213.10.101';
+  const policy = path.join(cluster.base, 'web.ini');
+  writeFileSync(policy, `[group web]\ncommand = python3 -m http.server 8082 --bind 0.0.0.0 --directory ${cluster.data}\nnodes = a, b\nautostart = yes\nvip = ${vip2}/24\nvip.dev = eth0\n\n[group solo]\ncommand = sleep 600\nnodes = a\nautostart = yes\n`);
+  assert.is(durunSync(a.env, ['up', '-f', policy]).code, 0);
+  await waitFor('web running on a with its address', () => group(a.env, 'web')?.state === 'running' && lan!.holds('a', vip2), 20_000, 100);
+  const out = path.join(cluster.base, 'retrying.out');
+  const stop = path.join(cluster.base, 'retrying.stop');
+  const client = spawn('ip', ['netns', 'exec', lan!.ns('c'), 'python3', '-c', RETRYING, `http://${vip2}:8082/who`, out, stop], { stdio: 'ignore' });
+  const clientEnded = new Promise((r) => client.once('exit', r));
+  await new Promise((r) => setTimeout(r, 1000));
+  const up = durunSync(a.env, ['upgrade', 'web', '--json'], { timeoutMs: 60_000 });
+  assert.is(up.code, 0, `durun upgrade web: ${up.stderr}${up.stdout}`);
+  const answer = JSON.parse(up.stdout) as { node: string; from: string; downMs: number };
+  assert.equal([answer.from, answer.node], ['a', 'b']);
+  await waitFor('web running on b', () => group(b.env, 'web')?.state === 'running', 20_000, 100);
+  await new Promise((r) => setTimeout(r, 1500));
+  writeFileSync(stop, '');
+  await clientEnded;
+  assert.is(readFileSync(out, 'utf8').trim(), 'ok a v1,b v2', 'every request answered, first by the old version, then by the new');
+  assert.ok(lan!.holds('b', vip2) && !lan!.holds('a', vip2), 'the address followed the upgrade');
+  assert.not.ok(group(a.env, 'web')?.processes.some((p) => p.state === 'running'), 'the old primary runs nothing of web');
+  console.log(`  upgrade: ${answer.downMs} ms without service`);
+
+  const solo = durunSync(a.env, ['upgrade', 'solo']);
+  assert.is.not(solo.code, 0);
+  assert.match(solo.stderr, /no live backup node/);
+  assert.is(group(a.env, 'solo')?.state, 'running', 'refused: solo runs on');
 });
 
 test.run();

@@ -1,7 +1,8 @@
 // `durun cluster` (membership, master, lease, where each placed group runs and
 // how far its backups' replicas are) and `durun cluster events` (recent
-// events of every node). cli.ts dispatches here and keeps the only process.exit.
-import type { ClusterEvent, ClusterStatus } from '../../supervisor/src/protocol/cluster-requests.js';
+// events of every node), and `durun upgrade GROUP`. cli.ts dispatches here and
+// keeps the only process.exit.
+import type { ClusterEvent, ClusterStatus, UpgradeAnswer } from '../../supervisor/src/protocol/cluster-requests.js';
 import { args, type CliIo } from './cli-io.js';
 import { jsonDoc } from './json-out.js';
 
@@ -18,7 +19,14 @@ export function formatCluster(s: ClusterStatus): string {
   return lines.join('\n');
 }
 
-export async function runClusterCommand(_cmd: string, rest: string[], io: CliIo): Promise<number> {
+export async function runClusterCommand(cmd: string, rest: string[], io: CliIo): Promise<number> {
+  if (cmd === 'upgrade') {
+    const { values, positionals } = args(io, cmd, rest, { json: { type: 'boolean' } });
+    if (positionals.length !== 1) throw io.usage('durun upgrade: which group? usage: durun upgrade GROUP [--json]');
+    const r = await io.withClient((c) => c.request<UpgradeAnswer>('upgrade', { group: positionals[0] }), false);
+    io.print(values.json ? jsonDoc(r) : `durun: ${r.group} runs afresh on node ${r.node} (the binary and policy it has), ${r.downMs} ms without service; node ${r.from} runs nothing of it now`);
+    return 0;
+  }
   const { values, positionals } = args(io, 'cluster', rest, { json: { type: 'boolean' } });
   if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'events')) throw io.usage('durun cluster: usage: durun cluster [events] [--json]');
   if (positionals[0] === 'events') {

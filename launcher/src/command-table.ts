@@ -11,7 +11,7 @@ const TABLE: ReadonlyArray<readonly [readonly string[], () => Promise<Run>]> = [
   [['checkpoint', 'checkpoints', 'restore', 'migrate', 'inspect', 'check'], async () => (await import('./checkpoint-cli.js')).runCheckpointCommand],
   [['health', 'events', 'stats', 'metrics', 'advise'], async () => (await import('./health-cli.js')).runHealthCommand],
   [['rm', 'start', 'signal', 'save', 'resurrect'], async () => (await import('./ops-cli.js')).runOpsCommand],
-  [['cluster'], async () => (await import('./cluster-cli.js')).runClusterCommand],
+  [['cluster', 'upgrade'], async () => (await import('./cluster-cli.js')).runClusterCommand],
   [['logs'], async () => {
     const { runLogs } = await import('./logs-cli.js');
     return (_cmd, rest, io) => runLogs(rest, io);

@@ -32,6 +32,7 @@ export const USAGE = `usage: durun [run] [options] -- CMD [ARGS...]   run CMD hi
        durun inspect IMAGE|CHECKPOINT-DIR [--json]  decode checkpoint images
        durun check [--json]                         kernel features for checkpoint/restore, what each enables or costs
        durun cluster [events] [--json]              cluster mode: nodes, master, lease, group owners and replicas (docs/cluster.md)
+       durun upgrade GROUP [--json]                 cluster mode: start GROUP afresh on its next backup (new binary or policy) and hand it over
        durun ckpt put KEY [--ts N] < DATA | get KEY | rm KEY | ls | role [--wait]
                                                     the checkpoint API, from a script a group runs
 

@@ -19,12 +19,22 @@
 // Clients keep their connections: packets they send meanwhile are dropped on
 // both sides and sent again by TCP, and the address answers from the target
 // after a gratuitous ARP.
+//
+// `durun upgrade GROUP` hands a group over the same way but without its
+// state: a new binary or policy cannot resume an old image, so the backup
+// starts the group afresh (the new version first runs there), the address
+// follows, and the old primary, now a backup, runs nothing of it.
 import type { LiveConnection } from '../checkpoint/net-lock.js';
 
-/** The value of `handover/GROUP`: a plain node name (failback), or a move's JSON. */
-export interface Handover { to: string; move?: MoveIn }
+/**
+ * The value of `handover/GROUP`: a plain node name (failback), or JSON: a
+ * move (move), or an upgrade (fresh: the target starts the group afresh,
+ * with the binary and policy it has now, and answers in `moved/GROUP` with
+ * the same token).
+ */
+export interface Handover { to: string; move?: MoveIn; fresh?: string }
 export interface MoveIn { from: string; checkpoint: string; conns: LiveConnection[] }
-/** The value of `moved/GROUP`, written by the target once the group runs there. */
+/** The value of `moved/GROUP`, written by the target once the group runs there (checkpoint: the move's, or the upgrade's token). */
 export interface Moved { checkpoint: string; processes: Array<{ pid: number; innerPid: number }> }
 
 export function parseHandover(value: string | undefined): Handover | null {

@@ -1,6 +1,6 @@
 // Answers the cluster's client requests (protocol/cluster-requests.ts) from
 // the running cluster service, or says why there is none.
-import type { ClusterRequest, ClusterStatus, ClusterEvent } from '../protocol/cluster-requests.js';
+import type { ClusterRequest, ClusterStatus, ClusterEvent, UpgradeAnswer } from '../protocol/cluster-requests.js';
 import type { ClusterService } from './service.js';
 import type { MigrateAnswer } from '../protocol/checkpoint-requests.js';
 
@@ -11,9 +11,10 @@ export interface ClusterSlot {
   why: string;
 }
 
-export async function handleClusterRequest(slot: ClusterSlot, req: ClusterRequest): Promise<ClusterStatus | { events: ClusterEvent[] }> {
+export async function handleClusterRequest(slot: ClusterSlot, req: ClusterRequest): Promise<ClusterStatus | { events: ClusterEvent[] } | UpgradeAnswer> {
   const svc = slot.service;
   if (!svc) throw new Error(slot.why);
+  if (req.op === 'upgrade') return svc.upgrade(req.group);
   return req.op === 'cluster' ? svc.status() : { events: svc.events() };
 }
 

@@ -18,7 +18,7 @@ import type { Registry } from '../model/registry.js';
 import type { EventBus } from '../events/bus.js';
 import type { DurunEvent } from '../protocol/events.js';
 import type { SourceText } from '../policy/types.js';
-import type { ClusterStatus, ClusterEvent } from '../protocol/cluster-requests.js';
+import type { ClusterStatus, ClusterEvent, UpgradeAnswer } from '../protocol/cluster-requests.js';
 import type { PsCluster } from '../protocol/views.js';
 import { diag } from '../diag.js';
 import type { MigrateAnswer } from '../protocol/checkpoint-requests.js';
@@ -254,6 +254,9 @@ export class ClusterService implements PolicySharing {
       if (planned?.move) {
         const r = await this.moveIn(group, g.vip, planned.move);
         how = `moved in from node ${planned.move.from} with checkpoint ${r.checkpoint} and ${planned.move.conns.length} live TCP connection(s)`;
+      } else if (planned?.fresh) {
+        await this.freshIn(group, g.vip, planned.fresh);
+        how = 'started afresh for an upgrade';
       } else if (why === null) {
         const r = await this.deps.ckpt.restorer.restore(group);
         how = `restored from replicated checkpoint ${r.id}`;
@@ -318,32 +321,79 @@ export class ClusterService implements PolicySharing {
           const r = await replicate(target, this.cfg.node, this.cfg.secret, group, dir);
           if (r?.id !== checkpoint) throw new Error(`node ${to} did not get checkpoint ${checkpoint}`);
         },
-        handOff: async (checkpoint, conns) => {
-          await this.vips.release(group);
-          const handover: Handover = { to, move: { from: this.cfg.node, checkpoint, conns } };
-          await this.store.put(`handover/${group}`, JSON.stringify(handover));
-          if (!(await this.store.release(`owners/${group}`, this.cfg.node))) throw new Error(`${group} was no longer owned by ${this.cfg.node}`);
-          for (const until = Date.now() + MOVE_IN_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 5))) {
-            const moved = this.store.get(`moved/${group}`);
-            const m = moved ? (JSON.parse(moved) as Moved) : null;
-            if (m?.checkpoint === checkpoint) return m;
-          }
-          throw new Error(`node ${to} did not say within ${MOVE_IN_MS / 1000} s that ${group} runs there (see its supervisor.log)`);
-        },
+        handOff: (checkpoint, conns) => this.handOver(group, { to, move: { from: this.cfg.node, checkpoint, conns } }, checkpoint),
       });
     } finally {
       this.takingOver.delete(group);
     }
   }
 
+  /**
+   * A planned hand-over (move or upgrade) once the group no longer runs
+   * here: its address goes, `handover/GROUP` tells the target what to do,
+   * the owner key is released; resolves with the target's `moved/GROUP`.
+   */
+  private async handOver(group: string, handover: Handover, token: string): Promise<Moved> {
+    await this.vips.release(group);
+    await this.store.put(`handover/${group}`, JSON.stringify(handover));
+    if (!(await this.store.release(`owners/${group}`, this.cfg.node))) throw new Error(`${group} was no longer owned by ${this.cfg.node}`);
+    for (const until = Date.now() + MOVE_IN_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 5))) {
+      const moved = this.store.get(`moved/${group}`);
+      const m = moved ? (JSON.parse(moved) as Moved) : null;
+      if (m?.checkpoint === token) return m;
+    }
+    throw new Error(`node ${handover.to} did not say within ${MOVE_IN_MS / 1000} s that ${group} runs there (see its supervisor.log)`);
+  }
+
+  /**
+   * `durun upgrade GROUP` on its owner: the next live backup starts the
+   * group afresh with the binary and policy it has now, the address
+   * follows; refused when there is no live backup (the service would stop).
+   */
+  async upgrade(group: string): Promise<UpgradeAnswer> {
+    const g = this.deps.groups.spec(group);
+    if (!g || g.nodes.length === 0) throw new Error(`group ${group} is not placed on several nodes (no nodes = in its policy): upgrade it with durun restart ${group}`);
+    if (!this.ownsHere(group) || !this.runsHere(group)) throw new Error(`this node (${this.cfg.node}) does not run ${group}; run durun upgrade on its owner (${this.owner(group) ?? 'none'})`);
+    const to = successor(g.nodes, this.cfg.node, this.live());
+    if (to === null) throw new Error(`cannot upgrade ${group} without stopping it: no live backup node (nodes = ${g.nodes.join(', ')}); start a backup first`);
+    const token = `upgrade-${Date.now()}`;
+    this.takingOver.add(group);
+    const began = Date.now();
+    try {
+      await this.deps.stop(group);
+      const moved = await this.handOver(group, { to, fresh: token }, token);
+      const answer: UpgradeAnswer = { group, from: this.cfg.node, node: to, processes: moved.processes, downMs: Date.now() - began };
+      this.deps.bus.emit({ type: 'recovery-step', group, pid: null, reason: `upgrade: started afresh on node ${to}, ${answer.downMs} ms without service`, data: { step: 'upgrade', to, downMs: answer.downMs } });
+      return answer;
+    } finally {
+      this.takingOver.delete(group);
+    }
+  }
+
+  /** The target's side of an upgrade: the address (its holder let it go), a fresh start, then tell the source. */
+  private async freshIn(group: string, vip: Vip | null, token: string): Promise<void> {
+    // Adopted before it is wanted: a pass that wanted it meanwhile would probe for the old holder (seconds).
+    if (vip) await this.vips.adopt(group, vip);
+    this.movingIn.add(group);
+    try {
+      await this.deps.groups.startPlaced(group);
+      const procs = this.deps.registry.group(group)?.processes.filter((p) => p.state === 'running') ?? [];
+      const moved: Moved = { checkpoint: token, processes: procs.map((p) => ({ pid: p.pid, innerPid: p.pid })) };
+      await this.store.put(`moved/${group}`, JSON.stringify(moved), this.membership.lease ?? undefined);
+    } finally {
+      this.movingIn.delete(group);
+    }
+  }
+
   /** The target's side of a move: lock, address, restore (which lifts the lock), then tell the source. */
   private async moveIn(group: string, vip: Vip | null, move: MoveIn): Promise<Moved> {
     const lock = new NetLock(lockPrefix(this.deps.home), ++this.movesIn, move.conns);
-    this.movingIn.add(group);
     try {
       await lock.prepare();
       await lock.engage();
+      // Adopted before it is wanted: a pass that wanted it meanwhile would probe for the old holder (seconds).
       if (vip) await this.vips.adopt(group, vip);
+      this.movingIn.add(group);
       const r = await this.deps.ckpt.restorer.restore(group, move.checkpoint, { netUnlock: (program) => lock.tableOf(program) });
       const moved: Moved = { checkpoint: move.checkpoint, processes: r.processes };
       await this.store.put(`moved/${group}`, JSON.stringify(moved), this.membership.lease ?? undefined);
