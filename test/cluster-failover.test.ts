@@ -6,7 +6,7 @@
 // With failback = yes, the repaired primary gets it back with its state.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { clusterSkipReason, startCluster, type Cluster, type Node } from './helpers/cluster.js';
@@ -74,6 +74,26 @@ test('checkpoints replicate to the backup; when the primary dies the backup rest
   const ev = JSON.parse(durunSync(b.env, ['events', '--json', '--group', 'count', '--type', 'recovery-step']).stdout) as { events: Array<{ reason: string; data?: { step?: string; from?: string } }> };
   assert.ok(ev.events.some((e) => e.data?.step === 'failover' && e.data.from === 'a' && e.reason.includes(second.id)), JSON.stringify(ev.events));
   console.log(`  node death to the group running on b: ${Date.now() - killedAt} ms (lease 2 s)`);
+});
+
+test('a backup that was away catches up with the whole chain as it joins', async () => {
+  if (skip) return;
+  // b runs count now (a is dead); c, a new backup, joins after b took three checkpoints (a full one and incrementals).
+  writeFileSync(path.join(cluster.base, 'count.ini'), readFileSync(path.join(cluster.base, 'count.ini'), 'utf8').replace('nodes = a, b', 'nodes = a, b, c'));
+  // a, whose file watch published the policy, is dead: b reads the file and shares it.
+  assert.is(durunSync(b.env, ['up', '-f', path.join(cluster.base, 'count.ini')]).code, 0);
+  await waitFor('b to take the new nodes =', () => b.status().groups.find((g) => g.group === 'count')?.nodes.includes('c'), 15_000);
+  const ids = [0, 1, 2].map(() => checkpoint(b, 'count').id);
+  const c = await cluster.start('c', 19422);
+  await waitFor('c to hold the newest checkpoint', () => replicaOn(b, 'count', 'c') === ids[2], 20_000, 100);
+  const held = JSON.parse(durunSync(c.env, ['checkpoints', 'count', '--json']).stdout) as { checkpoints: Array<{ id: string; parent: string | null }> };
+  const chain = JSON.parse(durunSync(b.env, ['checkpoints', 'count', '--json']).stdout) as { checkpoints: Array<{ id: string; parent: string | null }> };
+  // c holds the chain the newest checkpoint needs, from its full image: what b would restore from.
+  const need: string[] = [];
+  for (let id: string | null = ids[2]!; id; id = chain.checkpoints.find((x) => x.id === id)?.parent ?? null) need.unshift(id);
+  assert.equal(held.checkpoints.map((x) => x.id), need);
+  assert.is(held.checkpoints[0]!.parent, null, 'the chain starts with a full image');
+  assert.not.ok(group(c.env, 'count')?.state === 'running', 'a backup runs the group');
 });
 
 test('failback: the repaired primary gets its group back with the state it had on the backup', async () => {

@@ -274,9 +274,11 @@ export class ClusterService implements PolicySharing {
     }
   }
 
-  /** A node joined: groups with failback = yes whose primary it is go home from here, with their state. */
+  /** A node joined: it gets the checkpoints of the groups we own that it backs up; groups with failback = yes whose primary it is go home from here, with their state. */
   private nodeCame(node: string): void {
     for (const g of this.placedSpecs()) {
+      // A backup that was away catches up now (from the chain's full image), not at the next checkpoint.
+      if (node !== this.cfg.node && g.nodes.includes(node) && this.ownsHere(g.name) && !this.takingOver.has(g.name)) this.replicateSoon(g.name);
       if (!g.failback || g.nodes[0] !== node || node === this.cfg.node || !this.ownsHere(g.name) || !this.runsHere(g.name) || this.takingOver.has(g.name)) continue;
       this.takingOver.add(g.name);
       void this.handBack(g.name, node)
