@@ -169,6 +169,10 @@ void runner_main(struct durun *d, int report_fd) __attribute__((noreturn));
 /* `durun restore GROUP [--from ID] [--json]` without Node: the exit code, or
  * -1 when the command line is anything else (the Node CLI handles it). */
 int restore_fast(int argc, char **argv);
+/* client.c: `durun ps [GROUP] [--history] --json`; -1 to leave the command line to the Node CLI */
+int ps_json_fast(int argc, char **argv);
+/* The `version` of every --json document: launcher/src/json-out.ts JSON_VERSION (test/cli-fast compares both CLIs) */
+#define DURUN_JSON_VERSION 1
 
 /* ---- detach.c ---- */
 /* `durun --detach`: forks the runner daemon and waits for its report. */

@@ -79,8 +79,8 @@ int main(int argc, char **argv)
 		return run(argc, argv, 2);
 	if (strcmp(argv[1], "--") == 0 || is_run_option(argv[1]))
 		return run(argc, argv, 1);
-	if (strcmp(argv[1], "restore") == 0) {
-		int rc = restore_fast(argc, argv);
+	if (strcmp(argv[1], "restore") == 0 || strcmp(argv[1], "ps") == 0) {
+		int rc = strcmp(argv[1], "ps") == 0 ? ps_json_fast(argc, argv) : restore_fast(argc, argv);
 		if (rc >= 0)
 			return rc;
 	}
