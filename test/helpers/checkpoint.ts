@@ -116,17 +116,10 @@ export function psOf(as: As, group: string): PsView['groups'][number] | undefine
   return (JSON.parse(r.stdout) as PsView).groups.find((g) => g.name === group);
 }
 
-/**
- * SIGKILLs every running process of the group (as root: we may signal
- * anyone) and waits until they are gone, and so are the runners of its
- * `--restart never` programs: a runner writes what is left in its program's
- * output pipe to the log before it exits, so a log mark taken after this
- * sees nothing of the killed instance.
- */
+/** SIGKILLs every running process of the group (as root: we may signal anyone) and waits until they are gone. */
 export async function killAll(as: As, group: string): Promise<number[]> {
   const g = psOf(as, group);
   const pids = (g?.processes ?? []).filter((p) => p.state === 'running').map((p) => p.pid);
-  const finishing = (g?.programs ?? []).filter((p) => p.restart === 'never' && p.runnerPid > 1).map((p) => p.runnerPid);
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -135,7 +128,6 @@ export async function killAll(as: As, group: string): Promise<number[]> {
     }
   }
   await waitFor(`processes ${pids.join(' ')} gone`, () => pids.every((p) => !isAlive(p)), 10_000);
-  await waitFor(`runners ${finishing.join(' ')} done with the killed output`, () => finishing.every((p) => !isAlive(p)), 10_000);
   return pids;
 }
 
