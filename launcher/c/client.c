@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "launcher.h"
@@ -64,12 +65,17 @@ static int print_restored(const char *group, const char *data)
 	return 0;
 }
 
+/* request(): the connection ended before any answer (refusal says why, if the supervisor did) */
+#define LOST 2
+
 /*
  * Sends one client request (req: its op and fields, id 1) on a new
  * connection and waits for its result: 0 with *data the answer's `data`
- * object (NUL-terminated, in a static buffer), or 1 after printing why not.
+ * object (NUL-terminated, in a static buffer); 1 after printing why not;
+ * LOST when the connection ended first (a supervisor dying as we connected
+ * closes what its kernel queue had accepted), with nothing printed.
  */
-static int request(struct durun *d, struct wbuf *req, char **data)
+static int request(struct durun *d, struct wbuf *req, char **data, char *refusal, size_t refusal_size)
 {
 	static char answer[ANSWER_MAX];
 	char mem[256];
@@ -82,9 +88,9 @@ static int request(struct durun *d, struct wbuf *req, char **data)
 	wb_begin(&b, "hello");
 	wb_str(&b, "role", "client");
 	wb_int(&b, "pid", getpid());
+	refusal[0] = '\0';
 	if (wb_end(&b) < 0 || wire_send(fd, &b) < 0 || wire_send(fd, req) < 0)
 		goto lost;
-	char refusal[1024] = "";
 	for (;;) {
 		char *line, op[32];
 		long long id;
@@ -93,7 +99,7 @@ static int request(struct durun *d, struct wbuf *req, char **data)
 			break;
 		size_t used = strlen(line) + 1;
 		if (json_get_str(line, "op", op, sizeof op) == 0 && strcmp(op, "error") == 0)
-			json_get_str(line, "message", refusal, sizeof refusal);
+			json_get_str(line, "message", refusal, refusal_size);
 		if (json_get_str(line, "op", op, sizeof op) == 0 && strcmp(op, "result") == 0 &&
 		    json_get_int(line, "id", &id) == 0 && id == 1 && json_get_bool(line, "ok", &ok) == 0) {
 			if (!ok) {
@@ -119,6 +125,12 @@ static int request(struct durun *d, struct wbuf *req, char **data)
 		have -= used;
 	}
 lost:
+	close(fd);
+	return LOST;
+}
+
+static int lost_says(const char *refusal)
+{
 	fprintf(stderr, "durun: %s\n", refusal[0] ? refusal : "the supervisor closed the connection (see supervisor.log in DURUN_HOME)");
 	return 1;
 }
@@ -158,8 +170,10 @@ int restore_fast(int argc, char **argv)
 		note("group name or checkpoint id too long");
 		return 1;
 	}
-	if (request(&d, &b, &data))
-		return 1;
+	char refusal[1024];
+	int rc = request(&d, &b, &data, refusal, sizeof refusal);
+	if (rc)
+		return rc == LOST ? lost_says(refusal) : 1; /* a restore is not asked twice */
 	/* --json: the answer as is (as the Node CLI prints it); the text names each process */
 	if (json ? printf("%s\n", data) < 0 : print_restored(group, data) < 0) {
 		note("unexpected answer from the supervisor: %.200s", data);
@@ -201,8 +215,18 @@ int ps_json_fast(int argc, char **argv)
 		note("group name too long");
 		return 1;
 	}
-	if (request(&d, &b, &data))
-		return 1;
+	/* A read: asked again while the connection ends unanswered (a supervisor dying as we came, its successor starting) */
+	char refusal[1024];
+	int rc = LOST;
+	for (long long until = now_ms() + 5000; rc == LOST && now_ms() < until;) {
+		rc = request(&d, &b, &data, refusal, sizeof refusal);
+		if (rc == LOST) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (rc)
+		return rc == LOST ? lost_says(refusal) : 1;
 	/* jsonDoc(view): the schema's version first, then the view's own fields */
 	if (printf("{\"version\":%d%s%s\n", DURUN_JSON_VERSION, data[1] == '}' ? "" : ",", data + 1) < 0)
 		return 1;
