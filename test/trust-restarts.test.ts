@@ -85,9 +85,11 @@ test('a child killed under a parent that never reaps it is a zombie, a crash of 
   writeFileSync(script, py);
   const r = durunSync(home.env, ['--detach', '--group', 'zomb', '--max-restarts', '5', '--', 'python3', script]);
   assert.is(r.code, 0, r.stderr);
-  const g = await waitGroup(home.env, 'zomb', 'parent and child up', (x) => x.processes.filter((p) => p.state === 'running').length === 2);
+  // The python child: a running process whose parent is the root, seen alive in /proc (not a record on its way out).
+  const pythonChild = (x: GroupView) => x.processes.find((p) => p.state === 'running' && p.ppid === x.programs[0]?.rootPid && isAlive(p.pid));
+  const g = await waitGroup(home.env, 'zomb', 'parent and child up', (x) => pythonChild(x) !== undefined);
   const root = g.programs[0]!.rootPid!;
-  const child = g.processes.find((p) => p.state === 'running' && p.pid !== root)!.pid;
+  const child = pythonChild(g)!.pid;
   process.kill(child, 'SIGKILL');
   const seen = await waitGroup(home.env, 'zomb', 'the child is shown as a zombie or the instance restarted', (x) =>
     x.processes.some((p) => p.pid === child && (p.state === 'zombie' || p.state === 'killed')), 15_000);
