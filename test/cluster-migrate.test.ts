@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clusterSkipReason, makeLan, startCluster, type Cluster, type Lan, type Node } from './helpers/cluster.js';
 import { durunSync, group } from './helpers/durun.js';
@@ -31,20 +31,21 @@ test.after(async () => {
   lan?.remove();
 });
 
-// One connection; a line every 2 ms; each answer must be the next count. Runs until the file `stop` exists.
+// One connection; a line every 2 ms; each answer must be the next count; every 20 answers the count so far
+// goes to the file `progress`. Runs until the file `stop` exists.
 const CLIENT = [
   'import socket, sys, time, os',
-  'out, stop = sys.argv[1], sys.argv[2]',
+  'out, stop, progress = sys.argv[1], sys.argv[2], sys.argv[4]',
   `s = socket.create_connection(("${VIP}", ${PORT}), timeout=10)`,
   'f = s.makefile("rb")',
   'n = int(sys.argv[3]); worst = 0.0; sent = 0',
-  'open(out, "w").write("started\\n")',
   'try:',
   '    while not os.path.exists(stop):',
   '        t = time.time(); s.sendall(b"x\\n"); got = f.readline(); sent += 1',
   '        worst = max(worst, time.time() - t)',
   '        n += 1',
   '        if got.strip() != str(n).encode(): open(out, "w").write("bad %r where %d was due\\n" % (got, n)); sys.exit(1)',
+  '        if sent % 20 == 0: open(progress, "w").write(str(sent))',
   '        time.sleep(0.002)',
   '    open(out, "w").write("ok %d %d %.0f\\n" % (sent, n, worst * 1000))',
   'except Exception as e:',
@@ -67,11 +68,11 @@ test('durun migrate --to b: the group, its count, its address and a client\'s co
 
   const out = path.join(cluster.base, 'client.out');
   const stop = path.join(cluster.base, 'client.stop');
-  const client = spawn('ip', ['netns', 'exec', lan!.ns('c'), 'python3', '-c', CLIENT, out, stop, '0'], { stdio: 'ignore' });
+  const progress = path.join(cluster.base, 'client.progress');
+  const client = spawn('ip', ['netns', 'exec', lan!.ns('c'), 'python3', '-c', CLIENT, out, stop, '0', progress], { stdio: 'ignore' });
   const clientEnded = new Promise((r) => client.once('exit', r));
-  // A first connection may race the server's bind: the client writes "started" once connected.
-  await waitFor('the client connected and counting', () => readFileSync(out, 'utf8').startsWith('started'), 20_000, 50);
-  await new Promise((r) => setTimeout(r, 1000));
+  const answered = () => (existsSync(progress) ? Number(readFileSync(progress, 'utf8')) || 0 : 0);
+  await waitFor('the client connected and counting', () => answered() >= 100, 20_000, 50);
 
   const mig = durunSync(a.env, ['migrate', 'counter', '--to', 'b', '--json'], { timeoutMs: 60_000 });
   assert.is(mig.code, 0, `durun migrate --to b: ${mig.stderr}${mig.stdout}`);
@@ -79,7 +80,8 @@ test('durun migrate --to b: the group, its count, its address and a client\'s co
   assert.is(answer.node, 'b');
   assert.is(answer.connections, 1, 'the client connection was carried');
   await waitFor('the counter running on b', () => group(b.env, 'counter')?.state === 'running', 20_000, 100);
-  await new Promise((r) => setTimeout(r, 1000)); // the client goes on talking to b
+  const atMove = answered();
+  await waitFor('the client goes on talking to b', () => answered() >= atMove + 100, 20_000, 50);
   writeFileSync(stop, '');
   await clientEnded;
   const verdict = readFileSync(out, 'utf8').trim();
@@ -91,10 +93,11 @@ test('durun migrate --to b: the group, its count, its address and a client\'s co
   console.log(`  ${sent} requests on one connection, count ${count}, slowest answer ${worst} ms (across the move); steps ${JSON.stringify((answer as unknown as { steps: unknown }).steps)}`);
 });
 
-// Each request retried on error (50 ms apart, up to 10 s); prints the answers seen, in order, without repeats, or "lost".
+// Each request retried on error (50 ms apart, up to 10 s); prints the answers seen, in order, without repeats, or
+// "lost"; the answers seen so far also go to the file `progress` as they change.
 const RETRYING = [
   'import sys, time, os, urllib.request',
-  'url, out, stop = sys.argv[1], sys.argv[2], sys.argv[3]',
+  'url, out, stop, progress = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]',
   'seen = []',
   'while not os.path.exists(stop):',
   '    until = time.time() + 10',
@@ -104,7 +107,7 @@ const RETRYING = [
   '        except Exception as e:',
   '            if time.time() > until: open(out, "w").write("lost %s\\n" % e); sys.exit(1)',
   '            time.sleep(0.05)',
-  '    if not seen or seen[-1] != got: seen.append(got)',
+  '    if not seen or seen[-1] != got: seen.append(got); open(progress, "w").write(",".join(seen))',
   '    time.sleep(0.01)',
   'open(out, "w").write("ok " + ",".join(seen) + "\\n")',
 ].join('\n');
@@ -122,15 +125,17 @@ test('durun upgrade: the new version starts on the backup and takes the address,
   await waitFor('web running on a with its address', () => group(a.env, 'web')?.state === 'running' && lan!.holds('a', vip2), 20_000, 100);
   const out = path.join(cluster.base, 'retrying.out');
   const stop = path.join(cluster.base, 'retrying.stop');
-  const client = spawn('ip', ['netns', 'exec', lan!.ns('c'), 'python3', '-c', RETRYING, `http://${vip2}:8082/who`, out, stop], { stdio: 'ignore' });
+  const progress = path.join(cluster.base, 'retrying.progress');
+  const client = spawn('ip', ['netns', 'exec', lan!.ns('c'), 'python3', '-c', RETRYING, `http://${vip2}:8082/who`, out, stop, progress], { stdio: 'ignore' });
   const clientEnded = new Promise((r) => client.once('exit', r));
-  await new Promise((r) => setTimeout(r, 1000));
+  const seen = () => (existsSync(progress) ? readFileSync(progress, 'utf8') : '');
+  await waitFor('the client served by the old version', () => seen() === 'a v1', 20_000, 50);
   const up = durunSync(a.env, ['upgrade', 'web', '--json'], { timeoutMs: 60_000 });
   assert.is(up.code, 0, `durun upgrade web: ${up.stderr}${up.stdout}`);
   const answer = JSON.parse(up.stdout) as { node: string; from: string; downMs: number };
   assert.equal([answer.from, answer.node], ['a', 'b']);
   await waitFor('web running on b', () => group(b.env, 'web')?.state === 'running', 20_000, 100);
-  await new Promise((r) => setTimeout(r, 1500));
+  await waitFor('the client served by the new version', () => seen().endsWith('b v2'), 20_000, 50);
   writeFileSync(stop, '');
   await clientEnded;
   assert.is(readFileSync(out, 'utf8').trim(), 'ok a v1,b v2', 'every request answered, first by the old version, then by the new');

@@ -26,7 +26,7 @@ import type { Restorer } from './restore.js';
 import { NetLock, liveConnections, lockPrefix, nftPath, type LiveConnection } from './net-lock.js';
 import { proveRecord } from '../link-up.js';
 import { signalProven } from '../proof.js';
-import { readFileSync } from 'node:fs';
+import { readStat } from '../procfs.js';
 
 /**
  * Whether every thread of pid has exited, so none of its fds is open any
@@ -35,13 +35,8 @@ import { readFileSync } from 'node:fs';
  * (unmapping the memory they share comes before closing the fds they share).
  */
 function fdsReleased(pid: number): boolean {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return true;
-  }
-  return /^State:\s+[ZX]/m.test(status) && /^Threads:\s+1$/m.test(status);
+  const st = readStat(pid);
+  return st === null || ((st.state === 'Z' || st.state === 'X') && st.threads === 1);
 }
 
 /** Resolves once no pid holds an fd any more (their sockets are closed), or when ended settles first. */
